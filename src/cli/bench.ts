@@ -1,0 +1,5 @@
+// `media-gateway bench`: placeholder until the command lands.
+export async function run(_argv: string[]): Promise<number> {
+  process.stderr.write('media-gateway bench: not implemented yet\n');
+  return 1;
+}

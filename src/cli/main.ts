@@ -1,0 +1,40 @@
+// Command dispatcher for `media-gateway <command> ...`. Each command lives in its own module
+// under src/cli/ and exports `run(argv): Promise<number>` returning the process exit code.
+
+type CommandModule = { run(argv: string[]): Promise<number> };
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
+  server: { summary: 'run the cloud half: HTTP(S) in, ZeroMQ out', load: () => import('./server.js') },
+  client: { summary: 'run the edge half: ZeroMQ in, HTTP(S) out', load: () => import('./client.js') },
+  demo: {
+    summary: 'run server, client, a synthetic source and a sink on loopback',
+    load: () => import('./demo.js'),
+  },
+  pki: { summary: 'private CA: init, issue, revoke, crl, list', load: () => import('./pki.js') },
+  store: { summary: 'trust hash directory: add, hash, doctor, renew-crls', load: () => import('./store.js') },
+  users: { summary: 'manage Basic-auth user records in etcd', load: () => import('./users.js') },
+  bench: { summary: 'throughput/latency benchmark on loopback', load: () => import('./bench.js') },
+};
+
+export function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
+  return `Usage: media-gateway <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun 'media-gateway <command> --help' for the options of a command.\n`;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    process.stdout.write(usage());
+    process.exitCode = cmd ? 0 : 2;
+    return;
+  }
+  const entry = COMMANDS[cmd];
+  if (!entry) {
+    process.stderr.write(`media-gateway: unknown command '${cmd}'\n\n${usage()}`);
+    process.exitCode = 2;
+    return;
+  }
+  const mod = await entry.load();
+  const code = await mod.run(rest);
+  process.exitCode = code;
+}

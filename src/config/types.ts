@@ -1,0 +1,165 @@
+// Normalised configuration shapes shared by every part of the gateway.
+// The loader (src/config/load.ts) turns the original's JSON (and the seed's `ssl` form) into these;
+// everything downstream consumes only these types, never raw JSON.
+
+/** A Savant ZeroMQ writer (`out_stream` of the server). Durations are whole milliseconds. */
+export interface WriterConfig {
+  url: string;
+  sendTimeoutMs: number;
+  sendRetries: number;
+  receiveTimeoutMs: number;
+  receiveRetries: number;
+  sendHwm: number;
+  receiveHwm: number;
+  /** chmod applied to an ipc socket file after bind; undefined → 0o777 on ipc binds (savant default). */
+  fixIpcPermissions?: number;
+}
+
+export type TopicPrefixSpec =
+  { kind: 'none' } | { kind: 'source_id'; value: string } | { kind: 'prefix'; value: string };
+
+/** When a `rep` source (or the EOS of a `router` source) gets its `OK`. */
+export type AckPolicy = 'on_read' | 'on_delivery';
+
+/** A Savant ZeroMQ reader (`in_stream` of the client). */
+export interface ReaderConfig {
+  url: string;
+  receiveTimeoutMs: number;
+  receiveHwm: number;
+  topicPrefixSpec: TopicPrefixSpec;
+  /** routing-id LRU size (original name `source_cache_size`). */
+  sourceCacheSize: number;
+  /** bound of the queue between reader and sender. */
+  inflightOps: number;
+  fixIpcPermissions?: number;
+  ack: AckPolicy;
+}
+
+export interface StatisticsConfig {
+  /** exactly one of the two is set */
+  framePeriod?: number;
+  timestampPeriodMs?: number;
+}
+
+/** Server side TLS, from either the original `tls` form or the seed's `ssl` form. */
+export interface ServerTlsConfig {
+  /** PEM certificate (chain, leaf first) path */
+  certificate: string;
+  /** PEM private key path */
+  key: string;
+  /** present → client certificates are required and verified against the hash directory */
+  clientAuth?: ClientAuthConfig;
+}
+
+export interface ClientAuthConfig {
+  /** OpenSSL hash directory (`<hash>.N`, `<hash>.rN`) */
+  directory: string;
+  /** CRL checking for every CA in the chain; default true */
+  crlEnabled: boolean;
+  /** polling fallback interval for filesystems without change events (default 1000) */
+  pollIntervalMs: number;
+  /** /health turns `degraded` when a CRL expires within this window (default 24 h) */
+  crlExpiryWarningMs: number;
+}
+
+/** Client side TLS, from either the original `tls` form or the seed's `ssl` form. */
+export interface ClientTlsConfig {
+  /** CA (or self-signed server) certificate the client trusts, PEM path */
+  rootCertificate?: string;
+  identity?: { certificate: string; key: string };
+}
+
+export interface CacheUsageConfig {
+  periodMs: number;
+  evictedThreshold: number;
+}
+
+export interface CacheConfig {
+  size: number;
+  usage?: CacheUsageConfig;
+}
+
+export interface EtcdConfig {
+  urls: string[];
+  tls?: ClientTlsConfig;
+  credentials?: { username: string; password: string };
+  /** key prefix; user records live at `path + '/' + user` (a trailing '/' is added when missing) */
+  path: string;
+  dataFormat: 'json' | 'yaml';
+  leaseTimeoutMs: number;
+  connectTimeoutMs: number;
+  cache: CacheConfig;
+}
+
+export interface BasicAuthServerConfig {
+  etcd: EtcdConfig;
+  cache: CacheConfig;
+  quarantine?: { periodMs: number; failedAttemptLimit: number };
+}
+
+/** Maps a verified client certificate to a user record in etcd (labels only, no password). */
+export interface CertificateIdentityConfig {
+  /** which certificate field names the user: subject CN, or the first DNS / URI SAN */
+  from: 'cn' | 'dns' | 'uri';
+  /** etcd key prefix for identity records (default `<auth.basic.etcd.path>/certificates/`) */
+  path?: string;
+  /** refuse clients with no matching record (default true) */
+  required: boolean;
+}
+
+export interface MetricsConfig {
+  /** serve /metrics on the main port (default) or on a separate ip:port */
+  ip?: string;
+  port?: number;
+}
+
+export interface ServerConfig {
+  /** the file the config came from (for messages), undefined for the embedded default */
+  source?: string;
+  ip: string;
+  port: number;
+  /** largest accepted request body in bytes (default 64 MiB) */
+  maxBodySize: number;
+  outStream: WriterConfig;
+  tls?: ServerTlsConfig;
+  auth?: { basic?: BasicAuthServerConfig; certificateIdentity?: CertificateIdentityConfig };
+  statistics?: StatisticsConfig;
+  metrics?: MetricsConfig;
+}
+
+export interface RetryConfig {
+  initialDelayMs: number;
+  maximumDelayMs: number;
+  multiplier: number;
+}
+
+export interface ClientConfig {
+  source?: string;
+  ip: string;
+  port: number;
+  /** server URL, POST target */
+  url: string;
+  inStream: ReaderConfig;
+  retry: RetryConfig;
+  /** accepted for compatibility; the reader is event-driven, so it has no effect */
+  waitStrategy: { kind: 'yield' } | { kind: 'sleep'; ms: number };
+  tls?: ClientTlsConfig;
+  auth?: { basic: { username: string; password: string } };
+  statistics?: StatisticsConfig;
+  /** where messages the server rejects as malformed (400, 413) are written; default `./dead-letter` */
+  deadLetterDir: string;
+  /** SIGINT/SIGTERM: how long queued messages may take to deliver before exit (default 10 s) */
+  shutdownTimeoutMs: number;
+  /** HTTP transport tuning (issue 5); defaults keep the original's single-message POST / working */
+  transport: {
+    /** 'auto' tries the batch endpoint and falls back to single-message POST / */
+    mode: 'auto' | 'single' | 'batch';
+    /** parallel ordered lanes (topics are hashed onto lanes) */
+    lanes: number;
+    /** most messages per batch request */
+    maxBatchMessages: number;
+    /** most bytes per batch request */
+    maxBatchBytes: number;
+  };
+  metrics?: MetricsConfig;
+}
