@@ -1,0 +1,295 @@
+// Request authentication for the server: HTTP Basic against Argon2 hashes in etcd user records, and
+// verified client certificates mapped to etcd identity records; plus routing-label authorization.
+// Statuses follow the original (spec 8.2): a missing or unreadable header asks for credentials (401 with
+// a challenge), every refused credential is a bare 401, and a user store that cannot answer is a 500.
+import { EventEmitter } from 'node:events';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import argon2 from 'argon2';
+import type { Etcd3 } from 'etcd3';
+import type { BasicAuthServerConfig, CertificateIdentityConfig, EtcdConfig } from '../config/types.js';
+import type { PeerIdentity } from '../tls/identity.js';
+import { authOutcomesTotal, etcdConnected } from '../metrics/registry.js';
+import { logger } from '../util/log.js';
+import { matchLabels, type LabelRule } from './labels.js';
+import { parseUserRecord, type UserRecord } from './records.js';
+import { LruCache } from './lru.js';
+import { Quarantine } from './quarantine.js';
+import { createEtcdClient, etcdPrefix } from './etcd-client.js';
+import { EtcdRecordStore, StoreUnavailableError } from './user-store.js';
+
+const log = logger('media_gateway::auth');
+
+export type AuthDecision =
+  | { ok: true; user: string; rule?: LabelRule }
+  | { ok: false; status: 401 | 500; challenge: boolean; reason: string };
+
+type Granted = Extract<AuthDecision, { ok: true }>;
+
+/** A parsed record or the reason it could not be parsed, for one stored version of one key. */
+type ParsedRecord = { revision: string; record?: UserRecord; error?: string };
+
+/** What a credential check concluded for one stored hash (identified by its SHA-256). */
+interface CredentialVerdict {
+  hashDigest: Buffer;
+  valid: boolean;
+}
+
+export function certificateIdentityPrefix(
+  basic: BasicAuthServerConfig,
+  cfg: CertificateIdentityConfig,
+): string {
+  return cfg.path ? etcdPrefix(cfg.path) : etcdPrefix(basic.etcd.path) + 'certificates/';
+}
+
+export function certificateName(
+  identity: PeerIdentity,
+  from: CertificateIdentityConfig['from'],
+): string | undefined {
+  if (from === 'cn') return identity.commonName || undefined;
+  if (from === 'dns') return identity.dnsNames[0];
+  return identity.uris[0];
+}
+
+/** Splits `Basic <base64(user[:password])>`; undefined when the header is not that. */
+export function parseBasicHeader(
+  header: string | undefined,
+): { user: string; password?: string } | undefined {
+  const m = /^basic +([A-Za-z0-9+/]+={0,2}) *$/i.exec(header ?? '');
+  if (!m || m[1].length % 4 === 1) return undefined;
+  let decoded: string;
+  try {
+    decoded = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(m[1], 'base64'));
+  } catch {
+    return undefined;
+  }
+  const colon = decoded.indexOf(':');
+  return colon < 0
+    ? { user: decoded }
+    : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+function refuse(
+  method: string,
+  result: string,
+  status: 401 | 500,
+  reason: string,
+  challenge = false,
+): AuthDecision {
+  authOutcomesTotal.inc({ method, result });
+  return { ok: false, status, challenge, reason };
+}
+
+export class Authenticator {
+  /** 'change' (name) when a user or identity record changes; 'synced' / 'disconnected' from the stores */
+  readonly events = new EventEmitter();
+  /** Argon2 verifications actually run (the credential cache should keep this low) */
+  verifications = 0;
+
+  private readonly hmacKey = randomBytes(32);
+  private readonly verdicts?: LruCache<string, CredentialVerdict>;
+  private readonly inflight = new Map<string, Promise<boolean>>();
+  private readonly parsed?: LruCache<string, ParsedRecord>;
+  private readonly quarantine?: Quarantine;
+
+  private constructor(
+    private readonly basic: BasicAuthServerConfig | undefined,
+    private readonly certCfg: CertificateIdentityConfig | undefined,
+    private readonly client: Etcd3 | undefined,
+    private readonly users: EtcdRecordStore | undefined,
+    private readonly identities: EtcdRecordStore | undefined,
+  ) {
+    if (basic) {
+      this.verdicts = new LruCache('credentials', basic.cache);
+      this.parsed = new LruCache('users', basic.etcd.cache);
+      if (basic.quarantine) this.quarantine = new Quarantine(basic.quarantine, basic.cache);
+    }
+    for (const store of [users, identities]) {
+      if (!store) continue;
+      store.on('change', (name) => this.events.emit('change', name));
+      store.on('synced', () => this.onStoreState());
+      store.on('disconnected', () => this.onStoreState());
+    }
+  }
+
+  static async open(cfg: {
+    basic?: BasicAuthServerConfig;
+    certificateIdentity?: CertificateIdentityConfig;
+  }): Promise<Authenticator> {
+    const { basic, certificateIdentity } = cfg;
+    if (certificateIdentity && !basic) {
+      throw new Error(
+        'auth.certificate_identity needs auth.basic: its etcd settings say where the identity records are',
+      );
+    }
+    if (!basic) return new Authenticator(undefined, undefined, undefined, undefined, undefined);
+    const client = await createEtcdClient(basic.etcd);
+    const users = new EtcdRecordStore(client, etcdPrefix(basic.etcd.path), basic.etcd.connectTimeoutMs);
+    const identities = certificateIdentity
+      ? new EtcdRecordStore(
+          client,
+          certificateIdentityPrefix(basic, certificateIdentity),
+          basic.etcd.connectTimeoutMs,
+        )
+      : undefined;
+    const auth = new Authenticator(basic, certificateIdentity, client, users, identities);
+    await Promise.all([users.start(), identities?.start()]);
+    auth.onStoreState();
+    return auth;
+  }
+
+  private onStoreState(): void {
+    const stores = [this.users, this.identities].filter((s): s is EtcdRecordStore => !!s);
+    const up = stores.every((s) => s.connected);
+    etcdConnected.set(up ? 1 : 0);
+    this.events.emit(up ? 'synced' : 'disconnected');
+  }
+
+  /** The record of `name` in `store`, parsed once per stored version. */
+  private lookup(
+    store: EtcdRecordStore,
+    name: string,
+  ): { record?: UserRecord; error?: string; missing?: true } {
+    const stored = store.get(name);
+    if (!stored) return { missing: true };
+    const cacheKey = store.prefix + name;
+    let p = this.parsed!.get(cacheKey);
+    if (!p || p.revision !== stored.revision) {
+      try {
+        p = {
+          revision: stored.revision,
+          record: parseUserRecord(stored.value, this.basic!.etcd.dataFormat, cacheKey),
+        };
+      } catch (err) {
+        p = { revision: stored.revision, error: (err as Error).message };
+      }
+      this.parsed!.set(cacheKey, p);
+    }
+    return p;
+  }
+
+  async authenticateBasic(authorization: string | undefined, clientAddress: string): Promise<AuthDecision> {
+    const M = 'basic';
+    if (!this.basic || !this.users) return refuse(M, 'not_configured', 500, 'basic auth is not configured');
+    const creds = parseBasicHeader(authorization);
+    if (!creds) return refuse(M, 'missing_header', 401, 'missing or malformed Authorization header', true);
+    const { user, password } = creds;
+    if (this.quarantine?.isQuarantined(user, clientAddress))
+      return refuse(M, 'quarantined', 401, 'quarantined');
+    // no password: refused, but not a guess, so it does not count towards quarantine
+    if (password === undefined) return refuse(M, 'missing_password', 401, 'password missing');
+
+    let found;
+    try {
+      found = this.lookup(this.users, user);
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) return refuse(M, 'store_error', 500, err.message);
+      throw err;
+    }
+    if (found.error) {
+      log.error({ user, error: found.error }, 'invalid user record in etcd');
+      return refuse(M, 'store_error', 500, 'invalid user record');
+    }
+    const fail = (result: string, reason: string) => {
+      this.quarantine?.recordFailure(user, clientAddress);
+      return refuse(M, result, 401, reason);
+    };
+    if (found.missing) return fail('unknown_user', 'unknown user');
+    const hash = found.record?.password_hash;
+    if (!hash) return fail('no_password_hash', 'user record has no password hash');
+    let valid: boolean;
+    try {
+      valid = await this.checkPassword(user, password, hash);
+    } catch (err) {
+      log.warn({ user, error: (err as Error).message }, 'stored password hash cannot be used');
+      return fail('bad_hash', 'unparsable stored hash');
+    }
+    if (!valid) return fail('wrong_password', 'wrong password');
+    this.quarantine?.recordSuccess(user, clientAddress);
+    authOutcomesTotal.inc({ method: M, result: 'ok' });
+    const rule = found.record?.allowed_routing_labels;
+    return rule ? { ok: true, user, rule } : { ok: true, user };
+  }
+
+  /**
+   * Argon2 once per (user, password, stored hash): the verdict is cached under an HMAC of the credentials
+   * with a per-process key, so no plain password is ever kept, and a changed hash invalidates it.
+   */
+  private async checkPassword(user: string, password: string, hash: string): Promise<boolean> {
+    const key = createHmac('sha256', this.hmacKey).update(`${user}:${password}`).digest('base64');
+    const hashDigest = createHash('sha256').update(hash).digest();
+    const cached = this.verdicts!.get(key);
+    if (cached && timingSafeEqual(cached.hashDigest, hashDigest)) return cached.valid;
+    // concurrent requests with the same credentials share one verification
+    const flightKey = key + hashDigest.toString('base64');
+    let pending = this.inflight.get(flightKey);
+    if (!pending) {
+      this.verifications++;
+      pending = argon2.verify(hash, password).finally(() => this.inflight.delete(flightKey));
+      this.inflight.set(flightKey, pending);
+    }
+    const valid = await pending;
+    this.verdicts!.set(key, { hashDigest, valid });
+    return valid;
+  }
+
+  async authenticateCertificate(identity: PeerIdentity): Promise<AuthDecision> {
+    const M = 'certificate';
+    if (!this.certCfg || !this.identities)
+      return refuse(M, 'not_configured', 500, 'certificate identity is not configured');
+    const name = certificateName(identity, this.certCfg.from);
+    let found;
+    try {
+      found = name === undefined ? { missing: true as const } : this.lookup(this.identities, name);
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) return refuse(M, 'store_error', 500, err.message);
+      throw err;
+    }
+    if (found.error) {
+      log.error({ identity: name, error: found.error }, 'invalid certificate identity record in etcd');
+      return refuse(M, 'store_error', 500, 'invalid certificate identity record');
+    }
+    const user = name ?? identity.subject;
+    if (found.missing) {
+      if (this.certCfg.required) {
+        return refuse(
+          M,
+          'unknown_identity',
+          401,
+          `no identity record for certificate ${this.certCfg.from} ${JSON.stringify(name ?? '')}`,
+        );
+      }
+      authOutcomesTotal.inc({ method: M, result: 'ok_without_record' });
+      return { ok: true, user };
+    }
+    authOutcomesTotal.inc({ method: M, result: 'ok' });
+    const rule = found.record?.allowed_routing_labels;
+    return rule ? { ok: true, user, rule } : { ok: true, user };
+  }
+
+  authorize(decision: Granted, routingLabels: string[]): boolean {
+    const allowed = !decision.rule || matchLabels(decision.rule, routingLabels);
+    authOutcomesTotal.inc({ method: 'labels', result: allowed ? 'allowed' : 'denied' });
+    return allowed;
+  }
+
+  health(): { healthy: boolean; reasons: string[] } {
+    const reasons: string[] = [];
+    for (const store of [this.users, this.identities]) {
+      if (!store) continue;
+      if (!store.loaded) reasons.push(`etcd records under ${store.prefix} not loaded yet (requests get 500)`);
+      else if (!store.connected)
+        reasons.push(`etcd unreachable; serving ${store.count} records under ${store.prefix} loaded earlier`);
+    }
+    return { healthy: reasons.length === 0, reasons };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.users?.close(), this.identities?.close()]);
+    this.client?.close();
+    this.verdicts?.close();
+    this.parsed?.close();
+    this.quarantine?.close();
+  }
+}
+
+export type { EtcdConfig };
