@@ -30,7 +30,7 @@ the server cuts the client off without a restart.
   --rate N      messages per second from the source (default 200)
 `;
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.on('error', reject);
@@ -41,7 +41,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-interface DemoPki {
+export interface DemoPki {
   hashDir: string;
   caDir: string;
   serverCert: string;
@@ -51,7 +51,7 @@ interface DemoPki {
   caCert: string;
 }
 
-async function makePki(dir: string): Promise<DemoPki> {
+export async function makePki(dir: string): Promise<DemoPki> {
   const caDir = path.join(dir, 'ca');
   const hashDir = path.join(dir, 'trust');
   await mkdir(hashDir, { recursive: true });

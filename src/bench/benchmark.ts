@@ -1,0 +1,55 @@
+// The whole benchmark: plan the runs, create the PKI once, run each in turn, evaluate targets.
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { makePki } from '../cli/demo.js';
+import { formatSize, type BenchOptions } from './options.js';
+import type { BenchReport } from './report.js';
+import { fillRatios, needsPki, planRuns, runOne, type RunResult } from './runner.js';
+import { evaluateTargets, fmt, latencyComparison } from './targets.js';
+
+export async function runBenchmark(
+  options: BenchOptions,
+  progress: (line: string) => void,
+): Promise<BenchReport> {
+  const startedAt = new Date().toISOString();
+  const runs = planRuns(options);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'media-gateway-bench-'));
+  try {
+    let pki;
+    if (needsPki(runs)) {
+      progress('creating a CA, server and client certificates and a hash directory with CRL (our PKI code)');
+      pki = await makePki(path.join(dir, 'pki'));
+    }
+    let profileDir: string | undefined;
+    if (options.profile) {
+      profileDir = path.resolve(options.profileDir);
+      await mkdir(profileDir, { recursive: true });
+    }
+    const results: RunResult[] = [];
+    for (const [i, spec] of runs.entries()) {
+      progress(`[${i + 1}/${runs.length}] ${spec.name} ${formatSize(spec.sizeBytes)} ...`);
+      const r = await runOne(spec, { dir, pki, drainTimeoutS: options.drainTimeoutS, profileDir });
+      progress(
+        r.failed
+          ? `    FAILED: ${r.failures.join('; ')}`
+          : `    ${fmt(r.msgPerS)} msg/s, ${fmt(r.mbPerS)} MB/s, p99 ${r.latencyMs.p99.toFixed(2)} ms`,
+      );
+      results.push(r);
+    }
+    fillRatios(results);
+    return {
+      version: 1,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      host: { cpus: os.cpus().length, node: process.version, platform: `${os.platform()} ${os.release()}` },
+      options,
+      runs: results,
+      latency: latencyComparison(results),
+      targets: evaluateTargets(results),
+      failed: results.some((r) => r.failed),
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

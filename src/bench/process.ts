@@ -1,0 +1,129 @@
+// The gateway halves as child processes of the built CLI, and their CPU time and peak RSS read
+// from /proc just before they are stopped (so each figure covers exactly one run).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** bin/media-gateway, found from this module (dist/bench/ or src/bench/). */
+export const BIN_PATH = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'bin',
+  'media-gateway',
+);
+
+export interface ProcessUsage {
+  /** user + system CPU seconds since the process started */
+  cpuS: number;
+  /** VmHWM: peak resident set size, MiB */
+  peakRssMiB: number;
+}
+
+let clockTicks: number | undefined;
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    const out = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+    const n = Number(out.stdout?.trim());
+    clockTicks = Number.isInteger(n) && n > 0 ? n : 100;
+  }
+  return clockTicks;
+}
+
+export async function readProcessUsage(pid: number): Promise<ProcessUsage> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may contain spaces and parentheses: fields are counted after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const hwm = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
+  return {
+    cpuS: (utime + stime) / ticksPerSecond(),
+    peakRssMiB: hwm ? Number(hwm[1]) / 1024 : Number.NaN,
+  };
+}
+
+export interface GatewayProcess {
+  readonly kind: 'server' | 'client';
+  readonly child: ChildProcess;
+  /** the last output lines (for error messages) */
+  output(): string;
+  usage(): Promise<ProcessUsage>;
+  /** SIGTERM, then SIGKILL after graceMs; resolves when the process is gone. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const OUTPUT_KEEP = 16 * 1024;
+
+/**
+ * Starts `media-gateway <kind> <configPath>` and resolves once it logged "listening on".
+ * With profileDir the process runs under `node --cpu-prof` (the profile is written on its clean exit).
+ */
+export async function startGatewayProcess(
+  kind: 'server' | 'client',
+  configPath: string,
+  opts: { profileDir?: string; readyTimeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<GatewayProcess> {
+  const nodeFlags = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : [];
+  const child = spawn(process.execPath, [...nodeFlags, BIN_PATH, kind, configPath], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...opts.env },
+  });
+  let out = '';
+  let ready = false;
+  let onReady: (() => void) | undefined;
+  const onData = (d: Buffer): void => {
+    // Always drain the pipes: a child blocked on a full pipe would distort the figures.
+    out = (out + d.toString('utf8')).slice(-OUTPUT_KEEP);
+    if (!ready && /listening on/.test(out)) {
+      ready = true;
+      onReady?.();
+    }
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+
+  const handle: GatewayProcess = {
+    kind,
+    child,
+    output: () => out,
+    usage: () => readProcessUsage(child.pid!),
+    async stop(graceMs = 5000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(
+        new Error(`${kind} did not log "listening on" within ${opts.readyTimeoutMs ?? 15000} ms:\n${out}`),
+      );
+    }, opts.readyTimeoutMs ?? 15000);
+    const fail = (): void => {
+      clearTimeout(timer);
+      reject(new Error(`${kind} exited before it was ready (code ${child.exitCode}):\n${out}`));
+    };
+    child.once('close', fail);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    onReady = () => {
+      clearTimeout(timer);
+      child.off('close', fail);
+      resolve();
+    };
+    if (ready) onReady();
+  }).catch(async (err) => {
+    await handle.stop(500);
+    throw err;
+  });
+  return handle;
+}

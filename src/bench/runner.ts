@@ -1,0 +1,303 @@
+// One benchmark run end to end (source → [client → server] → sink, or source → sink for `direct`),
+// and the plan of runs for a set of options.
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { SavantReader } from '../savant/reader.js';
+import { SavantWriter } from '../savant/writer.js';
+import { freePort, type DemoPki } from '../cli/demo.js';
+import {
+  clientConfig,
+  queueLength,
+  serverConfig,
+  type ClientTransportSettings,
+  type Transport,
+} from './configs.js';
+import type { BenchMode, BenchOptions } from './options.js';
+import { startGatewayProcess, type GatewayProcess, type ProcessUsage } from './process.js';
+import { summarizeLatency, type LatencySummary } from './stats.js';
+import { benchTopics, runSource, Sink } from './traffic.js';
+
+export type RunPurpose = 'matrix' | 'latency' | 'slow-sink';
+
+export interface RunSpec {
+  name: string;
+  purpose: RunPurpose;
+  mode: BenchMode;
+  sizeBytes: number;
+  streams: number;
+  seconds: number;
+  rate?: number;
+  slowSinkMs?: number;
+}
+
+export interface HalfResult extends ProcessUsage {
+  pid: number;
+}
+
+export interface RunResult extends RunSpec {
+  transport: Transport | null;
+  sent: number;
+  received: number;
+  unique: number;
+  lost: number;
+  duplicates: number;
+  misordered: number;
+  unexpected: number;
+  sendErrors: number;
+  drained: boolean;
+  durationS: number;
+  msgPerS: number;
+  mbPerS: number;
+  latencyMs: LatencySummary;
+  client: HalfResult | null;
+  server: HalfResult | null;
+  /** throughput relative to the `direct` and `one-in-flight` runs of the same size (filled in later) */
+  ratio: { direct: number | null; oneInFlight: number | null };
+  failed: boolean;
+  failures: string[];
+}
+
+/** The latency extra: a steady 1,000 messages/s of 64 KiB. */
+export const LATENCY_RATE = 1000;
+export const LATENCY_SIZE = 64 * 1024;
+/** The slow-sink extra: 1 MiB frames, the sink sleeping this long per message. */
+export const SLOW_SINK_SIZE = 1024 * 1024;
+export const SLOW_SINK_MS = 10;
+
+export function planRuns(o: BenchOptions): RunSpec[] {
+  const runs: RunSpec[] = [];
+  const base = { streams: o.streams, seconds: o.seconds };
+  for (const sizeBytes of o.sizes) {
+    for (const mode of o.modes) {
+      runs.push({
+        ...base,
+        name: mode,
+        purpose: 'matrix',
+        mode,
+        sizeBytes,
+        rate: o.rate,
+        slowSinkMs: o.slowSinkMs,
+      });
+    }
+  }
+  if (o.extras.includes('latency')) {
+    for (const mode of ['mtls', 'direct'] as const) {
+      runs.push({
+        ...base,
+        name: `latency-${mode}`,
+        purpose: 'latency',
+        mode,
+        sizeBytes: LATENCY_SIZE,
+        rate: LATENCY_RATE,
+      });
+    }
+  }
+  if (o.extras.includes('slow-sink')) {
+    runs.push({
+      ...base,
+      name: 'slow-sink-mtls',
+      purpose: 'slow-sink',
+      mode: 'mtls',
+      sizeBytes: SLOW_SINK_SIZE,
+      slowSinkMs: SLOW_SINK_MS,
+    });
+  }
+  return runs;
+}
+
+export function needsPki(runs: RunSpec[]): boolean {
+  return runs.some((r) => transportOf(r.mode) !== null && transportOf(r.mode) !== 'http');
+}
+
+/** `one-in-flight` is the original's design (one POST / at a time) over mutual TLS, the figure it is compared with. */
+export function transportOf(mode: BenchMode): Transport | null {
+  return mode === 'direct' ? null : mode === 'one-in-flight' ? 'mtls' : mode;
+}
+
+function clientSettings(mode: BenchMode): ClientTransportSettings {
+  return mode === 'one-in-flight' ? { mode: 'single', lanes: 1 } : { mode: 'auto', lanes: 4 };
+}
+
+export interface RunContext {
+  /** scratch directory for sockets, configs, dead letters */
+  dir: string;
+  pki?: DemoPki;
+  drainTimeoutS: number;
+  /** absolute directory for --cpu-prof output, when profiling */
+  profileDir?: string;
+}
+
+/** Runs one spec; never throws: a run that cannot complete is returned as failed with the reason. */
+export async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult> {
+  const transport = transportOf(spec.mode);
+  const runDir = await mkdtemp(path.join(ctx.dir, `${spec.name}-`));
+  const hwm = queueLength(spec.sizeBytes);
+  const sinkUrl = `ipc://${path.join(runDir, 'sink.ipc')}`;
+  const sourceUrl = transport ? `ipc://${path.join(runDir, 'source.ipc')}` : sinkUrl;
+  const topics = benchTopics(spec.streams);
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const failures: string[] = [];
+  let client: GatewayProcess | undefined;
+  let server: GatewayProcess | undefined;
+  try {
+    const reader = await SavantReader.open({
+      url: `router+bind:${sinkUrl}`,
+      receiveTimeoutMs: 1000,
+      receiveHwm: hwm,
+      topicPrefixSpec: { kind: 'none' },
+      sourceCacheSize: 1000,
+      inflightOps: hwm,
+      ack: 'on_read',
+    });
+    let latencyFrom = Number.POSITIVE_INFINITY;
+    const sink = new Sink(reader, topics, {
+      size: spec.sizeBytes,
+      slowSinkMs: spec.slowSinkMs,
+      latencyFrom: () => latencyFrom,
+    });
+    sink.start();
+    cleanups.unshift(() => sink.close());
+
+    if (transport) {
+      const [serverPort, clientPort] = [await freePort(), await freePort()];
+      const serverFile = path.join(runDir, 'server.json');
+      const clientFile = path.join(runDir, 'client.json');
+      const common = { frameBytes: spec.sizeBytes, transport, pki: ctx.pki };
+      await writeFile(
+        serverFile,
+        JSON.stringify(serverConfig({ ...common, port: serverPort, sinkUrl }), null, 2),
+      );
+      await writeFile(
+        clientFile,
+        JSON.stringify(
+          clientConfig({
+            ...common,
+            port: clientPort,
+            serverPort,
+            sourceUrl,
+            settings: clientSettings(spec.mode),
+            deadLetterDir: path.join(runDir, 'dead-letter'),
+          }),
+          null,
+          2,
+        ),
+      );
+      const started = await Promise.allSettled([
+        startGatewayProcess('server', serverFile, { profileDir: ctx.profileDir }),
+        startGatewayProcess('client', clientFile, { profileDir: ctx.profileDir }),
+      ]);
+      if (started[0].status === 'fulfilled') server = started[0].value;
+      if (started[1].status === 'fulfilled') client = started[1].value;
+      // Client first: it must not keep retrying against a server that is already gone.
+      cleanups.unshift(async () => server?.stop());
+      cleanups.unshift(async () => client?.stop());
+      for (const s of started) if (s.status === 'rejected') throw s.reason;
+    }
+
+    const writer = await SavantWriter.open({
+      url: `dealer+connect:${sourceUrl}`,
+      sendTimeoutMs: 10_000,
+      sendRetries: 2,
+      receiveTimeoutMs: 5000,
+      receiveRetries: 0,
+      sendHwm: hwm,
+      receiveHwm: hwm,
+    });
+    cleanups.unshift(() => writer.close());
+
+    // Latency counts only after a warm-up (10% of the run, at most 0.5 s): JIT and connection set-up.
+    latencyFrom = performance.now() + Math.min(500, spec.seconds * 100);
+    const source = await runSource(writer, {
+      topics,
+      size: spec.sizeBytes,
+      seconds: spec.seconds,
+      rate: spec.rate,
+    });
+    const drained = await sink.waitForAll(source.sent, ctx.drainTimeoutS * 1000);
+    const [clientUsage, serverUsage] = await Promise.all([client?.usage(), server?.usage()]);
+    const counts = sink.snapshot();
+
+    const durationS = (counts.lastReceivedAt - source.startedAt) / 1000;
+    const lost = source.sent - counts.unique;
+    if (!drained)
+      failures.push(`drain timeout: ${counts.unique} of ${source.sent} after ${ctx.drainTimeoutS} s`);
+    if (lost > 0) failures.push(`${lost} lost`);
+    if (counts.duplicates > 0) failures.push(`${counts.duplicates} duplicates`);
+    if (counts.misordered > 0) failures.push(`${counts.misordered} out of order`);
+    if (counts.unexpected > 0) failures.push(`${counts.unexpected} unexpected read results`);
+    if (source.sendErrors > 0) failures.push(`${source.sendErrors} source send errors`);
+    if (source.sent === 0) failures.push('nothing sent');
+    return {
+      ...spec,
+      transport,
+      sent: source.sent,
+      received: counts.received,
+      unique: counts.unique,
+      lost,
+      duplicates: counts.duplicates,
+      misordered: counts.misordered,
+      unexpected: counts.unexpected,
+      sendErrors: source.sendErrors,
+      drained,
+      durationS,
+      msgPerS: durationS > 0 ? counts.unique / durationS : 0,
+      mbPerS: durationS > 0 ? (counts.unique * spec.sizeBytes) / durationS / 1e6 : 0,
+      latencyMs: summarizeLatency(sink.latencyMs),
+      client: client && clientUsage ? { pid: client.child.pid!, ...clientUsage } : null,
+      server: server && serverUsage ? { pid: server.child.pid!, ...serverUsage } : null,
+      ratio: { direct: null, oneInFlight: null },
+      failed: failures.length > 0,
+      failures,
+    };
+  } catch (err) {
+    const msg = (err as Error).message ?? String(err);
+    return failedRun(spec, transport, `run aborted: ${msg.split('\n').slice(0, 6).join(' | ')}`);
+  } finally {
+    for (const c of cleanups) await c().catch(() => undefined);
+  }
+}
+
+function failedRun(spec: RunSpec, transport: Transport | null, reason: string): RunResult {
+  return {
+    ...spec,
+    transport,
+    sent: 0,
+    received: 0,
+    unique: 0,
+    lost: 0,
+    duplicates: 0,
+    misordered: 0,
+    unexpected: 0,
+    sendErrors: 0,
+    drained: false,
+    durationS: 0,
+    msgPerS: 0,
+    mbPerS: 0,
+    latencyMs: { count: 0, p50: Number.NaN, p99: Number.NaN, max: Number.NaN },
+    client: null,
+    server: null,
+    ratio: { direct: null, oneInFlight: null },
+    failed: true,
+    failures: [reason],
+  };
+}
+
+/** Fills in each matrix run's throughput ratio to the `direct` and `one-in-flight` runs of the same size. */
+export function fillRatios(results: RunResult[]): void {
+  const matrix = results.filter((r) => r.purpose === 'matrix');
+  for (const r of matrix) {
+    const peer = (mode: BenchMode) =>
+      matrix.find((o) => o.mode === mode && o.sizeBytes === r.sizeBytes && !o.failed && o.msgPerS > 0);
+    const d = peer('direct');
+    const one = peer('one-in-flight');
+    r.ratio = {
+      direct: d && !r.failed ? r.msgPerS / d.msgPerS : null,
+      oneInFlight: one && !r.failed ? r.msgPerS / one.msgPerS : null,
+    };
+  }
+}
+
+export async function ensureDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+}

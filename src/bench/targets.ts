@@ -1,0 +1,127 @@
+// The issue's performance targets (https with client certificates), evaluated on a run's results.
+import { formatSize } from './options.js';
+import type { RunResult } from './runner.js';
+
+export interface TargetResult {
+  id: 'throughput-1k' | 'bytes-1m' | 'added-p99' | 'peak-rss';
+  description: string;
+  /** the target value, in `unit` */
+  target: number;
+  measured: number | null;
+  unit: string;
+  status: 'PASS' | 'MISS' | 'n/a';
+  /** which runs the figure comes from, or why it is missing */
+  detail: string;
+}
+
+export interface LatencyComparison {
+  rate: number;
+  sizeBytes: number;
+  p99MtlsMs: number;
+  p99DirectMs: number;
+  addedP99Ms: number;
+}
+
+const RSS_LIMIT_MIB = 256;
+
+function matrixRun(results: RunResult[], mode: string, size: number): RunResult | undefined {
+  return results.find((r) => r.purpose === 'matrix' && r.mode === mode && r.sizeBytes === size && !r.failed);
+}
+
+export function latencyComparison(results: RunResult[]): LatencyComparison | null {
+  const m = results.find((r) => r.purpose === 'latency' && r.mode === 'mtls' && !r.failed);
+  const d = results.find((r) => r.purpose === 'latency' && r.mode === 'direct' && !r.failed);
+  if (!m || !d) return null;
+  return {
+    rate: m.rate ?? 0,
+    sizeBytes: m.sizeBytes,
+    p99MtlsMs: m.latencyMs.p99,
+    p99DirectMs: d.latencyMs.p99,
+    addedP99Ms: m.latencyMs.p99 - d.latencyMs.p99,
+  };
+}
+
+function judge(measured: number | null, ok: (v: number) => boolean): TargetResult['status'] {
+  return measured === null || Number.isNaN(measured) ? 'n/a' : ok(measured) ? 'PASS' : 'MISS';
+}
+
+export function evaluateTargets(results: RunResult[]): TargetResult[] {
+  const out: TargetResult[] = [];
+
+  const kib = 1024;
+  const m1k = matrixRun(results, 'mtls', kib);
+  const one1k = matrixRun(results, 'one-in-flight', kib);
+  const x = m1k && one1k ? m1k.msgPerS / one1k.msgPerS : null;
+  out.push({
+    id: 'throughput-1k',
+    description: 'mtls 1 KiB msg/s vs one-in-flight',
+    target: 10,
+    measured: x,
+    unit: '×',
+    status: judge(x, (v) => v >= 10),
+    detail:
+      x === null
+        ? 'needs mtls and one-in-flight runs at 1 KiB'
+        : `${fmt(m1k!.msgPerS)} vs ${fmt(one1k!.msgPerS)} msg/s`,
+  });
+
+  const mib = 1024 * 1024;
+  const m1m = matrixRun(results, 'mtls', mib);
+  const d1m = matrixRun(results, 'direct', mib);
+  const share = m1m && d1m ? m1m.mbPerS / d1m.mbPerS : null;
+  out.push({
+    id: 'bytes-1m',
+    description: 'mtls 1 MiB bytes/s vs direct',
+    target: 0.5,
+    measured: share,
+    unit: 'of direct',
+    status: judge(share, (v) => v >= 0.5),
+    detail:
+      share === null
+        ? 'needs mtls and direct runs at 1 MiB'
+        : `${fmt(m1m!.mbPerS)} vs ${fmt(d1m!.mbPerS)} MB/s`,
+  });
+
+  const lat = latencyComparison(results);
+  out.push({
+    id: 'added-p99',
+    description: `added p99 over direct at 1,000 msg/s of ${formatSize(64 * kib)}`,
+    target: 5,
+    measured: lat ? lat.addedP99Ms : null,
+    unit: 'ms',
+    status: judge(lat ? lat.addedP99Ms : null, (v) => v <= 5),
+    detail: lat
+      ? `p99 mtls ${lat.p99MtlsMs.toFixed(2)} ms - direct ${lat.p99DirectMs.toFixed(2)} ms`
+      : 'needs the latency runs (--extras latency)',
+  });
+
+  let worst: { mib: number; where: string } | null = null;
+  for (const r of results) {
+    for (const half of ['client', 'server'] as const) {
+      const u = r[half];
+      if (u && (!worst || u.peakRssMiB > worst.mib)) {
+        worst = { mib: u.peakRssMiB, where: `${half} in ${r.name} ${formatSize(r.sizeBytes)}` };
+      }
+    }
+  }
+  const slowSinkRan = results.some((r) => r.purpose === 'slow-sink' && r.client);
+  out.push({
+    id: 'peak-rss',
+    description: 'peak RSS of each half, every run',
+    target: RSS_LIMIT_MIB,
+    measured: worst ? worst.mib : null,
+    unit: 'MiB',
+    status: judge(worst ? worst.mib : null, (v) => v <= RSS_LIMIT_MIB),
+    detail: worst
+      ? `largest: ${worst.where}${slowSinkRan ? '' : ' (slow-sink run not included)'}`
+      : 'no gateway run completed',
+  });
+  return out;
+}
+
+export function fmt(v: number): string {
+  if (!Number.isFinite(v)) return '-';
+  if (v >= 100) return v.toFixed(0);
+  if (v >= 10) return v.toFixed(1);
+  return v.toFixed(2);
+}
