@@ -1,0 +1,83 @@
+// The client's HTTP(S) connection to the gateway server: one undici Pool with keep-alive and at least one
+// connection per lane (no pipelining, so a slow request never delays another lane's), the original's
+// headers (Content-Type application/protobuf, Basic credentials on every request), and per-request metrics.
+import tls from 'node:tls';
+import { Pool } from 'undici';
+import type { ClientConfig } from '../config/types.js';
+import { httpResponsesTotal, requestDuration } from '../metrics/registry.js';
+
+export type PostTarget = 'single' | 'batch';
+
+export type PostOutcome =
+  { kind: 'response'; status: number; body: string } | { kind: 'transport_error'; error: Error };
+
+/** POST / stays the configured URL's path; the batch endpoint sits next to it (`<path>/batch`). */
+export function targetPaths(url: URL): Record<PostTarget, string> {
+  const single = url.pathname + url.search;
+  const dir = url.pathname.endsWith('/') ? url.pathname : `${url.pathname}/`;
+  return { single, batch: `${dir}batch${url.search}` };
+}
+
+export class GatewayHttp {
+  private constructor(
+    private readonly pool: Pool,
+    private readonly paths: Record<PostTarget, string>,
+    private readonly headers: Record<string, string>,
+  ) {}
+
+  static async open(cfg: ClientConfig): Promise<GatewayHttp> {
+    const url = new URL(cfg.url);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new Error(`client url must be http:// or https://, got ${url.protocol}`);
+    }
+    const headers: Record<string, string> = { 'content-type': 'application/protobuf' };
+    if (cfg.auth?.basic) {
+      const { username, password } = cfg.auth.basic;
+      headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+    }
+    const pool = new Pool(url.origin, {
+      connections: Math.max(1, cfg.transport.lanes),
+      pipelining: 1,
+      keepAliveTimeout: 60_000,
+      connect: url.protocol === 'https:' ? await tlsConnectOptions(cfg) : undefined,
+    });
+    return new GatewayHttp(pool, targetPaths(url), headers);
+  }
+
+  /** One POST; never throws (transport failures come back as an outcome). The response body is read fully. */
+  async post(target: PostTarget, body: Uint8Array, signal?: AbortSignal): Promise<PostOutcome> {
+    const stopTimer = requestDuration.startTimer({ side: 'client' });
+    try {
+      const res = await this.pool.request({
+        method: 'POST',
+        path: this.paths[target],
+        headers: this.headers,
+        body,
+        signal,
+      });
+      const text = await res.body.text();
+      httpResponsesTotal.inc({ side: 'client', status: String(res.statusCode) });
+      return { kind: 'response', status: res.statusCode, body: text };
+    } catch (err) {
+      httpResponsesTotal.inc({ side: 'client', status: 'transport_error' });
+      return { kind: 'transport_error', error: err instanceof Error ? err : new Error(String(err)) };
+    } finally {
+      stopTimer();
+    }
+  }
+
+  async close(): Promise<void> {
+    // destroy, not close: close() would wait for requests that a shutdown has already given up on.
+    await this.pool.destroy();
+  }
+}
+
+// Loaded only for https URLs, so a plain-HTTP client never touches the TLS code.
+async function tlsConnectOptions(cfg: ClientConfig): Promise<Record<string, unknown>> {
+  if (!cfg.tls) return {};
+  const { loadClientTls } = await import('../tls/client.js');
+  const material = await loadClientTls(cfg.tls);
+  // Like the original: the system roots stay trusted, the configured root certificate is added to them.
+  const ca = material.ca ? [...tls.rootCertificates, ...material.ca] : undefined;
+  return { ...material, ...(ca ? { ca } : {}) };
+}
