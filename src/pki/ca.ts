@@ -15,7 +15,7 @@ import {
   type KeyKind,
   type SigningKey,
 } from './keys.js';
-import { x509 } from './x509.js';
+import { x509 } from '../trust/x509.js';
 
 export interface CaPaths {
   dir: string;

@@ -15,7 +15,7 @@ import {
 import { splitPem, toPem } from '../trust/pem.js';
 import { PkiError } from './errors.js';
 import { createFileExclusive } from './files.js';
-import { x509 } from './x509.js';
+import { x509 } from '../trust/x509.js';
 
 export type ObjectKind = 'certificate' | 'crl';
 
@@ -200,4 +200,30 @@ export async function storeAdd(hashDir: string, files: string[]): Promise<StoreA
     }
   }
   return result;
+}
+
+/** `openssl x509 -subject_hash` for a certificate, `openssl crl -hash` for a CRL (PEM or DER). */
+export async function hashOfFile(file: string): Promise<string> {
+  let data: Buffer;
+  try {
+    data = await readFile(file);
+  } catch (err) {
+    throw new PkiError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code}`);
+  }
+  const block = splitPem(data).find((b) =>
+    ['CERTIFICATE', 'TRUSTED CERTIFICATE', 'X509 CRL', 'CRL'].includes(b.label),
+  );
+  if (block)
+    return block.label.endsWith('CRL') ? crlIssuerHash(block.der) : certificateSubjectHash(block.der);
+  try {
+    new x509.X509Certificate(new Uint8Array(data));
+    return certificateSubjectHash(data);
+  } catch {
+    try {
+      new x509.X509Crl(new Uint8Array(data));
+      return crlIssuerHash(data);
+    } catch {
+      throw new PkiError(`${file}: no certificate or CRL found (PEM or DER)`);
+    }
+  }
 }

@@ -19,7 +19,7 @@ import {
   readUniqueSubject,
   writeHexCounter,
 } from './openssl-db.js';
-import { x509 } from './x509.js';
+import { x509 } from '../trust/x509.js';
 
 export type CertKind = 'server' | 'client';
 
