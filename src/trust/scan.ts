@@ -1,0 +1,508 @@
+// Scans an OpenSSL hash directory (`<hash>.N` certificates, `<hash>.rN` CRLs) into a validated
+// TrustSnapshot plus a list of operator-facing problems (printed by `store doctor`, logged on reload).
+//
+// Rules (spec §8.2) and where we deliberately differ from OpenSSL's X509_LOOKUP_hash_dir:
+// * Names must match `^[0-9a-f]{8}\.(r?)(0|[1-9][0-9]*)$`; symlinks are followed; other entries are
+//   reported as 'stray-file' (dot-files, e.g. temp files of an atomic publish, are ignored silently).
+// * Gap rule: OpenSSL stops at the first missing or unparsable index of a hash. We load every valid
+//   index, because the operator put the file there to be used, and report 'sequence-gap' so that
+//   operators sharing the directory with native OpenSSL readers know those readers will not see it.
+// * A file that cannot be read or parsed (garbage, DER, empty, half-written) is excluded and reported
+//   as 'unparsable'. If the same file name was valid in the previous snapshot, its previous content
+//   stays in force: a half-written in-place rewrite must never *remove* a CRL (which would widen
+//   access, e.g. drop a revocation and let an older CRL win). A vanished file (ENOENT, dangling
+//   symlink) is a deliberate removal and is not carried over.
+// * Certificates must carry basicConstraints CA:TRUE and hash to their file name; duplicates (same
+//   DER) are loaded once. CRLs must hash to their file name, be signed by a CA of this directory
+//   (signature checked here, so a corrupt CRL cannot override a good one: fail closed), and not be
+//   delta CRLs (Node does not process them). Expired / not-yet-valid CRLs stay in the snapshot;
+//   OpenSSL picks the usable one at handshake time; we report when a CA has none.
+// * In-place rewrites, deletions and re-keyed CAs with an existing subject take effect on the next
+//   scan: nothing is cached forever, unlike native hash_dir.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { X509Certificate, createHash } from 'node:crypto';
+import path from 'node:path';
+import { splitPem, toPem } from './pem.js';
+import { canonicalName, certificateSubjectDer, crlIssuerDer, nameHash, nameHashOld } from './name-hash.js';
+import { x509, normalizeSerial } from './x509.js';
+import type { CaEntry, CrlEntry, TrustSnapshot } from './snapshot.js';
+
+export type ProblemCode =
+  | 'unparsable'
+  | 'hash-mismatch'
+  | 'not-a-ca'
+  | 'duplicate'
+  | 'sequence-gap'
+  | 'stray-file'
+  | 'ca-without-crl'
+  | 'crl-issuer-unknown'
+  | 'crl-bad-signature'
+  | 'crl-expired'
+  | 'crl-expiring'
+  | 'crl-not-yet-valid'
+  | 'ca-expired'
+  | 'delta-crl'
+  | 'no-ca';
+
+export interface Problem {
+  severity: 'error' | 'warning';
+  code: ProblemCode;
+  file?: string;
+  message: string;
+}
+
+export interface ScanResult {
+  snapshot: TrustSnapshot;
+  problems: Problem[];
+}
+
+export interface ScanOptions {
+  crlEnabled: boolean;
+  now?: Date;
+  /** the snapshot in force: unparsable files keep their content from it (see header) */
+  previous?: TrustSnapshot;
+  /** 'crl-expiring' is reported when a CA's CRL coverage ends within this window (default 24 h) */
+  crlExpiryWarningMs?: number;
+}
+
+const HASH_NAME = /^([0-9a-f]{8})\.(r?)(0|[1-9][0-9]*)$/;
+const CERT_LABELS = ['CERTIFICATE', 'TRUSTED CERTIFICATE'];
+const CRL_LABEL = 'X509 CRL';
+const DELTA_CRL_INDICATOR = '2.5.29.27';
+const REMOVE_FROM_CRL = 8;
+const DAY_MS = 86_400_000;
+
+interface HashFile {
+  name: string;
+  hash: string;
+  crl: boolean;
+  index: number;
+}
+
+type Blocks = { ok: true; ders: Buffer[] } | { ok: false; gone: boolean; why: string };
+
+const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+const iso = (d: Date): string => d.toISOString();
+
+function describeDuration(ms: number): string {
+  const abs = Math.abs(ms);
+  if (abs >= DAY_MS) return `${(abs / DAY_MS).toFixed(1)} days`;
+  if (abs >= 3_600_000) return `${(abs / 3_600_000).toFixed(1)} hours`;
+  if (abs >= 60_000) return `${Math.round(abs / 60_000)} minutes`;
+  return `${Math.round(abs / 1000)} seconds`;
+}
+
+/** The PEM objects of the expected kind in one file, or why there are none usable. */
+async function readBlocks(file: string, crl: boolean): Promise<Blocks> {
+  let data: Buffer;
+  try {
+    data = await readFile(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { ok: false, gone: true, why: 'vanished or is a dangling symbolic link' };
+    return { ok: false, gone: false, why: `cannot be read (${code ?? (e as Error).message})` };
+  }
+  const kind = crl ? 'CRL' : 'certificate';
+  if (data.length === 0) return { ok: false, gone: false, why: 'is empty' };
+  if (data[0] === 0x30)
+    return {
+      ok: false,
+      gone: false,
+      why: `is DER; the directory needs PEM (openssl ${crl ? 'crl' : 'x509'} -inform DER -outform PEM)`,
+    };
+  const text = data.toString('latin1');
+  const blocks = splitPem(text);
+  const begins = text.match(/-----BEGIN /g)?.length ?? 0;
+  if (begins > blocks.length)
+    return { ok: false, gone: false, why: 'holds a truncated or corrupted PEM block (half-written?)' };
+  const wanted = blocks.filter((b) => (crl ? b.label === CRL_LABEL : CERT_LABELS.includes(b.label)));
+  if (wanted.length === 0) {
+    const found = blocks.map((b) => b.label).join(', ');
+    const need = crl ? `"BEGIN ${CRL_LABEL}"` : '"BEGIN CERTIFICATE"';
+    return {
+      ok: false,
+      gone: false,
+      why: found ? `holds ${found} but a ${kind} (${need}) was expected here` : `holds no PEM ${kind}`,
+    };
+  }
+  return { ok: true, ders: wanted.map((b) => b.der) };
+}
+
+// CRL signature checks are the expensive part of a scan; a scan runs every poll interval, so the
+// verdict is remembered per (CRL, CA) pair. Bounded so that a directory churning CRLs cannot grow it.
+const crlVerdicts = new Map<string, boolean>();
+async function crlSignedBy(
+  crl: InstanceType<typeof x509.X509Crl>,
+  crlFp: string,
+  ca: CaEntry,
+): Promise<boolean> {
+  const key = `${crlFp}/${ca.fingerprint}`;
+  const known = crlVerdicts.get(key);
+  if (known !== undefined) return known;
+  let ok = false;
+  try {
+    ok = await crl.verify({ publicKey: new x509.X509Certificate(ca.der) });
+  } catch {
+    ok = false;
+  }
+  if (crlVerdicts.size > 4096) crlVerdicts.clear();
+  crlVerdicts.set(key, ok);
+  return ok;
+}
+
+export async function scanHashDirectory(dir: string, opts: ScanOptions): Promise<ScanResult> {
+  const now = opts.now ?? new Date();
+  const warnMs = opts.crlExpiryWarningMs ?? DAY_MS;
+  const problems: Problem[] = [];
+  const report = (severity: Problem['severity'], code: ProblemCode, message: string, file?: string) =>
+    problems.push(file === undefined ? { severity, code, message } : { severity, code, file, message });
+
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(
+      code === 'ENOENT'
+        ? `trust directory ${dir} does not exist`
+        : code === 'ENOTDIR'
+          ? `trust directory ${dir} is not a directory`
+          : `trust directory ${dir} cannot be read: ${(e as Error).message}`,
+    );
+  }
+
+  const files: HashFile[] = [];
+  for (const name of names.sort()) {
+    if (name.startsWith('.')) continue;
+    const m = HASH_NAME.exec(name);
+    if (!m) {
+      report(
+        'warning',
+        'stray-file',
+        `${name} is ignored: not a hash-directory name (<8 hex digits>.N or .rN)`,
+        name,
+      );
+      continue;
+    }
+    files.push({ name, hash: m[1], crl: m[2] === 'r', index: Number(m[3]) });
+  }
+
+  reportGaps(files, report);
+
+  const previousDers = (file: string): Buffer[] => [
+    ...(opts.previous?.cas.filter((c) => c.file === file).map((c) => c.der) ?? []),
+    ...(opts.previous?.crls.filter((c) => c.file === file).map((c) => c.der) ?? []),
+  ];
+
+  /** Reads a file; unparsable → reported and, if it was good before, its previous content. */
+  const load = async (f: HashFile): Promise<Buffer[]> => {
+    const full = path.join(dir, f.name);
+    try {
+      if ((await stat(full)).isDirectory()) {
+        report('warning', 'stray-file', `${f.name} is a directory and is ignored`, f.name);
+        return [];
+      }
+    } catch {
+      // handled by readBlocks (ENOENT → gone)
+    }
+    const r = await readBlocks(full, f.crl);
+    if (r.ok) return r.ders;
+    const kept = r.gone ? [] : previousDers(f.name);
+    report(
+      'error',
+      'unparsable',
+      `${f.name} ${r.why}; ${kept.length ? 'its previous content stays in force until it is fixed' : 'it is not used'}`,
+      f.name,
+    );
+    return kept;
+  };
+
+  // certificates
+  const cas: CaEntry[] = [];
+  const seenCa = new Set<string>();
+  for (const f of files.filter((x) => !x.crl)) {
+    for (const der of await load(f)) {
+      let cert: X509Certificate;
+      let subjectDer: Buffer;
+      try {
+        cert = new X509Certificate(der);
+        subjectDer = certificateSubjectDer(der);
+      } catch (e) {
+        report(
+          'error',
+          'unparsable',
+          `${f.name}: certificate cannot be parsed (${(e as Error).message}); it is not used`,
+          f.name,
+        );
+        continue;
+      }
+      const subject = cert.subject.replace(/\n/g, ', ');
+      const h = nameHash(subjectDer);
+      if (h !== f.hash) {
+        const old = nameHashOld(subjectDer) === f.hash;
+        report(
+          old ? 'warning' : 'error',
+          'hash-mismatch',
+          old
+            ? `${f.name} is named with the pre-1.0.0 MD5 hash (c_rehash -old) of "${subject}"; it is not used (the current name would be ${h}.N)`
+            : `${f.name} holds "${subject}", whose subject hash is ${h}: rename it to ${h}.N; it is not used`,
+          f.name,
+        );
+        continue;
+      }
+      if (!cert.ca) {
+        report(
+          'error',
+          'not-a-ca',
+          `${f.name} holds "${subject}", which is not a CA certificate (basicConstraints CA:TRUE missing); it is not used`,
+          f.name,
+        );
+        continue;
+      }
+      const fingerprint = sha256(der);
+      if (seenCa.has(fingerprint)) {
+        report(
+          'warning',
+          'duplicate',
+          `${f.name} repeats a certificate already loaded ("${subject}"); the copy is ignored`,
+          f.name,
+        );
+        continue;
+      }
+      seenCa.add(fingerprint);
+      const entry: CaEntry = {
+        file: f.name,
+        pem: toPem('CERTIFICATE', der),
+        der,
+        cert,
+        fingerprint,
+        subjectHash: h,
+        canonicalSubject: canonicalName(subjectDer),
+        subject,
+        notBefore: new Date(cert.validFrom),
+        notAfter: new Date(cert.validTo),
+      };
+      if (entry.notAfter.getTime() < now.getTime())
+        report(
+          'warning',
+          'ca-expired',
+          `${f.name}: CA "${subject}" expired on ${iso(entry.notAfter)}; its clients are refused`,
+          f.name,
+        );
+      else if (entry.notBefore.getTime() > now.getTime())
+        report(
+          'warning',
+          'ca-expired',
+          `${f.name}: CA "${subject}" is not valid before ${iso(entry.notBefore)}; its clients are refused until then`,
+          f.name,
+        );
+      cas.push(entry);
+    }
+  }
+
+  // CRLs
+  const crls: CrlEntry[] = [];
+  const seenCrl = new Set<string>();
+  if (opts.crlEnabled) {
+    for (const f of files.filter((x) => x.crl)) {
+      for (const der of await load(f)) {
+        let crl: InstanceType<typeof x509.X509Crl>;
+        let issuerDer: Buffer;
+        try {
+          crl = new x509.X509Crl(der);
+          issuerDer = crlIssuerDer(der);
+        } catch (e) {
+          report(
+            'error',
+            'unparsable',
+            `${f.name}: CRL cannot be parsed (${(e as Error).message}); it is not used`,
+            f.name,
+          );
+          continue;
+        }
+        const issuer = crl.issuer;
+        const h = nameHash(issuerDer);
+        if (h !== f.hash) {
+          report(
+            'error',
+            'hash-mismatch',
+            `${f.name} holds a CRL of "${issuer}", whose issuer hash is ${h}: rename it to ${h}.rN; it is not used`,
+            f.name,
+          );
+          continue;
+        }
+        if (crl.extensions.some((e) => e.type === DELTA_CRL_INDICATOR)) {
+          report(
+            'warning',
+            'delta-crl',
+            `${f.name} is a delta CRL of "${issuer}"; delta CRLs are not supported and it is ignored`,
+            f.name,
+          );
+          continue;
+        }
+        const fp = sha256(der);
+        if (seenCrl.has(fp)) {
+          report(
+            'warning',
+            'duplicate',
+            `${f.name} repeats a CRL already loaded ("${issuer}"); the copy is ignored`,
+            f.name,
+          );
+          continue;
+        }
+        const canon = canonicalName(issuerDer);
+        const candidates = cas.filter((c) => c.canonicalSubject.equals(canon));
+        if (candidates.length === 0) {
+          report(
+            'error',
+            'crl-issuer-unknown',
+            `${f.name}: no CA certificate in the directory is named "${issuer}" (expected ${h}.0); the CRL is not used`,
+            f.name,
+          );
+          continue;
+        }
+        let signer: CaEntry | undefined;
+        for (const c of candidates) if (await crlSignedBy(crl, fp, c)) signer = signer ?? c;
+        if (!signer) {
+          report(
+            'error',
+            'crl-bad-signature',
+            `${f.name}: the signature of this CRL of "${issuer}" does not verify with ${candidates.map((c) => c.file).join(', ')}; it is not used (clients of that CA are refused unless another valid CRL exists)`,
+            f.name,
+          );
+          continue;
+        }
+        seenCrl.add(fp);
+        const revoked = new Set<string>();
+        for (const e of crl.entries)
+          if (e.reason !== REMOVE_FROM_CRL) revoked.add(normalizeSerial(e.serialNumber));
+        const entry: CrlEntry = {
+          file: f.name,
+          pem: toPem(CRL_LABEL, der),
+          der,
+          issuerFingerprint: signer.fingerprint,
+          issuer,
+          thisUpdate: crl.thisUpdate,
+          revoked,
+        };
+        if (crl.nextUpdate) entry.nextUpdate = crl.nextUpdate;
+        crls.push(entry);
+      }
+    }
+  }
+
+  // per-CA CRL coverage
+  let earliestNextUpdate: Date | undefined;
+  if (cas.length === 0) {
+    report('error', 'no-ca', `${dir} holds no usable CA certificate: every client certificate is refused`);
+  } else if (opts.crlEnabled) {
+    for (const ca of cas) {
+      const own = crls.filter((c) => c.issuerFingerprint === ca.fingerprint);
+      const end = coverageEnd(own, now);
+      if (own.length === 0) {
+        report(
+          'error',
+          'ca-without-crl',
+          `CA "${ca.subject}" (${ca.file}) has no CRL (expected ${ca.subjectHash}.r0): its clients are refused`,
+          ca.file,
+        );
+      } else if (end === null) {
+        const future = own.filter((c) => c.thisUpdate.getTime() > now.getTime());
+        if (future.length > 0) {
+          const first = new Date(Math.min(...future.map((c) => c.thisUpdate.getTime())));
+          report(
+            'error',
+            'crl-not-yet-valid',
+            `CA "${ca.subject}" has no CRL valid now; the first becomes valid at ${iso(first)}: its clients are refused until then`,
+            ca.file,
+          );
+        } else {
+          const last = new Date(Math.max(...own.map((c) => c.nextUpdate?.getTime() ?? 0)));
+          report(
+            'error',
+            'crl-expired',
+            `the CRL of CA "${ca.subject}" expired at ${iso(last)} (${describeDuration(now.getTime() - last.getTime())} ago): its clients are refused until a new CRL is published`,
+            ca.file,
+          );
+        }
+      } else if (end !== undefined) {
+        if (!earliestNextUpdate || end < earliestNextUpdate) earliestNextUpdate = end;
+        if (end.getTime() - now.getTime() < warnMs)
+          report(
+            'warning',
+            'crl-expiring',
+            `the CRL of CA "${ca.subject}" expires at ${iso(end)} (in ${describeDuration(end.getTime() - now.getTime())}): publish a new one before then`,
+            ca.file,
+          );
+      }
+    }
+  }
+
+  cas.sort((a, b) => a.file.localeCompare(b.file));
+  crls.sort((a, b) => a.file.localeCompare(b.file));
+  const digest = createHash('sha256');
+  for (const o of [...cas, ...crls].sort(
+    (a, b) => a.file.localeCompare(b.file) || Buffer.compare(a.der, b.der),
+  ))
+    digest.update(`${o.file}\0${o.der.length}\0`).update(o.der);
+
+  const snapshot: TrustSnapshot = {
+    cas,
+    crls,
+    caPems: cas.map((c) => c.pem),
+    crlPems: crls.map((c) => c.pem),
+    digest: digest.digest('hex'),
+    loadedAt: now,
+  };
+  if (earliestNextUpdate) snapshot.earliestNextUpdate = earliestNextUpdate;
+  return { snapshot, problems };
+}
+
+/**
+ * When a CA stops having a usable CRL: the latest nextUpdate among its CRLs valid now (undefined: a
+ * valid CRL without nextUpdate, which never expires), or null when none is valid now.
+ */
+function coverageEnd(own: CrlEntry[], now: Date): Date | undefined | null {
+  const t = now.getTime();
+  const valid = own.filter(
+    (c) => c.thisUpdate.getTime() <= t && (!c.nextUpdate || c.nextUpdate.getTime() > t),
+  );
+  if (valid.length === 0) return null;
+  if (valid.some((c) => !c.nextUpdate)) return undefined;
+  return new Date(Math.max(...valid.map((c) => c.nextUpdate!.getTime())));
+}
+
+function reportGaps(
+  files: HashFile[],
+  report: (s: Problem['severity'], c: ProblemCode, m: string, f?: string) => void,
+): void {
+  const groups = new Map<string, number[]>();
+  for (const f of files) {
+    const key = `${f.hash}.${f.crl ? 'r' : ''}`;
+    groups.set(key, [...(groups.get(key) ?? []), f.index]);
+  }
+  for (const [prefix, indices] of groups) {
+    const present = new Set(indices);
+    const max = Math.max(...indices);
+    const missing: number[] = [];
+    for (let i = 0; i < max; i++) if (!present.has(i)) missing.push(i);
+    if (missing.length === 0) continue;
+    const after = indices.filter((i) => i > missing[0]).sort((a, b) => a - b);
+    report(
+      'warning',
+      'sequence-gap',
+      `${prefix}${missing[0]} is missing: this gateway still loads ${after.map((i) => prefix + i).join(', ')}, but native OpenSSL readers stop at the gap and would not`,
+      `${prefix}${missing[0]}`,
+    );
+  }
+}
+
+/** The next instant at which a snapshot's verdicts change without any file change (CRL expiry or start). */
+export function nextTimeEvent(snap: TrustSnapshot, now: Date = new Date()): Date | undefined {
+  const t = now.getTime();
+  let best: number | undefined;
+  for (const c of snap.crls)
+    for (const d of [c.thisUpdate, c.nextUpdate])
+      if (d && d.getTime() > t && (best === undefined || d.getTime() < best)) best = d.getTime();
+  return best === undefined ? undefined : new Date(best);
+}

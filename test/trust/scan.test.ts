@@ -1,0 +1,305 @@
+// scanHashDirectory and verifyPeerChain over a lab PKI made by the openssl CLI.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync, symlinkSync, mkdirSync, unlinkSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { buildLabPki, type LabPki, type ClientName } from '../helpers/openssl-pki.js';
+import { scanHashDirectory, nextTimeEvent, type ScanResult } from '../../src/trust/scan.js';
+import { verifyPeerChain, reasonFromAuthorizationError } from '../../src/trust/verify.js';
+import { contextTrust } from '../../src/trust/snapshot.js';
+import { splitPem } from '../../src/trust/pem.js';
+
+let lab: LabPki;
+let base: string;
+let n = 0;
+before(() => {
+  base = mkdtempSync(path.join(os.tmpdir(), 'mg-scan-'));
+  lab = buildLabPki(path.join(base, 'lab'));
+});
+after(() => rmSync(base, { recursive: true, force: true }));
+
+/** A fresh store directory with the given files. */
+function store(files: Record<string, string>): string {
+  const d = path.join(base, `store-${++n}`);
+  mkdirSync(d);
+  for (const [name, content] of Object.entries(files)) writeFileSync(path.join(d, name), content);
+  return d;
+}
+function standard(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    [`${lab.root.hash}.0`]: lab.root.certPem,
+    [`${lab.inter.hash}.0`]: lab.inter.certPem,
+    [`${lab.root.hash}.r0`]: lab.crl(lab.root),
+    [`${lab.inter.hash}.r0`]: lab.crl(lab.inter, { revoke: ['revoked'] }),
+    ...extra,
+  };
+}
+const codes = (r: ScanResult) => r.problems.map((p) => `${p.code}:${p.file ?? ''}`).sort();
+const der = (pem: string) => splitPem(pem)[0].der;
+const check = (r: ScanResult, who: ClientName, crlEnabled = true) =>
+  verifyPeerChain(der(lab.clients[who].certPem), [], r.snapshot, { crlEnabled });
+const reasonOf = (r: ScanResult, who: ClientName) => {
+  const v = check(r, who);
+  return v.ok ? 'ok' : v.reason;
+};
+
+test('a complete directory: no problems, PEM lists one block per element, verdicts of §8.8 row 1', async () => {
+  const r = await scanHashDirectory(store(standard()), { crlEnabled: true });
+  assert.deepEqual(r.problems, []);
+  assert.equal(r.snapshot.cas.length, 2);
+  assert.equal(r.snapshot.crls.length, 2);
+  for (const p of r.snapshot.crlPems) {
+    assert.equal(splitPem(p).length, 1);
+    assert.match(p, /^-----BEGIN X509 CRL-----\n/);
+  }
+  assert.deepEqual(contextTrust(r.snapshot, true), { ca: r.snapshot.caPems, crl: r.snapshot.crlPems });
+  assert.ok(r.snapshot.earliestNextUpdate && r.snapshot.earliestNextUpdate > new Date());
+  assert.equal(reasonOf(r, 'good'), 'ok');
+  assert.equal(reasonOf(r, 'rootIssued'), 'ok');
+  assert.equal(reasonOf(r, 'revoked'), 'revoked');
+  assert.equal(reasonOf(r, 'expired'), 'certificate_expired');
+  assert.equal(reasonOf(r, 'wrongEku'), 'wrong_purpose');
+  assert.equal(reasonOf(r, 'wrongKu'), 'wrong_purpose');
+  assert.equal(reasonOf(r, 'ca2'), 'unknown_ca');
+  assert.equal(reasonOf(r, 'rogue'), 'unknown_ca');
+  assert.deepEqual(
+    check(r, 'revoked', false),
+    { ok: true },
+    'without CRL checking revocation is not looked at',
+  );
+  const none = verifyPeerChain(Buffer.alloc(0), [], r.snapshot, { crlEnabled: true });
+  assert.equal(!none.ok && none.reason, 'no_certificate');
+});
+
+test('same digest for the same content; a changed CRL changes it', async () => {
+  const files = standard();
+  const a = await scanHashDirectory(store(files), { crlEnabled: true });
+  const b = await scanHashDirectory(store(files), { crlEnabled: true });
+  assert.equal(a.snapshot.digest, b.snapshot.digest);
+  const c = await scanHashDirectory(
+    store({ ...files, [`${lab.inter.hash}.r0`]: lab.crl(lab.inter, { revoke: ['good'] }) }),
+    {
+      crlEnabled: true,
+    },
+  );
+  assert.notEqual(a.snapshot.digest, c.snapshot.digest);
+});
+
+test('missing CRLs: leaf CA and root (ca-without-crl, crl_missing)', async () => {
+  const noInter = standard();
+  delete noInter[`${lab.inter.hash}.r0`];
+  const r1 = await scanHashDirectory(store(noInter), { crlEnabled: true });
+  assert.deepEqual(codes(r1), [`ca-without-crl:${lab.inter.hash}.0`]);
+  assert.equal(reasonOf(r1, 'good'), 'crl_missing');
+  assert.equal(reasonOf(r1, 'rootIssued'), 'ok');
+  const noRoot = standard();
+  delete noRoot[`${lab.root.hash}.r0`];
+  const r2 = await scanHashDirectory(store(noRoot), { crlEnabled: true });
+  assert.deepEqual(codes(r2), [`ca-without-crl:${lab.root.hash}.0`]);
+  assert.equal(reasonOf(r2, 'good'), 'crl_missing');
+  assert.equal(reasonOf(r2, 'rootIssued'), 'crl_missing');
+});
+
+test('expired, future and bad-signature CRLs', async () => {
+  const h = `${lab.inter.hash}.r0`;
+  const expired = await scanHashDirectory(
+    store(
+      standard({
+        [h]: lab.crl(lab.inter, { lastUpdate: new Date('2025-01-01Z'), nextUpdate: new Date('2025-02-01Z') }),
+      }),
+    ),
+    { crlEnabled: true },
+  );
+  assert.deepEqual(codes(expired), [`crl-expired:${lab.inter.hash}.0`]);
+  assert.equal(expired.snapshot.crls.length, 2, 'an expired CRL stays in the snapshot');
+  assert.equal(reasonOf(expired, 'good'), 'crl_expired');
+  const future = await scanHashDirectory(
+    store(
+      standard({
+        [h]: lab.crl(lab.inter, { lastUpdate: new Date('2040-01-01Z'), nextUpdate: new Date('2040-02-01Z') }),
+      }),
+    ),
+    { crlEnabled: true },
+  );
+  assert.deepEqual(codes(future), [`crl-not-yet-valid:${lab.inter.hash}.0`]);
+  assert.equal(reasonOf(future, 'good'), 'crl_not_yet_valid');
+  const bad = await scanHashDirectory(store(standard({ [h]: lab.badSignature(lab.crl(lab.inter)) })), {
+    crlEnabled: true,
+  });
+  assert.deepEqual(codes(bad), [`ca-without-crl:${lab.inter.hash}.0`, `crl-bad-signature:${h}`]);
+  assert.equal(reasonOf(bad, 'good'), 'crl_missing');
+  // a corrupt newer CRL cannot override a good older one (it is excluded, the older stays in force)
+  const both = await scanHashDirectory(
+    store(standard({ [`${lab.inter.hash}.r1`]: lab.badSignature(lab.crl(lab.inter, { revoke: [] })) })),
+    { crlEnabled: true },
+  );
+  assert.deepEqual(codes(both), [`crl-bad-signature:${lab.inter.hash}.r1`]);
+  assert.equal(reasonOf(both, 'good'), 'ok');
+  assert.equal(reasonOf(both, 'revoked'), 'revoked');
+});
+
+test('expiring CRL is a warning; the next time event is the earliest nextUpdate', async () => {
+  const soon = new Date(Date.now() + 3_600_000);
+  const r = await scanHashDirectory(
+    store(standard({ [`${lab.inter.hash}.r0`]: lab.crl(lab.inter, { nextUpdate: soon }) })),
+    {
+      crlEnabled: true,
+    },
+  );
+  assert.deepEqual(codes(r), [`crl-expiring:${lab.inter.hash}.0`]);
+  assert.equal(r.problems[0].severity, 'warning');
+  assert.equal(
+    Math.floor(r.snapshot.earliestNextUpdate!.getTime() / 1000),
+    Math.floor(soon.getTime() / 1000),
+  );
+  assert.equal(Math.floor(nextTimeEvent(r.snapshot)!.getTime() / 1000), Math.floor(soon.getTime() / 1000));
+  // after the expiry, with the same files, the verdict changes without any file change
+  assert.equal(
+    verifyPeerChain(der(lab.clients.good.certPem), [], r.snapshot, {
+      crlEnabled: true,
+      now: new Date(soon.getTime() + 1000),
+    }).ok,
+    false,
+  );
+});
+
+test('names: stray files, hash mismatch (also the old MD5 name), wrong kind, not a CA, duplicates, gaps', async () => {
+  const oldHash = lab.openssl(['x509', '-in', lab.ca2.certFile, '-noout', '-subject_hash_old']).trim();
+  const d = store(
+    standard({
+      'ca.crt': lab.root.certPem,
+      [`${lab.root.hash}.1`]: lab.root.certPem, // duplicate
+      [`${lab.inter.hash}.3`]: lab.inter.certPem, // gap .1 .2 (and a duplicate)
+      [`${lab.rogue.hash}.0`]: lab.ca2.certPem, // wrong name
+      [`${oldHash}.0`]: lab.ca2.certPem, // c_rehash -old name
+      [`${lab.ca2.hash}.0`]: lab.clients.good.certPem, // not a CA (and not its hash either)
+      [`${lab.ca2.hash}.r0`]: lab.ca2.certPem, // certificate where a CRL belongs
+      '.publish-tmp': 'partial',
+    }),
+  );
+  mkdirSync(path.join(d, 'sub'));
+  const r = await scanHashDirectory(d, { crlEnabled: true });
+  const c = codes(r);
+  assert.ok(c.includes('stray-file:ca.crt'));
+  assert.ok(c.includes('stray-file:sub'));
+  assert.ok(!c.some((x) => x.includes('.publish-tmp')), 'dot-files are ignored silently');
+  assert.ok(c.includes(`duplicate:${lab.root.hash}.1`));
+  assert.ok(c.includes(`duplicate:${lab.inter.hash}.3`));
+  assert.ok(c.includes(`sequence-gap:${lab.inter.hash}.1`));
+  assert.ok(c.includes(`hash-mismatch:${lab.rogue.hash}.0`));
+  const old = r.problems.find((p) => p.file === `${oldHash}.0`)!;
+  assert.equal(old.code, 'hash-mismatch');
+  assert.equal(old.severity, 'warning');
+  assert.match(old.message, /MD5/);
+  assert.ok(c.includes(`hash-mismatch:${lab.ca2.hash}.0`));
+  const kind = r.problems.find((p) => p.file === `${lab.ca2.hash}.r0`)!;
+  assert.equal(kind.code, 'unparsable');
+  assert.match(kind.message, /CERTIFICATE but a CRL/);
+  assert.equal(r.snapshot.cas.length, 2);
+  assert.equal(reasonOf(r, 'good'), 'ok');
+});
+
+test('not-a-ca: a leaf under its own hash name is refused', async () => {
+  const leafHash = lab.openssl(['x509', '-in', lab.clients.good.certFile, '-noout', '-subject_hash']).trim();
+  const r = await scanHashDirectory(store(standard({ [`${leafHash}.0`]: lab.clients.good.certPem })), {
+    crlEnabled: true,
+  });
+  assert.deepEqual(codes(r), [`not-a-ca:${leafHash}.0`]);
+});
+
+test('gaps are loaded past (and reported): only .r1 present', async () => {
+  const files = standard();
+  files[`${lab.inter.hash}.r1`] = files[`${lab.inter.hash}.r0`];
+  delete files[`${lab.inter.hash}.r0`];
+  const r = await scanHashDirectory(store(files), { crlEnabled: true });
+  assert.deepEqual(codes(r), [`sequence-gap:${lab.inter.hash}.r0`]);
+  assert.match(r.problems[0].message, /native OpenSSL readers stop at the gap/);
+  assert.equal(reasonOf(r, 'good'), 'ok');
+});
+
+test('multi-PEM file: every CRL honoured; symlinks followed; dangling link reported', async () => {
+  const v1 = lab.crl(lab.inter, { revoke: ['revoked'], lastUpdate: new Date(Date.now() - 120_000) });
+  const v2 = lab.crl(lab.inter, { revoke: ['revoked', 'good'] });
+  const files = standard();
+  files[`${lab.inter.hash}.r0`] = v1 + v2;
+  const d = store(files);
+  writeFileSync(path.join(base, 'ca2-target.pem'), lab.ca2.certPem);
+  symlinkSync(path.join(base, 'ca2-target.pem'), path.join(d, `${lab.ca2.hash}.0`));
+  symlinkSync(path.join(base, 'does-not-exist.crl'), path.join(d, `${lab.ca2.hash}.r0`));
+  const r = await scanHashDirectory(d, { crlEnabled: true });
+  assert.equal(r.snapshot.crls.length, 3);
+  assert.equal(reasonOf(r, 'good'), 'revoked', 'the newer CRL of a two-block file is used');
+  assert.ok(r.snapshot.cas.some((c) => c.file === `${lab.ca2.hash}.0`));
+  const dangling = r.problems.find((p) => p.file === `${lab.ca2.hash}.r0`)!;
+  assert.equal(dangling.code, 'unparsable');
+  assert.match(dangling.message, /dangling/);
+  assert.equal(reasonOf(r, 'ca2'), 'crl_missing');
+});
+
+test('unparsable files: excluded; a file that was good keeps its previous content (never widens)', async () => {
+  const files = standard();
+  const d = store(files);
+  const good = await scanHashDirectory(d, { crlEnabled: true });
+  assert.equal(reasonOf(good, 'revoked'), 'revoked');
+  const crlFile = path.join(d, `${lab.inter.hash}.r0`);
+  // half-written in-place rewrite
+  writeFileSync(crlFile, files[`${lab.inter.hash}.r0`].slice(0, 200));
+  const half = await scanHashDirectory(d, { crlEnabled: true, previous: good.snapshot });
+  assert.deepEqual(codes(half), [`unparsable:${lab.inter.hash}.r0`]);
+  assert.match(half.problems[0].message, /previous content stays in force/);
+  assert.equal(half.snapshot.digest, good.snapshot.digest);
+  assert.equal(reasonOf(half, 'revoked'), 'revoked');
+  // without a previous snapshot the broken file is simply not used (fail closed: CA without CRL)
+  const cold = await scanHashDirectory(d, { crlEnabled: true });
+  assert.deepEqual(codes(cold), [`ca-without-crl:${lab.inter.hash}.0`, `unparsable:${lab.inter.hash}.r0`]);
+  assert.equal(reasonOf(cold, 'good'), 'crl_missing');
+  // garbage, empty and DER files
+  writeFileSync(path.join(d, `${lab.ca2.hash}.0`), 'garbage');
+  writeFileSync(path.join(d, `${lab.ca2.hash}.1`), '');
+  writeFileSync(path.join(d, `${lab.ca2.hash}.2`), der(lab.ca2.certPem));
+  const g = await scanHashDirectory(d, { crlEnabled: true, previous: good.snapshot });
+  const msgs = g.problems.filter((p) => p.file?.startsWith(lab.ca2.hash)).map((p) => p.message);
+  assert.equal(msgs.length, 3);
+  assert.match(msgs.join('\n'), /holds no PEM certificate/);
+  assert.match(msgs.join('\n'), /is empty/);
+  assert.match(msgs.join('\n'), /is DER/);
+  // a deleted file is a deliberate removal: not carried over
+  unlinkSync(crlFile);
+  const del = await scanHashDirectory(d, { crlEnabled: true, previous: good.snapshot });
+  assert.equal(reasonOf(del, 'good'), 'crl_missing');
+});
+
+test('no CA, no CRL: fail closed with ca: []', async () => {
+  const empty = await scanHashDirectory(store({}), { crlEnabled: true });
+  assert.deepEqual(codes(empty), ['no-ca:']);
+  assert.deepEqual(contextTrust(empty.snapshot, true), { ca: [] });
+  const noCrl = await scanHashDirectory(store({ [`${lab.root.hash}.0`]: lab.root.certPem }), {
+    crlEnabled: true,
+  });
+  assert.deepEqual(contextTrust(noCrl.snapshot, true), { ca: [] });
+  assert.deepEqual(contextTrust(noCrl.snapshot, false), { ca: noCrl.snapshot.caPems });
+  await assert.rejects(
+    scanHashDirectory(path.join(base, 'nope'), { crlEnabled: true }),
+    /trust directory .*nope does not exist/,
+  );
+});
+
+test('crl-issuer-unknown: a CRL whose CA is not in the directory', async () => {
+  const r = await scanHashDirectory(store(standard({ [`${lab.ca2.hash}.r0`]: lab.crl(lab.ca2) })), {
+    crlEnabled: true,
+  });
+  assert.deepEqual(codes(r), [`crl-issuer-unknown:${lab.ca2.hash}.r0`]);
+});
+
+test('reasonFromAuthorizationError maps Node codes', () => {
+  assert.equal(reasonFromAuthorizationError('CERT_REVOKED'), 'revoked');
+  assert.equal(reasonFromAuthorizationError('UNABLE_TO_GET_CRL'), 'crl_missing');
+  assert.equal(reasonFromAuthorizationError('CRL_HAS_EXPIRED'), 'crl_expired');
+  assert.equal(reasonFromAuthorizationError('CRL_NOT_YET_VALID'), 'crl_not_yet_valid');
+  assert.equal(reasonFromAuthorizationError('CERT_HAS_EXPIRED'), 'certificate_expired');
+  assert.equal(reasonFromAuthorizationError('INVALID_PURPOSE'), 'wrong_purpose');
+  assert.equal(reasonFromAuthorizationError('UNABLE_TO_VERIFY_LEAF_SIGNATURE'), 'unknown_ca');
+  assert.equal(reasonFromAuthorizationError('CRL_SIGNATURE_FAILURE'), 'bad_signature');
+  assert.equal(reasonFromAuthorizationError('UNSPECIFIED'), 'unspecified');
+});
