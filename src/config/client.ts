@@ -1,0 +1,174 @@
+// The client configuration (`media-gateway client <config.json>`): the original's GatewayClientConfiguration
+// (spec 8.4) plus our extensions, normalised into ClientConfig.
+import path from 'node:path';
+import { readConfigFile } from './read.js';
+import { parseDocument, type ParseOptions } from './document.js';
+import {
+  duration,
+  filePath,
+  int,
+  nonEmptyStr,
+  oneOf,
+  positive,
+  prune,
+  str,
+  taggedEnum,
+  u16,
+  u32,
+  type Node,
+} from './fields.js';
+import { fixIpcPermissions, metrics, socketUrl, statistics } from './sections.js';
+import { clientTls } from './tls.js';
+import type { ClientConfig, ReaderConfig, RetryConfig, TopicPrefixSpec } from './types.js';
+
+export interface LoadedClientConfig {
+  config: ClientConfig;
+  warnings: string[];
+}
+
+const DEFAULT_RETRY: RetryConfig = { initialDelayMs: 1, maximumDelayMs: 1000, multiplier: 2 };
+const DEFAULT_TRANSPORT: ClientConfig['transport'] = {
+  mode: 'auto',
+  lanes: 4,
+  maxBatchMessages: 256,
+  maxBatchBytes: 8 * 1024 * 1024,
+};
+
+export function parseClientConfig(text: string, opts: ParseOptions = {}): LoadedClientConfig {
+  const root = parseDocument(text, opts);
+  const top = root.object();
+  const ip = top.required('ip', nonEmptyStr);
+  const port = top.required('port', u16);
+  const urlNode = top.child('url');
+  const url = top.required('url', serverUrl);
+  const tls = clientTls(top);
+  if (tls && new URL(url).protocol === 'http:') {
+    throw urlNode.error(
+      'TLS settings are given (tls/ssl) but the server URL is http://: use https:// (or remove the TLS settings)',
+    );
+  }
+  const config: ClientConfig = {
+    source: opts.file,
+    ip,
+    port,
+    url,
+    inStream: top.required('in_stream', reader),
+    retry: top.optional('retry_strategy', retryStrategy) ?? { ...DEFAULT_RETRY },
+    waitStrategy: top.optional('wait_strategy', waitStrategy) ?? { kind: 'sleep', ms: 1 },
+    tls,
+    auth: top.optional('auth', clientAuth),
+    statistics: top.optional('statistics', statistics),
+    deadLetterDir: top.optional('dead_letter_dir', filePath) ?? path.resolve(root.ctx.baseDir, 'dead-letter'),
+    shutdownTimeoutMs: top.optional('shutdown_timeout', duration()) ?? 10_000,
+    transport: top.optional('transport', transport) ?? { ...DEFAULT_TRANSPORT },
+    metrics: top.optional('metrics', metrics),
+  };
+  top.done();
+  if (config.auth && !tls && new URL(url).protocol === 'http:') {
+    urlNode.warn('Basic auth credentials will be sent in clear text over http://');
+  }
+  return { config: prune(config), warnings: root.ctx.warnings };
+}
+
+export async function loadClientConfig(file: string, env?: NodeJS.ProcessEnv): Promise<LoadedClientConfig> {
+  return parseClientConfig(await readConfigFile(file), { file, env });
+}
+
+const serverUrl = (n: Node): string => {
+  const text = nonEmptyStr(n);
+  let parsed: URL;
+  try {
+    parsed = new URL(text);
+  } catch {
+    throw n.mismatch('an http:// or https:// URL of the gateway server');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw n.mismatch('an http:// or https:// URL of the gateway server');
+  }
+  return text;
+};
+
+/** `in_stream`: every original field is required, as in the original. */
+function reader(n: Node): ReaderConfig {
+  const o = n.object();
+  const { url, parsed } = o.required('url', socketUrl('reader'));
+  const config: ReaderConfig = {
+    url,
+    receiveTimeoutMs: o.required('receive_timeout', duration({ minMs: 1 })),
+    receiveHwm: o.required('receive_hwm', positive),
+    topicPrefixSpec: o.required('topic_prefix_spec', topicPrefixSpec),
+    sourceCacheSize: o.required('source_cache_size', positive),
+    // 0 made the original panic (a zero-capacity channel)
+    inflightOps: o.required('inflight_ops', positive),
+    fixIpcPermissions: fixIpcPermissions(o, parsed),
+    ack: o.optional('ack', oneOf('on_read', 'on_delivery')) ?? 'on_read',
+  };
+  o.done();
+  return config;
+}
+
+const topicPrefixSpec = taggedEnum<TopicPrefixSpec>({
+  none: { unit: { kind: 'none' } },
+  source_id: (n) => ({ kind: 'source_id', value: str(n) }),
+  prefix: (n) => ({ kind: 'prefix', value: str(n) }),
+});
+
+function retryStrategy(n: Node): RetryConfig {
+  const read = taggedEnum<RetryConfig>({
+    exponential: (e) => {
+      const o = e.object();
+      const retry: RetryConfig = {
+        // 0 would retry in a busy loop forever (0 × multiplier stays 0)
+        initialDelayMs: o.required('initial_delay', duration({ minMs: 1 })),
+        maximumDelayMs: o.required('maximum_delay', duration({ minMs: 1 })),
+        multiplier: o.required('multiplier', u32),
+      };
+      o.done();
+      if (retry.initialDelayMs > retry.maximumDelayMs) {
+        throw e.error(
+          `initial_delay (${retry.initialDelayMs} ms) must not be greater than maximum_delay (${retry.maximumDelayMs} ms)`,
+        );
+      }
+      if (retry.multiplier < 2)
+        throw o.child('multiplier').mismatch('an integer ≥ 2', 'multiplier must be at least 2');
+      return retry;
+    },
+  });
+  return read(n);
+}
+
+const waitStrategy = taggedEnum<ClientConfig['waitStrategy']>({
+  yield: { unit: { kind: 'yield' } },
+  sleep: (n) => ({ kind: 'sleep', ms: duration()(n) }),
+});
+
+function clientAuth(n: Node): NonNullable<ClientConfig['auth']> {
+  const o = n.object();
+  const basic = o.required('basic', (b) => {
+    const bo = b.object();
+    const usernameNode = bo.child('username');
+    const credentials = {
+      username: bo.required('username', str),
+      password: bo.required('password', str, true),
+    };
+    bo.done();
+    // RFC 7617: the user-id cannot contain a colon, the server would split the pair at it
+    if (credentials.username.includes(':'))
+      throw usernameNode.error('a Basic auth username must not contain ":"');
+    return credentials;
+  });
+  o.done();
+  return { basic };
+}
+
+function transport(n: Node): ClientConfig['transport'] {
+  const o = n.object();
+  const config: ClientConfig['transport'] = {
+    mode: o.optional('mode', oneOf('auto', 'single', 'batch')) ?? DEFAULT_TRANSPORT.mode,
+    lanes: o.optional('lanes', int({ min: 1, max: 1024 })) ?? DEFAULT_TRANSPORT.lanes,
+    maxBatchMessages: o.optional('max_batch_messages', positive) ?? DEFAULT_TRANSPORT.maxBatchMessages,
+    maxBatchBytes: o.optional('max_batch_bytes', positive) ?? DEFAULT_TRANSPORT.maxBatchBytes,
+  };
+  o.done();
+  return config;
+}

@@ -1,0 +1,48 @@
+// From raw configuration text to the root JSON object: environment substitution over the whole text (as the
+// original did), then JSON with comments and trailing commas (jsonc-parser), then top-level nulls dropped.
+import path from 'node:path';
+import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import { substituteEnv, lineColumn } from './env.js';
+import { ConfigError } from './errors.js';
+import { Node, type ParseContext } from './fields.js';
+
+export interface ParseOptions {
+  /** the file the text came from: named in messages; relative paths are resolved against its directory */
+  file?: string;
+  /** variables for substitution (default process.env) */
+  env?: NodeJS.ProcessEnv;
+}
+
+export function parseDocument(text: string, opts: ParseOptions = {}): Node {
+  const { file } = opts;
+  const substituted = substituteEnv(text, opts.env ?? process.env, file);
+  const errors: ParseError[] = [];
+  const value: unknown = parse(substituted, errors, { allowTrailingComma: true, disallowComments: false });
+  if (errors.length > 0) {
+    const first = errors[0];
+    // positions refer to the substituted text; they match the file unless a substituted value spans lines
+    const { line, column } = lineColumn(substituted, first.offset);
+    throw new ConfigError({ file, line, column }, `invalid JSON: ${describeParseError(first)}`);
+  }
+  const ctx: ParseContext = {
+    file,
+    baseDir: file ? path.dirname(path.resolve(file)) : process.cwd(),
+    warnings: [],
+  };
+  const root = new Node(ctx, '$', value);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw root.mismatch('a JSON object at the top level');
+  }
+  // twelf drops top-level keys whose value is null before deserializing, so `"tls": null` means "no TLS"
+  for (const [key, v] of Object.entries(value)) {
+    if (v === null) delete (value as Record<string, unknown>)[key];
+  }
+  return root;
+}
+
+function describeParseError(e: ParseError): string {
+  // "CommaExpected" → "comma expected"
+  return printParseErrorCode(e.error)
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .toLowerCase();
+}

@@ -1,0 +1,269 @@
+// Typed readers over the parsed JSON tree. Each reader knows the JSON path it reads, so a wrong value is
+// reported as `file: $.path: expected X, found Y`; object readers remember which keys were read, and
+// everything left over becomes an "unknown key" warning (the original silently ignored unknown keys).
+import path from 'node:path';
+import { ConfigError, describeValue } from './errors.js';
+
+/** Node's timers and ZeroMQ's int options stop at 2^31 - 1 ms (~24.8 days); longer values would misfire. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface ParseContext {
+  file?: string;
+  /** relative file paths in the configuration are resolved against this directory */
+  baseDir: string;
+  warnings: string[];
+}
+
+export type Read<T> = (node: Node) => T;
+
+/** One value of the configuration together with where it sits. */
+export class Node {
+  constructor(
+    readonly ctx: ParseContext,
+    readonly path: string,
+    readonly value: unknown,
+    /** secret values (passwords) are never echoed in messages */
+    readonly secret = false,
+  ) {}
+
+  /** A type mismatch: `expected <expected>, found <this value>`. */
+  mismatch(expected: string, problem?: string): ConfigError {
+    const found = this.secret ? '(hidden)' : describeValue(this.value);
+    return new ConfigError({ file: this.ctx.file, path: this.path, expected, found }, problem);
+  }
+
+  /** Any other problem with this value. */
+  error(problem: string): ConfigError {
+    return new ConfigError({ file: this.ctx.file, path: this.path }, problem);
+  }
+
+  warn(message: string): void {
+    const prefix = this.ctx.file ? `${this.ctx.file}: ` : '';
+    this.ctx.warnings.push(`${prefix}${this.path}: ${message}`);
+  }
+
+  child(key: string | number, secret = false): Node {
+    const value =
+      typeof key === 'number' ? (this.value as unknown[])[key] : (this.value as Record<string, unknown>)[key];
+    return new Node(this.ctx, childPath(this.path, key), value, secret || this.secret);
+  }
+
+  object(): ObjectReader {
+    return new ObjectReader(this);
+  }
+}
+
+function childPath(parent: string, key: string | number): string {
+  if (typeof key === 'number') return `${parent}[${key}]`;
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `${parent}.${key}` : `${parent}[${JSON.stringify(key)}]`;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Reads the keys of one JSON object; `done()` reports the keys nobody asked for. */
+export class ObjectReader {
+  private readonly used = new Set<string>();
+  readonly value: Record<string, unknown>;
+
+  constructor(readonly node: Node) {
+    if (!isPlainObject(node.value)) throw node.mismatch('an object');
+    this.value = node.value;
+  }
+
+  /** present and not null (serde treats `null` as an absent Option) */
+  has(key: string): boolean {
+    return Object.hasOwn(this.value, key) && this.value[key] !== null;
+  }
+
+  pathOf(key: string): string {
+    return childPath(this.node.path, key);
+  }
+
+  child(key: string, secret = false): Node {
+    this.used.add(key);
+    return this.node.child(key, secret);
+  }
+
+  required<T>(key: string, read: Read<T>, secret = false): T {
+    const node = this.child(key, secret);
+    if (!Object.hasOwn(this.value, key)) throw node.error('required field is missing');
+    return read(node);
+  }
+
+  optional<T>(key: string, read: Read<T>, secret = false): T | undefined {
+    const node = this.child(key, secret);
+    return this.has(key) ? read(node) : undefined;
+  }
+
+  /** Unknown keys are warnings: configurations of newer or older versions still load. */
+  done(): void {
+    for (const key of Object.keys(this.value)) {
+      if (!this.used.has(key)) this.node.child(key).warn('unknown key, ignored');
+    }
+  }
+
+  /** For shapes the original rejected extra keys in (serde's Duration): an error instead of a warning. */
+  denyUnknown(): void {
+    for (const key of Object.keys(this.value)) {
+      if (!this.used.has(key)) throw this.node.child(key).error('unknown field');
+    }
+  }
+}
+
+// ---- scalar readers ----
+
+export const str: Read<string> = (n) => {
+  if (typeof n.value !== 'string') throw n.mismatch('a string');
+  return n.value;
+};
+
+export const nonEmptyStr: Read<string> = (n) => {
+  if (typeof n.value !== 'string' || n.value === '') throw n.mismatch('a non-empty string');
+  return n.value;
+};
+
+export const bool: Read<boolean> = (n) => {
+  if (typeof n.value !== 'boolean') throw n.mismatch('true or false');
+  return n.value;
+};
+
+export interface IntRange {
+  min?: number;
+  max?: number;
+}
+
+/** Integer reader; `1.5`, `"1"` and out-of-range values are errors (serde's u16/u32/usize are strict too). */
+export function int({ min = 0, max = Number.MAX_SAFE_INTEGER }: IntRange = {}): Read<number> {
+  const expected =
+    max === Number.MAX_SAFE_INTEGER
+      ? min === 0
+        ? 'a non-negative integer'
+        : `an integer ≥ ${min}`
+      : `an integer from ${min} to ${max}`;
+  return (n) => {
+    if (typeof n.value !== 'number' || !Number.isInteger(n.value) || n.value < min || n.value > max) {
+      throw n.mismatch(expected);
+    }
+    return n.value;
+  };
+}
+
+export const u16 = int({ max: 0xffff });
+export const u32 = int({ max: 0xffffffff });
+export const usize = int();
+export const positive = int({ min: 1 });
+
+export function oneOf<T extends string>(...values: T[]): Read<T> {
+  const expected = `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`;
+  return (n) => {
+    if (typeof n.value !== 'string' || !(values as string[]).includes(n.value)) throw n.mismatch(expected);
+    return n.value as T;
+  };
+}
+
+/** A file or directory path; relative paths are taken from the configuration file's directory. */
+export const filePath: Read<string> = (n) => path.resolve(n.ctx.baseDir, nonEmptyStr(n));
+
+export function arrayOf<T>(read: Read<T>, { nonEmpty = false } = {}): Read<T[]> {
+  return (n) => {
+    if (!Array.isArray(n.value)) throw n.mismatch(nonEmpty ? 'a non-empty array' : 'an array');
+    if (nonEmpty && n.value.length === 0) throw n.mismatch('a non-empty array');
+    return n.value.map((_, i) => read(n.child(i)));
+  };
+}
+
+export interface DurationRange {
+  /** default 0 */
+  minMs?: number;
+  /** default MAX_TIMER_MS */
+  maxMs?: number;
+}
+
+const DURATION = 'a duration {"secs": N, "nanos": N}';
+
+/**
+ * serde's std Duration: `{"secs": u64, "nanos": u32}` (both required, nothing else) or `[secs, nanos]`,
+ * truncated to whole milliseconds like the original did for ZeroMQ.
+ */
+export function duration({ minMs = 0, maxMs = MAX_TIMER_MS }: DurationRange = {}): Read<number> {
+  return (n) => {
+    let secs: number;
+    let nanos: number;
+    if (Array.isArray(n.value)) {
+      if (n.value.length !== 2) throw n.mismatch(DURATION);
+      secs = usize(n.child(0));
+      nanos = u32(n.child(1));
+    } else if (isPlainObject(n.value)) {
+      const o = n.object();
+      secs = o.required('secs', usize);
+      nanos = o.required('nanos', u32);
+      o.denyUnknown();
+    } else {
+      throw n.mismatch(DURATION);
+    }
+    const ms = secs * 1000 + Math.floor(nanos / 1e6);
+    if (ms < minMs) throw n.error(`must be at least ${minMs} ms, found ${ms} ms`);
+    if (ms > maxMs) throw n.error(`must be at most ${maxMs} ms, found ${ms} ms`);
+    return ms;
+  };
+}
+
+/**
+ * serde's externally tagged enum: a unit variant as `"name"` or `{"name": null}`, a value variant as
+ * `{"name": value}` (exactly one key). Unit variants are given as `{ unit: result }`, value variants as readers.
+ */
+export function taggedEnum<T>(variants: Record<string, ((node: Node) => T) | { unit: T }>): Read<T> {
+  const names = Object.keys(variants);
+  const expected = `one of ${names.map((v) => `"${v}"`).join(', ')} (as {"<variant>": ...})`;
+  return (n) => {
+    let name: string;
+    let inner: Node | undefined;
+    if (typeof n.value === 'string') {
+      name = n.value;
+    } else if (isPlainObject(n.value) && Object.keys(n.value).length === 1) {
+      name = Object.keys(n.value)[0];
+      inner = n.child(name);
+    } else {
+      throw n.mismatch(expected);
+    }
+    if (!Object.hasOwn(variants, name)) throw n.mismatch(expected, `unknown variant "${name}"`);
+    const variant = variants[name];
+    if (typeof variant === 'object') {
+      if (inner && inner.value !== null) throw inner.mismatch('null', `"${name}" takes no value`);
+      return variant.unit;
+    }
+    if (!inner) throw n.mismatch(`{"${name}": ...}`, `"${name}" needs a value`);
+    return variant(inner);
+  };
+}
+
+/**
+ * Removes `undefined` members, in place, so that configs compare (and print) cleanly. In place because the
+ * objects are keys of the origin map below.
+ */
+export function prune<T>(value: T): T {
+  if (Array.isArray(value)) value.forEach(prune);
+  else if (isPlainObject(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      if (v === undefined) delete value[k];
+      else prune(v);
+    }
+  }
+  return value;
+}
+
+// Where a normalised field came from (`$.ssl.server.certificate_key` vs `$.tls.identity.key`), so that later
+// checks (referenced files) can name the key the operator actually wrote. Weak: it never keeps configs alive.
+const origins = new WeakMap<object, Map<string, string>>();
+
+export function noteOrigin(target: object, field: string, jsonPath: string): void {
+  let fields = origins.get(target);
+  if (!fields) origins.set(target, (fields = new Map()));
+  fields.set(field, jsonPath);
+}
+
+export function originOf(target: object, field: string): string | undefined {
+  return origins.get(target)?.get(field);
+}

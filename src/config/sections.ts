@@ -1,0 +1,61 @@
+// Configuration sections shared by the server and the client: Savant socket URLs, statistics, metrics, caches.
+import { parseSocketUrl, type SocketUrl } from '../savant/url.js';
+import type { CacheConfig, MetricsConfig, StatisticsConfig } from './types.js';
+import { duration, int, nonEmptyStr, positive, u16, u32, type Node, type ObjectReader } from './fields.js';
+
+/** A Savant ZeroMQ URL checked with the same parser the sockets use, so `--check` catches what start-up would. */
+export function socketUrl(role: 'reader' | 'writer'): (n: Node) => { url: string; parsed: SocketUrl } {
+  return (n) => {
+    const url = nonEmptyStr(n);
+    try {
+      return { url, parsed: parseSocketUrl(url, role) };
+    } catch (err) {
+      throw n.error(err instanceof Error ? err.message : String(err));
+    }
+  };
+}
+
+/** `fix_ipc_permissions`: a decimal file mode (511 = 0o777), only meaningful where the socket file is created. */
+export function fixIpcPermissions(o: ObjectReader, parsed: SocketUrl): number | undefined {
+  const mode = o.optional('fix_ipc_permissions', int({ max: 0o7777 }));
+  if (mode !== undefined && !parsed.bind) {
+    throw o.child('fix_ipc_permissions').error('IPC permissions can only be set for bind sockets');
+  }
+  return mode;
+}
+
+export const STATISTICS_EXACTLY_ONE = 'Exactly one of frame_period and timestamp_period must be specified';
+
+export function statistics(n: Node): StatisticsConfig {
+  const o = n.object();
+  const framePeriod = o.optional('frame_period', positive);
+  const timestampPeriodMs = o.optional('timestamp_period', duration({ minMs: 1 }));
+  o.done();
+  if ((framePeriod === undefined) === (timestampPeriodMs === undefined))
+    throw n.error(STATISTICS_EXACTLY_ONE);
+  return framePeriod !== undefined ? { framePeriod } : { timestampPeriodMs };
+}
+
+export function metrics(n: Node): MetricsConfig {
+  const o = n.object();
+  const ip = o.optional('ip', nonEmptyStr);
+  const port = o.optional('port', u16);
+  o.done();
+  if (ip !== undefined && port === undefined)
+    throw n.error('"ip" needs a "port" for the separate metrics listener');
+  return { ip, port };
+}
+
+export function cache(n: Node): CacheConfig {
+  const o = n.object();
+  const size = o.required('size', positive);
+  const usage = o.optional('usage', (u) => {
+    const uo = u.object();
+    const periodMs = uo.required('period', duration({ minMs: 1 }));
+    const evictedThreshold = uo.required('evicted_threshold', u32);
+    uo.done();
+    return { periodMs, evictedThreshold };
+  });
+  o.done();
+  return { size, usage };
+}

@@ -1,0 +1,163 @@
+// The server configuration (`media-gateway server <config.json>`): the original's GatewayConfiguration
+// (spec 8.4) plus our extensions, normalised into ServerConfig.
+import { readConfigFile } from './read.js';
+import { parseDocument, type ParseOptions } from './document.js';
+import {
+  arrayOf,
+  bool,
+  duration,
+  nonEmptyStr,
+  oneOf,
+  positive,
+  prune,
+  str,
+  u16,
+  usize,
+  type Node,
+} from './fields.js';
+import { cache, fixIpcPermissions, metrics, socketUrl, statistics } from './sections.js';
+import { clientTls, serverTls } from './tls.js';
+import type {
+  BasicAuthServerConfig,
+  CertificateIdentityConfig,
+  EtcdConfig,
+  ServerConfig,
+  WriterConfig,
+} from './types.js';
+
+export const DEFAULT_MAX_BODY_SIZE = 64 * 1024 * 1024;
+
+export interface LoadedServerConfig {
+  config: ServerConfig;
+  warnings: string[];
+}
+
+export function parseServerConfig(text: string, opts: ParseOptions = {}): LoadedServerConfig {
+  const root = parseDocument(text, opts);
+  const top = root.object();
+  const config: ServerConfig = {
+    source: opts.file,
+    ip: top.required('ip', nonEmptyStr),
+    port: top.required('port', u16),
+    maxBodySize: top.optional('max_body_size', positive) ?? DEFAULT_MAX_BODY_SIZE,
+    outStream: top.required('out_stream', writer),
+    tls: serverTls(top),
+    auth: top.optional('auth', serverAuth),
+    statistics: top.optional('statistics', statistics),
+    metrics: top.optional('metrics', metrics),
+  };
+  top.done();
+  if (config.auth?.certificateIdentity && !config.tls?.clientAuth) {
+    throw top
+      .child('auth')
+      .child('certificate_identity')
+      .error('needs client certificates: configure tls.peers (or ssl.client)');
+  }
+  return { config: prune(config), warnings: root.ctx.warnings };
+}
+
+export async function loadServerConfig(file: string, env?: NodeJS.ProcessEnv): Promise<LoadedServerConfig> {
+  return parseServerConfig(await readConfigFile(file), { file, env });
+}
+
+/** `out_stream`: every field is required, as in the original (its docs promised defaults serde never had). */
+function writer(n: Node): WriterConfig {
+  const o = n.object();
+  const { url, parsed } = o.required('url', socketUrl('writer'));
+  const config: WriterConfig = {
+    url,
+    // ZeroMQ needs at least 1 ms; the original failed at start-up with 0
+    sendTimeoutMs: o.required('send_timeout', duration({ minMs: 1 })),
+    sendRetries: o.required('send_retries', usize),
+    receiveTimeoutMs: o.required('receive_timeout', duration({ minMs: 1 })),
+    receiveRetries: o.required('receive_retries', usize),
+    sendHwm: o.required('send_hwm', positive),
+    receiveHwm: o.required('receive_hwm', positive),
+    fixIpcPermissions: fixIpcPermissions(o, parsed),
+  };
+  o.done();
+  return config;
+}
+
+function serverAuth(n: Node): NonNullable<ServerConfig['auth']> {
+  const o = n.object();
+  const auth = {
+    basic: o.required('basic', basicAuth),
+    certificateIdentity: o.optional('certificate_identity', certificateIdentity),
+  };
+  o.done();
+  return auth;
+}
+
+function basicAuth(n: Node): BasicAuthServerConfig {
+  const o = n.object();
+  const config = {
+    etcd: o.required('etcd', etcd),
+    cache: o.required('cache', cache),
+    quarantine: o.optional('quarantine', (q) => {
+      const qo = q.object();
+      const periodMs = qo.required('period', duration({ minMs: 1 }));
+      const failedAttemptLimit = qo.required('failed_attempt_limit', positive);
+      qo.done();
+      return { periodMs, failedAttemptLimit };
+    }),
+  };
+  o.done();
+  return config;
+}
+
+function etcd(n: Node): EtcdConfig {
+  const o = n.object();
+  const urlsNode = o.child('urls');
+  const rawUrls = o.required('urls', arrayOf(nonEmptyStr, { nonEmpty: true }));
+  const tls = clientTls(o);
+  const config: EtcdConfig = {
+    urls: rawUrls.map((u, i) => etcdUrl(u, tls !== undefined, urlsNode.child(i))),
+    tls,
+    credentials: o.optional('credentials', (c) => {
+      const co = c.object();
+      const creds = { username: co.required('username', str), password: co.required('password', str, true) };
+      co.done();
+      return creds;
+    }),
+    path: o.required('path', str),
+    dataFormat: o.required('data_format', oneOf('json', 'yaml')),
+    leaseTimeoutMs: o.required('lease_timeout', duration({ minMs: 1 })),
+    connectTimeoutMs: o.required('connect_timeout', duration({ minMs: 1 })),
+    cache: o.required('cache', cache),
+  };
+  o.done();
+  return config;
+}
+
+/**
+ * etcd endpoints may be written without a scheme (as the Rust etcd client allowed); we add the one the TLS
+ * setting implies. An explicit http:// together with TLS settings would silently drop TLS, so it is refused.
+ */
+function etcdUrl(url: string, tls: boolean, n: Node): string {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `${tls ? 'https' : 'http'}://${url}`;
+  let parsed: URL;
+  try {
+    parsed = new URL(withScheme);
+  } catch {
+    throw n.mismatch('an etcd endpoint URL such as "https://etcd:2379"');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw n.mismatch('an http:// or https:// etcd endpoint');
+  }
+  if (tls && parsed.protocol === 'http:') {
+    throw n.error('etcd TLS settings are given but this endpoint is http://: use https://');
+  }
+  return withScheme;
+}
+
+function certificateIdentity(n: Node): CertificateIdentityConfig {
+  const o = n.object();
+  const config: CertificateIdentityConfig = {
+    from: o.optional('from', oneOf('cn', 'dns', 'uri')) ?? 'cn',
+    path: o.optional('path', nonEmptyStr),
+    required: o.optional('required', bool) ?? true,
+  };
+  o.done();
+  return config;
+}

@@ -1,0 +1,260 @@
+// Server configuration: syntax, types, required fields, validations and unknown-key warnings.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseServerConfig } from '../../src/config/server.js';
+import { ConfigError } from '../../src/config/errors.js';
+import { serverJson, WRITER } from './fixtures.js';
+
+const opts = { file: 'server.json', env: {} };
+const parse = (text: string) => parseServerConfig(text, opts);
+
+/** asserts a ConfigError with exactly this message */
+function rejects(text: string, message: string | RegExp): ConfigError {
+  let caught: unknown;
+  assert.throws(
+    () => parse(text),
+    (err: unknown) => {
+      caught = err;
+      return err instanceof ConfigError;
+    },
+  );
+  const err = caught as ConfigError;
+  if (typeof message === 'string') assert.equal(err.message, message);
+  else assert.match(err.message, message);
+  return err;
+}
+
+test('a minimal configuration gets the extension defaults', () => {
+  const { config, warnings } = parse(serverJson());
+  assert.deepEqual(warnings, []);
+  assert.equal(config.source, 'server.json');
+  assert.equal(config.maxBodySize, 64 * 1024 * 1024);
+  assert.equal(config.outStream.fixIpcPermissions, undefined);
+  assert.ok(!('tls' in config) && !('auth' in config) && !('statistics' in config) && !('metrics' in config));
+});
+
+test('a wrong type names file, JSON path, expectation and the value found', () => {
+  const err = rejects(
+    serverJson({}, { send_timeout: { secs: '1', nanos: 0 } }),
+    'server.json: $.out_stream.send_timeout.secs: expected a non-negative integer, found "1"',
+  );
+  assert.equal(err.file, 'server.json');
+  assert.equal(err.path, '$.out_stream.send_timeout.secs');
+  assert.equal(err.expected, 'a non-negative integer');
+  assert.equal(err.found, '"1"');
+  rejects(
+    serverJson({ port: 70000 }),
+    'server.json: $.port: expected an integer from 0 to 65535, found 70000',
+  );
+  rejects(serverJson({ port: 80.5 }), /\$\.port: expected an integer from 0 to 65535, found 80\.5$/);
+  rejects(serverJson({ ip: 1 }), 'server.json: $.ip: expected a non-empty string, found 1');
+  rejects(serverJson({}, { send_timeout: 1 }), /\$\.out_stream\.send_timeout: expected a duration/);
+  rejects('[]', 'server.json: $: expected a JSON object at the top level, found an array of 0');
+});
+
+test('a missing required field is named by its path', () => {
+  const { send_timeout: _omit, ...rest } = WRITER;
+  rejects(
+    JSON.stringify({ ip: '127.0.0.1', port: 1, out_stream: rest }),
+    'server.json: $.out_stream.send_timeout: required field is missing',
+  );
+  rejects(
+    JSON.stringify({ ip: '127.0.0.1', out_stream: WRITER }),
+    'server.json: $.port: required field is missing',
+  );
+  rejects(
+    serverJson({}, { receive_timeout: { secs: 1 } }),
+    'server.json: $.out_stream.receive_timeout.nanos: required field is missing',
+  );
+});
+
+test('durations: object or [secs, nanos], truncated to ms, no extra keys, ≥ 1 ms for ZeroMQ', () => {
+  const a = parse(
+    serverJson({}, { send_timeout: [2, 999_999], receive_timeout: { secs: 0, nanos: 1_500_000 } }),
+  );
+  assert.equal(a.config.outStream.sendTimeoutMs, 2000);
+  assert.equal(a.config.outStream.receiveTimeoutMs, 1);
+  rejects(
+    serverJson({}, { send_timeout: { secs: 0, nanos: 999_999 } }),
+    'server.json: $.out_stream.send_timeout: must be at least 1 ms, found 0 ms',
+  );
+  rejects(
+    serverJson({}, { send_timeout: { secs: 1, nanos: 0, millis: 3 } }),
+    'server.json: $.out_stream.send_timeout.millis: unknown field',
+  );
+  rejects(serverJson({}, { send_timeout: [1] }), /send_timeout: expected a duration/);
+  rejects(serverJson({}, { send_timeout: { secs: 10_000_000, nanos: 0 } }), /must be at most 2147483647 ms/);
+});
+
+test('JSON with comments and trailing commas is accepted; syntax errors give line and column', () => {
+  const text = serverJson().replace('{', '{\n  // the gateway server\n  /* block */').replace(/\n}$/, ',\n}');
+  assert.equal(parse(text).config.port, 8080);
+  rejects('{\n  "ip": "127.0.0.1"\n  "port": 1\n}', 'server.json:3:3: invalid JSON: comma expected');
+  rejects('', /^server\.json:1:1: invalid JSON: value expected$/);
+});
+
+test('top-level nulls are dropped (an absent optional section)', () => {
+  const { config } = parse(serverJson({ tls: null, statistics: null, auth: null }));
+  assert.equal(config.tls, undefined);
+  assert.equal(config.statistics, undefined);
+  rejects(serverJson({ port: null }), 'server.json: $.port: required field is missing');
+});
+
+test('unknown keys are warnings naming each JSON path', () => {
+  const { warnings } = parse(
+    serverJson({ extra: 1, statistics: { frame_period: 10, history_size: 100 } }, { inflight_ops: 100 }),
+  );
+  assert.deepEqual(warnings.sort(), [
+    'server.json: $.extra: unknown key, ignored',
+    'server.json: $.out_stream.inflight_ops: unknown key, ignored',
+    'server.json: $.statistics.history_size: unknown key, ignored',
+  ]);
+});
+
+test('writer URL: validated with the Savant URL parser, reader types refused', () => {
+  rejects(
+    serverJson({}, { url: 'udp://127.0.0.1:1' }),
+    /^server\.json: \$\.out_stream\.url: .*udp:\/\/127\.0\.0\.1:1/,
+  );
+  rejects(
+    serverJson({}, { url: 'sub+bind:tcp://127.0.0.1:5555' }),
+    /^server\.json: \$\.out_stream\.url: .*writer/i,
+  );
+  assert.equal(
+    parse(serverJson({}, { url: 'dealer+connect:tcp://127.0.0.1:5555' })).config.outStream.url,
+    'dealer+connect:tcp://127.0.0.1:5555',
+  );
+});
+
+test('fix_ipc_permissions: a file mode, only with bind URLs', () => {
+  assert.equal(parse(serverJson({}, { fix_ipc_permissions: 432 })).config.outStream.fixIpcPermissions, 0o660);
+  rejects(
+    serverJson({}, { url: 'pub+connect:ipc:///tmp/x', fix_ipc_permissions: 511 }),
+    'server.json: $.out_stream.fix_ipc_permissions: IPC permissions can only be set for bind sockets',
+  );
+  rejects(serverJson({}, { fix_ipc_permissions: 4096 }), /expected an integer from 0 to 4095, found 4096/);
+});
+
+test('high-water marks must be at least 1', () => {
+  rejects(
+    serverJson({}, { send_hwm: 0 }),
+    'server.json: $.out_stream.send_hwm: expected an integer ≥ 1, found 0',
+  );
+  rejects(
+    serverJson({}, { receive_hwm: -1 }),
+    /\$\.out_stream\.receive_hwm: expected an integer ≥ 1, found -1/,
+  );
+});
+
+test('statistics: exactly one of frame_period and timestamp_period', () => {
+  const msg = 'server.json: $.statistics: Exactly one of frame_period and timestamp_period must be specified';
+  rejects(serverJson({ statistics: {} }), msg);
+  rejects(serverJson({ statistics: { frame_period: 10, timestamp_period: { secs: 1, nanos: 0 } } }), msg);
+  assert.deepEqual(
+    parse(serverJson({ statistics: { frame_period: 10, timestamp_period: null } })).config.statistics,
+    {
+      framePeriod: 10,
+    },
+  );
+  rejects(
+    serverJson({ statistics: { frame_period: 0 } }),
+    /\$\.statistics\.frame_period: expected an integer ≥ 1/,
+  );
+});
+
+test('max_body_size and metrics extensions', () => {
+  const { config } = parse(serverJson({ max_body_size: 1024, metrics: { ip: '127.0.0.1', port: 9090 } }));
+  assert.equal(config.maxBodySize, 1024);
+  assert.deepEqual(config.metrics, { ip: '127.0.0.1', port: 9090 });
+  assert.deepEqual(parse(serverJson({ metrics: {} })).config.metrics, {});
+  rejects(serverJson({ max_body_size: 0 }), /\$\.max_body_size: expected an integer ≥ 1, found 0/);
+  rejects(serverJson({ metrics: { ip: '127.0.0.1' } }), /\$\.metrics: "ip" needs a "port"/);
+});
+
+const etcd = {
+  urls: ['127.0.0.1:2379'],
+  path: '/users',
+  data_format: 'yaml',
+  lease_timeout: { secs: 60, nanos: 0 },
+  connect_timeout: { secs: 30, nanos: 0 },
+  cache: { size: 10 },
+};
+
+test('auth.basic: etcd settings, caches, quarantine, and our certificate_identity extension', () => {
+  const peers = {
+    identity: { certificate: '/x/s.crt', key: '/x/s.key' },
+    peers: { lookup_hash_directory: '/x/h', crl_enabled: true },
+  };
+  const { config } = parse(
+    serverJson({
+      tls: peers,
+      auth: {
+        basic: {
+          etcd: { ...etcd, credentials: { username: 'root', password: 'secret' } },
+          cache: { size: 5 },
+          quarantine: { period: [1, 0], failed_attempt_limit: 3 },
+        },
+        certificate_identity: { from: 'dns' },
+      },
+    }),
+  );
+  assert.deepEqual(config.auth, {
+    basic: {
+      etcd: {
+        urls: ['http://127.0.0.1:2379'],
+        credentials: { username: 'root', password: 'secret' },
+        path: '/users',
+        dataFormat: 'yaml',
+        leaseTimeoutMs: 60_000,
+        connectTimeoutMs: 30_000,
+        cache: { size: 10 },
+      },
+      cache: { size: 5 },
+      quarantine: { periodMs: 1000, failedAttemptLimit: 3 },
+    },
+    certificateIdentity: { from: 'dns', required: true },
+  });
+  const auth = (basic: Record<string, unknown>, more: Record<string, unknown> = {}) =>
+    serverJson({ auth: { basic: { etcd, cache: { size: 5 }, ...basic }, ...more } });
+  rejects(auth({ cache: { size: 0 } }), /\$\.auth\.basic\.cache\.size: expected an integer ≥ 1, found 0/);
+  rejects(
+    auth({ quarantine: { period: [60, 0], failed_attempt_limit: 0 } }),
+    /\$\.auth\.basic\.quarantine\.failed_attempt_limit: expected an integer ≥ 1, found 0/,
+  );
+  rejects(
+    auth({ etcd: { ...etcd, data_format: 'toml' } }),
+    /data_format: expected one of "json", "yaml", found "toml"/,
+  );
+  rejects(auth({ etcd: { ...etcd, urls: [] } }), /\$\.auth\.basic\.etcd\.urls: expected a non-empty array/);
+  rejects(
+    auth({ etcd: { ...etcd, urls: ['http://etcd:2379'], tls: { root_certificate: 'ca.crt' } } }),
+    /\$\.auth\.basic\.etcd\.urls\[0\]: etcd TLS settings are given but this endpoint is http:\/\//,
+  );
+  rejects(auth({ etcd: { ...etcd, lease_timeout: [0, 0] } }), /lease_timeout: must be at least 1 ms/);
+  rejects(
+    auth({}, { certificate_identity: { from: 'cn' } }),
+    /\$\.auth\.certificate_identity: needs client certificates/,
+  );
+  rejects(auth({}, { certificate_identity: { from: 'email' } }), /from: expected one of "cn", "dns", "uri"/);
+  rejects(serverJson({ auth: { certificate_identity: {} } }), /\$\.auth\.basic: required field is missing/);
+});
+
+test('a password of the wrong type is not echoed', () => {
+  const text = serverJson({
+    auth: {
+      basic: { etcd: { ...etcd, credentials: { username: 'u', password: 12345678 } }, cache: { size: 1 } },
+    },
+  });
+  const err = rejects(text, /credentials\.password: expected a string, found \(hidden\)$/);
+  assert.ok(!err.message.includes('12345678'));
+});
+
+test('tls and ssl together are refused', () => {
+  rejects(
+    serverJson({
+      tls: { identity: { certificate: 'a', key: 'b' } },
+      ssl: { server: { certificate: 'a', certificate_key: 'b' } },
+    }),
+    /^server\.json: \$: both "tls" and "ssl" are given/,
+  );
+});
