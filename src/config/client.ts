@@ -17,7 +17,7 @@ import {
   u32,
   type Node,
 } from './fields.js';
-import { fixIpcPermissions, metrics, socketUrl, statistics } from './sections.js';
+import { checkMetricsAddress, fixIpcPermissions, metrics, socketUrl, statistics } from './sections.js';
 import { clientTls } from './tls.js';
 import type { ClientConfig, ReaderConfig, RetryConfig, TopicPrefixSpec } from './types.js';
 
@@ -64,6 +64,7 @@ export function parseClientConfig(text: string, opts: ParseOptions = {}): Loaded
     metrics: top.optional('metrics', metrics),
   };
   top.done();
+  checkMetricsAddress(top, config);
   if (config.auth && !tls && new URL(url).protocol === 'http:') {
     urlNode.warn('Basic auth credentials will be sent in clear text over http://');
   }

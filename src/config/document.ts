@@ -1,10 +1,10 @@
 // From raw configuration text to the root JSON object: environment substitution over the whole text (as the
 // original did), then JSON with comments and trailing commas (jsonc-parser), then top-level nulls dropped.
 import path from 'node:path';
-import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import { parse, printParseErrorCode, visit, type ParseError } from 'jsonc-parser';
 import { substituteEnv, lineColumn } from './env.js';
 import { ConfigError } from './errors.js';
-import { Node, type ParseContext } from './fields.js';
+import { formatPath, Node, type ParseContext } from './fields.js';
 
 export interface ParseOptions {
   /** the file the text came from: named in messages; relative paths are resolved against its directory */
@@ -24,6 +24,7 @@ export function parseDocument(text: string, opts: ParseOptions = {}): Node {
     const { line, column } = lineColumn(substituted, first.offset);
     throw new ConfigError({ file, line, column }, `invalid JSON: ${describeParseError(first)}`);
   }
+  rejectDuplicateKeys(substituted, file);
   const ctx: ParseContext = {
     file,
     baseDir: file ? path.dirname(path.resolve(file)) : process.cwd(),
@@ -38,6 +39,42 @@ export function parseDocument(text: string, opts: ParseOptions = {}): Node {
     if (v === null) delete (value as Record<string, unknown>)[key];
   }
   return root;
+}
+
+/**
+ * JSON parsers keep the last of two equal keys; the original (serde) refused them. Two `url`s in one section is
+ * a mistake whichever wins, so it is an error.
+ */
+function rejectDuplicateKeys(text: string, file: string | undefined): void {
+  const open: Set<string>[] = [];
+  visit(
+    text,
+    {
+      onObjectBegin: () => {
+        open.push(new Set());
+      },
+      onObjectEnd: () => {
+        open.pop();
+      },
+      onObjectProperty: (key, _offset, _length, startLine, startCharacter, pathSupplier) => {
+        const keys = open[open.length - 1];
+        if (!keys.has(key)) {
+          keys.add(key);
+          return;
+        }
+        throw new ConfigError(
+          {
+            file,
+            line: startLine + 1,
+            column: startCharacter + 1,
+            path: formatPath([...pathSupplier(), key]),
+          },
+          `duplicate key "${key}"`,
+        );
+      },
+    },
+    { allowTrailingComma: true, disallowComments: false },
+  );
 }
 
 function describeParseError(e: ParseError): string {

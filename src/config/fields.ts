@@ -53,6 +53,11 @@ export class Node {
   }
 }
 
+/** `['out_stream', 'url']` → `$.out_stream.url` */
+export function formatPath(segments: (string | number)[]): string {
+  return segments.reduce<string>(childPath, '$');
+}
+
 function childPath(parent: string, key: string | number): string {
   if (typeof key === 'number') return `${parent}[${key}]`;
   return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `${parent}.${key}` : `${parent}[${JSON.stringify(key)}]`;

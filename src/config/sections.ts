@@ -46,6 +46,19 @@ export function metrics(n: Node): MetricsConfig {
   return { ip, port };
 }
 
+/** A separate metrics listener on the main address could never bind; `/metrics` is served there anyway. */
+export function checkMetricsAddress(
+  top: ObjectReader,
+  main: { ip: string; port: number; metrics?: MetricsConfig },
+): void {
+  const m = main.metrics;
+  if (m?.port !== undefined && m.port === main.port && (m.ip ?? main.ip) === main.ip) {
+    throw top
+      .child('metrics')
+      .error('the metrics address is the main address: omit "metrics" to serve /metrics on the main port');
+  }
+}
+
 export function cache(n: Node): CacheConfig {
   const o = n.object();
   const size = o.required('size', positive);

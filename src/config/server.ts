@@ -15,7 +15,7 @@ import {
   usize,
   type Node,
 } from './fields.js';
-import { cache, fixIpcPermissions, metrics, socketUrl, statistics } from './sections.js';
+import { cache, checkMetricsAddress, fixIpcPermissions, metrics, socketUrl, statistics } from './sections.js';
 import { clientTls, serverTls } from './tls.js';
 import type {
   BasicAuthServerConfig,
@@ -47,6 +47,7 @@ export function parseServerConfig(text: string, opts: ParseOptions = {}): Loaded
     metrics: top.optional('metrics', metrics),
   };
   top.done();
+  checkMetricsAddress(top, config);
   if (config.auth?.certificateIdentity && !config.tls?.clientAuth) {
     throw top
       .child('auth')

@@ -204,3 +204,11 @@ test('unknown keys at any depth are warned about, with their JSON path', () => {
     '/etc/mg/client.json: $["odd key"]: unknown key, ignored',
   ]);
 });
+
+test('a metrics listener on the main address is refused', () => {
+  rejects(clientJson({ metrics: { port: 8081 } }), /\$\.metrics: the metrics address is the main address/);
+  assert.deepEqual(parse(clientJson({ metrics: { ip: '127.0.0.2', port: 8081 } })).config.metrics, {
+    ip: '127.0.0.2',
+    port: 8081,
+  });
+});

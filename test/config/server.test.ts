@@ -258,3 +258,14 @@ test('tls and ssl together are refused', () => {
     /^server\.json: \$: both "tls" and "ssl" are given/,
   );
 });
+
+test('a key given twice in one object is an error (the original refused it too)', () => {
+  const text =
+    '{\n  "ip": "127.0.0.1",\n  "port": 1,\n  "out_stream": {\n    "url": "a",\n    "url": "b"\n  }\n}';
+  rejects(text, 'server.json:6:5: $.out_stream.url: duplicate key "url"');
+  // the same key in different objects is fine
+  assert.equal(
+    parse(serverJson({ statistics: { frame_period: 1 }, metrics: { port: 1 } })).config.port,
+    8080,
+  );
+});
