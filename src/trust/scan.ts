@@ -462,7 +462,7 @@ export async function scanHashDirectory(dir: string, opts: ScanOptions): Promise
  * When a CA stops having a usable CRL: the latest nextUpdate among its CRLs valid now (undefined: a
  * valid CRL without nextUpdate, which never expires), or null when none is valid now.
  */
-function coverageEnd(own: CrlEntry[], now: Date): Date | undefined | null {
+export function coverageEnd(own: CrlEntry[], now: Date): Date | undefined | null {
   const t = now.getTime();
   const valid = own.filter(
     (c) => c.thisUpdate.getTime() <= t && (!c.nextUpdate || c.nextUpdate.getTime() > t),

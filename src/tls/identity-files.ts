@@ -1,0 +1,64 @@
+// Loads a TLS identity (certificate chain + private key) from PEM files for the server and the
+// client alike, with errors that name the offending file: unreadable, no certificate, encrypted
+// key, unparsable key, key not matching the certificate. Accepts PKCS#8, PKCS#1 and SEC1 keys.
+import { readFile } from 'node:fs/promises';
+import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
+import { splitPem, toPem } from '../trust/pem.js';
+
+export interface IdentityPem {
+  /** certificate chain, leaf first, PEM */
+  cert: string;
+  /** private key, one PEM block */
+  key: string;
+}
+
+const KEY_LABELS = ['PRIVATE KEY', 'RSA PRIVATE KEY', 'EC PRIVATE KEY'];
+
+async function readText(file: string, what: string): Promise<string> {
+  try {
+    return await readFile(file, 'latin1');
+  } catch (e) {
+    throw new Error(`cannot read ${what} file ${file}: ${(e as Error).message}`);
+  }
+}
+
+/** All certificates of a PEM file (a chain or a CA bundle); throws naming the file if none. */
+export async function readCertificates(file: string, what = 'certificate'): Promise<string> {
+  const blocks = splitPem(await readText(file, what)).filter((b) => b.label === 'CERTIFICATE');
+  if (blocks.length === 0)
+    throw new Error(`${what} file ${file} holds no PEM certificate ("BEGIN CERTIFICATE")`);
+  for (const b of blocks) {
+    try {
+      new X509Certificate(b.der);
+    } catch (e) {
+      throw new Error(
+        `${what} file ${file} holds a certificate that cannot be parsed: ${(e as Error).message}`,
+      );
+    }
+  }
+  return blocks.map((b) => toPem(b.label, b.der)).join('');
+}
+
+export async function loadIdentityFiles(certFile: string, keyFile: string): Promise<IdentityPem> {
+  const cert = await readCertificates(certFile);
+  const keyText = await readText(keyFile, 'key');
+  const blocks = splitPem(keyText);
+  if (blocks.some((b) => b.label === 'ENCRYPTED PRIVATE KEY') || /Proc-Type:\s*4,\s*ENCRYPTED/.test(keyText))
+    throw new Error(
+      `key file ${keyFile} is encrypted; provide an unencrypted key (openssl pkey -in ${keyFile} -out key.pem)`,
+    );
+  const block = blocks.find((b) => KEY_LABELS.includes(b.label));
+  if (!block) throw new Error(`key file ${keyFile} holds no PEM private key (PKCS#8, PKCS#1 or SEC1)`);
+  const key = toPem(block.label, block.der);
+  let priv;
+  try {
+    priv = createPrivateKey(key);
+  } catch (e) {
+    throw new Error(`key file ${keyFile} cannot be parsed: ${(e as Error).message}`);
+  }
+  const spki = (k: ReturnType<typeof createPublicKey>) => k.export({ type: 'spki', format: 'der' });
+  const leaf = new X509Certificate(splitPem(cert)[0].der);
+  if (!spki(createPublicKey(priv)).equals(spki(leaf.publicKey)))
+    throw new Error(`the key in ${keyFile} does not match the certificate in ${certFile}`);
+  return { cert, key };
+}

@@ -1,0 +1,217 @@
+// The HTTPS listener of the gateway server: server identity, and, with client authentication, the
+// live hash-directory trust store (src/trust/store.ts) wired into Node's TLS:
+// * every trust reload swaps the server's SecureContext (validated first; `ca` never omitted, so
+//   Node's public roots are never used; no ticketKeys, so pre-reload session tickets die with it);
+// * clients failing OpenSSL's verification are destroyed synchronously in 'secureConnection'
+//   (rejectUnauthorized: false only so that the reason can be logged and counted);
+// * open connections are re-checked in JS (src/trust/verify.ts) on every reload and at CRL /
+//   certificate expiry instants, and closed when they no longer pass: revocation reaches them;
+// * resumed sessions (which skip certificate verification) are re-checked against the current
+//   snapshot, at connection time and on each request (`check(req)`).
+import https from 'node:https';
+import type http from 'node:http';
+import tls, { type TLSSocket } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import type { ServerTlsConfig } from '../config/types.js';
+import type { PeerIdentity } from './identity.js';
+import { logger } from '../util/log.js';
+import { tlsRejectionsTotal, liveConnectionsClosedTotal } from '../metrics/registry.js';
+import { loadIdentityFiles } from './identity-files.js';
+import { peerIdentity } from './peer.js';
+import { TrustStore } from '../trust/store.js';
+import { contextTrust } from '../trust/snapshot.js';
+import { verifyPeerChain, reasonFromAuthorizationError, type RejectReason } from '../trust/verify.js';
+
+const log = logger('media_gateway::tls');
+const MIN_VERSION = 'TLSv1.2';
+const MAX_TIMER_MS = 2_147_000_000;
+
+export interface SecureListener {
+  server: https.Server;
+  check(
+    req: http.IncomingMessage,
+  ): { ok: true; identity?: PeerIdentity } | { ok: false; status: 401; reason: string };
+  health(): { healthy: boolean; reasons: string[] };
+  close(): Promise<void>;
+}
+
+interface Peer {
+  socket: TLSSocket;
+  leafDer: Buffer;
+  chainDer: Buffer[];
+  identity: PeerIdentity;
+  /** set once the connection stopped passing verification */
+  refused?: RejectReason;
+  expiryTimer?: NodeJS.Timeout;
+}
+
+/** Leaf DER and the rest of the chain as Node completed it (from the session on resumption). */
+function peerChain(socket: TLSSocket): { leaf?: X509Certificate; chain: Buffer[] } {
+  const leaf = socket.getPeerX509Certificate();
+  const chain: Buffer[] = [];
+  let c = socket.getPeerCertificate(true) as tls.DetailedPeerCertificate | undefined;
+  const seen = new Set<string>();
+  while (c && c.raw && !seen.has(c.fingerprint256)) {
+    seen.add(c.fingerprint256);
+    if (seen.size > 1) chain.push(c.raw);
+    c = c.issuerCertificate;
+  }
+  return { leaf, chain };
+}
+
+export async function createSecureListener(
+  cfg: ServerTlsConfig,
+  handler: http.RequestListener,
+): Promise<SecureListener> {
+  const identity = await loadIdentityFiles(cfg.certificate, cfg.key);
+  const base = { cert: identity.cert, key: identity.key, minVersion: MIN_VERSION } as const;
+
+  if (!cfg.clientAuth) {
+    const server = https.createServer(base, handler);
+    return {
+      server,
+      check: () => ({ ok: true }),
+      health: () => ({ healthy: true, reasons: [] }),
+      close: () => closeServer(server),
+    };
+  }
+
+  const auth = cfg.clientAuth;
+  const store = await TrustStore.open(auth);
+  const contextOptions = (): tls.SecureContextOptions => ({
+    ...base,
+    ...contextTrust(store.current(), auth.crlEnabled),
+  });
+  const server = https.createServer(
+    { ...contextOptions(), requestCert: true, rejectUnauthorized: false },
+    handler,
+  );
+  const peers = new Map<TLSSocket, Peer>();
+  let contextError: string | undefined;
+
+  const refuse = (
+    socket: TLSSocket,
+    reason: RejectReason,
+    detail: string,
+    who?: PeerIdentity,
+    live = false,
+  ) => {
+    tlsRejectionsTotal.inc({ reason });
+    if (live) liveConnectionsClosedTotal.inc({ reason });
+    log.warn(
+      {
+        subject: who?.subject ?? 'none',
+        serial: who?.serial ?? 'none',
+        issuer: who?.issuer ?? 'none',
+        reason,
+        detail,
+        remote: socket.remoteAddress,
+      },
+      live ? 'open connection closed: client certificate no longer accepted' : 'client certificate rejected',
+    );
+    socket.destroy();
+  };
+
+  const recheck = (p: Peer, why: string): void => {
+    if (p.refused || p.socket.destroyed) return;
+    const v = verifyPeerChain(p.leafDer, p.chainDer, store.current(), { crlEnabled: auth.crlEnabled });
+    if (v.ok) return;
+    p.refused = v.reason;
+    refuse(p.socket, v.reason, `${v.detail} (${why})`, p.identity, true);
+  };
+  const recheckAll = (why: string) => {
+    for (const p of peers.values()) recheck(p, why);
+  };
+
+  const armExpiry = (p: Peer, leaf: X509Certificate) => {
+    const ms = new Date(leaf.validTo).getTime() - Date.now() + 5;
+    if (ms > MAX_TIMER_MS) return;
+    p.expiryTimer = setTimeout(() => recheck(p, 'certificate expiry'), Math.max(0, ms));
+    p.expiryTimer.unref();
+  };
+
+  server.on('secureConnection', (socket: TLSSocket) => {
+    const { leaf, chain } = peerChain(socket);
+    const who = leaf ? peerIdentity(leaf) : undefined;
+    if (!socket.authorized) {
+      let reason: RejectReason;
+      let detail = String(socket.authorizationError ?? 'not authorized');
+      if (!leaf) {
+        reason = 'no_certificate';
+        detail = 'the client sent no certificate';
+      } else {
+        // Node reports only OpenSSL's last error; the JS check usually names the first problem
+        const v = verifyPeerChain(leaf.raw, chain, store.current(), { crlEnabled: auth.crlEnabled });
+        reason = v.ok ? reasonFromAuthorizationError(detail) : v.reason;
+        if (!v.ok) detail = `${detail}: ${v.detail}`;
+      }
+      refuse(socket, reason, detail, who);
+      return;
+    }
+    const p: Peer = { socket, leafDer: leaf!.raw, chainDer: chain, identity: who! };
+    if (socket.isSessionReused()) {
+      recheck(p, 'resumed session');
+      if (p.refused) return;
+    }
+    peers.set(socket, p);
+    armExpiry(p, leaf!);
+    socket.once('close', () => {
+      if (p.expiryTimer) clearTimeout(p.expiryTimer);
+      peers.delete(socket);
+    });
+  });
+  server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
+    log.debug({ err: err.message, remote: socket.remoteAddress }, 'TLS handshake failed');
+  });
+
+  store.on('reload', () => {
+    const options = contextOptions();
+    try {
+      tls.createSecureContext(options);
+      server.setSecureContext(options);
+      contextError = undefined;
+    } catch (e) {
+      contextError = (e as Error).message;
+      log.error(
+        { error: contextError },
+        'the new trust snapshot cannot be used by TLS; keeping the previous context',
+      );
+    }
+    recheckAll('trust store reload');
+  });
+  store.on('tick', () => recheckAll('CRL validity changed'));
+
+  return {
+    server,
+    check(req) {
+      const socket = req.socket as TLSSocket;
+      const p = peers.get(socket);
+      if (!p) {
+        if (!socket.authorized) return { ok: false, status: 401, reason: 'client certificate not accepted' };
+        return { ok: false, status: 401, reason: 'connection not tracked' };
+      }
+      if (!p.refused && socket.isSessionReused()) recheck(p, 'resumed session');
+      if (p.refused) return { ok: false, status: 401, reason: p.refused };
+      return { ok: true, identity: p.identity };
+    },
+    health() {
+      const h = store.health();
+      if (contextError)
+        return { healthy: false, reasons: [...h.reasons, `TLS context reload failed: ${contextError}`] };
+      return h;
+    },
+    async close() {
+      store.close();
+      for (const p of peers.values()) if (p.expiryTimer) clearTimeout(p.expiryTimer);
+      await closeServer(server);
+    },
+  };
+}
+
+function closeServer(server: https.Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
