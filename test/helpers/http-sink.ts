@@ -3,6 +3,8 @@
 // requests get 503". It is a real HTTP peer on loopback, not a mock of the client's code.
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
+import https from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { decodeMedia, decodeMediaBatch, type Media } from '../../src/savant/media.js';
 
@@ -13,6 +15,8 @@ export interface SinkItem {
   topic: string;
   path: string;
   headers: http.IncomingHttpHeaders;
+  /** subject CN of the client certificate, when one was presented and verified */
+  peerCn?: string;
 }
 
 export interface SinkRequest {
@@ -31,6 +35,8 @@ export interface HttpSinkOptions {
   respond?: (item: SinkItem, seen: number) => number | Promise<number>;
   /** status for a whole request before its items are looked at (e.g. 413 for large batches); undefined → go on */
   requestStatus?: (req: { path: string; items: number }) => number | undefined;
+  /** serve HTTPS with this identity; with `ca`, client certificates are requested (and recorded, not required) */
+  tls?: { cert: string; key: string; ca?: string };
 }
 
 export class HttpSink extends EventEmitter {
@@ -46,21 +52,24 @@ export class HttpSink extends EventEmitter {
   private constructor(
     private readonly server: http.Server,
     readonly port: number,
+    private readonly scheme: 'http' | 'https',
   ) {
     super();
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.scheme}://127.0.0.1:${this.port}`;
   }
 
   static async start(opts: HttpSinkOptions = {}): Promise<HttpSink> {
-    const server = http.createServer();
+    const server = opts.tls
+      ? https.createServer({ ...opts.tls, requestCert: !!opts.tls.ca, rejectUnauthorized: false })
+      : http.createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
     });
-    const sink = new HttpSink(server, (server.address() as AddressInfo).port);
+    const sink = new HttpSink(server, (server.address() as AddressInfo).port, opts.tls ? 'https' : 'http');
     server.on('request', (req, res) => void sink.handle(opts, req, res));
     return sink;
   }
@@ -143,6 +152,7 @@ export class HttpSink extends EventEmitter {
         topic: Buffer.from(media.topic).toString('utf8'),
         path,
         headers: req.headers,
+        peerCn: peerCommonName(req),
       };
       const status = opts.respond ? await opts.respond(item, this.seen.length) : 200;
       this.seen.push(item);
@@ -154,4 +164,11 @@ export class HttpSink extends EventEmitter {
     }
     return path === '/batch' ? finish(200, encoded.length, { accepted, status: 200 }) : finish(200, 1);
   }
+}
+
+function peerCommonName(req: http.IncomingMessage): string | undefined {
+  const socket = req.socket as TLSSocket;
+  if (typeof socket.getPeerCertificate !== 'function' || !socket.authorized) return undefined;
+  const cn = socket.getPeerCertificate().subject?.CN;
+  return Array.isArray(cn) ? cn[0] : cn;
 }
