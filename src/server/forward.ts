@@ -1,0 +1,114 @@
+// One Media item through the gateway: decode, validate, authorize by routing labels, forward to the
+// Savant writer, and turn the outcome into the HTTP status of spec 8.2. Used by both POST / (one item)
+// and POST /batch (each item in order). The message bytes are forwarded unchanged, never re-encoded.
+import type { SavantWriter, WriteResult } from '../savant/writer.js';
+import { inspectMessage, MessageDecodeError, type MessageInfo } from '../savant/message.js';
+import { decodeMedia, type Media } from '../savant/media.js';
+import type { Authenticator, AuthDecision } from '../auth/authenticator.js';
+import type { FpsStatistics } from '../stats/fps.js';
+import { bytesTotal, messagesTotal } from '../metrics/registry.js';
+import { logger } from '../util/log.js';
+
+const log = logger('media_gateway::server');
+
+export type Grant = Extract<AuthDecision, { ok: true }>;
+
+export interface ForwardContext {
+  writer: SavantWriter;
+  authenticator?: Authenticator;
+  stats?: FpsStatistics;
+}
+
+type Outcome = 'forwarded' | 'send_timeout' | 'ack_timeout' | 'send_error' | 'invalid' | 'unauthorized';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function count(outcome: Outcome, bytes: number): void {
+  messagesTotal.inc({ side: 'server', outcome });
+  if (bytes > 0) bytesTotal.inc({ side: 'server', outcome }, bytes);
+}
+
+function invalid(reason: string, bytes = 0): number {
+  log.debug({ reason }, 'rejected a malformed message');
+  count('invalid', bytes);
+  return 400;
+}
+
+/** Validates one encoded Media and returns what to forward, or the 400 it earns. */
+function validate(
+  encodedMedia: Uint8Array,
+):
+  | { ok: true; media: Media & { message: Uint8Array }; info: MessageInfo; bytes: number }
+  | { ok: false; status: number } {
+  let media: Media;
+  try {
+    media = decodeMedia(encodedMedia);
+  } catch (err) {
+    if (err instanceof MessageDecodeError)
+      return { ok: false, status: invalid(`malformed Media: ${err.message}`) };
+    throw err;
+  }
+  const bytes = (media.message?.length ?? 0) + media.data.reduce((n, d) => n + d.length, 0);
+  try {
+    utf8.decode(media.topic);
+  } catch {
+    return { ok: false, status: invalid('topic is not valid UTF-8', bytes) };
+  }
+  const message = media.message;
+  if (!message) return { ok: false, status: invalid('Media without message', bytes) };
+  let info: MessageInfo;
+  try {
+    info = inspectMessage(message);
+  } catch (err) {
+    if (err instanceof MessageDecodeError)
+      return { ok: false, status: invalid(`malformed message: ${err.message}`, bytes) };
+    throw err;
+  }
+  // The original panics here (connection dropped); an answer the client can act on is better.
+  if (info.content === null) return { ok: false, status: invalid('message without content', bytes) };
+  return { ok: true, media: { ...media, message }, info, bytes };
+}
+
+function statusOf(result: WriteResult): { status: number; outcome: Outcome } {
+  switch (result.kind) {
+    case 'success':
+    case 'ack':
+      return { status: 200, outcome: 'forwarded' };
+    case 'send_timeout':
+      return { status: 504, outcome: 'send_timeout' };
+    case 'ack_timeout':
+      return { status: 502, outcome: 'ack_timeout' };
+    case 'error':
+      log.error({ err: result.error.message }, 'Failed to send a message');
+      return { status: 500, outcome: 'send_error' };
+  }
+}
+
+/** Processes one encoded Media item; resolves to the HTTP status it gets (200 = forwarded). */
+export async function forwardMedia(
+  ctx: ForwardContext,
+  encodedMedia: Uint8Array,
+  grants: Grant[],
+): Promise<number> {
+  const v = validate(encodedMedia);
+  if (!v.ok) return v.status;
+  const { media, info, bytes } = v;
+  ctx.stats?.start();
+  for (const grant of grants) {
+    if (!ctx.authenticator!.authorize(grant, info.routingLabels)) {
+      log.warn({ user: grant.user, labels: info.routingLabels }, 'routing labels not allowed for this user');
+      count('unauthorized', bytes);
+      return 401;
+    }
+  }
+  let result: WriteResult;
+  try {
+    result = await ctx.writer.send(media.topic, media.message, media.data, info.content === 'end_of_stream');
+  } catch (err) {
+    result = { kind: 'error', error: err as Error };
+  }
+  ctx.stats?.end();
+  const { status, outcome } = statusOf(result);
+  count(outcome, bytes);
+  return status;
+}

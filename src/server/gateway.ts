@@ -1,0 +1,246 @@
+// The gateway server (cloud half): HTTP(S) in, Savant ZeroMQ out. Routes: POST / (the original's one
+// Media per request), POST /batch (our extension: a MediaBatch, items in order, stop at the first
+// failure), GET /health and GET /metrics. Unlike the original there is no global lock: requests on
+// different connections run concurrently, and the writer's FIFO queue keeps each sender's order.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ServerConfig } from '../config/types.js';
+import { SavantWriter } from '../savant/writer.js';
+import { decodeMediaBatch } from '../savant/media.js';
+import { MessageDecodeError } from '../savant/message.js';
+import { Authenticator } from '../auth/authenticator.js';
+import { createSecureListener, type SecureListener } from '../tls/server.js';
+import { FpsStatistics } from '../stats/fps.js';
+import { aggregateHealth, writeHealth, type HealthReport } from '../health/health.js';
+import {
+  metricsHandler,
+  metricsOnMainPort,
+  startMetricsServer,
+  type MetricsServer,
+} from '../metrics/http.js';
+import { httpResponsesTotal, requestDuration } from '../metrics/registry.js';
+import { logger } from '../util/log.js';
+import { forwardMedia, type ForwardContext, type Grant } from './forward.js';
+import { isProtobufContentType, readBody, reply } from './http-io.js';
+
+const log = logger('media_gateway::server');
+
+export interface RunningServer {
+  port: number;
+  url: string;
+  health(): HealthReport;
+  close(): Promise<void>;
+}
+
+/** Longer than the usual 60 s of load balancers and clients, so they close idle connections first. */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/** How long close() lets in-flight requests finish before cutting their connections. */
+const CLOSE_DRAIN_MS = 10_000;
+
+type Refusal = { status: number; challenge?: boolean; close?: boolean };
+
+export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
+  if (cfg.auth?.certificateIdentity && !cfg.tls?.clientAuth) {
+    // Fail closed: without verified client certificates there is no identity to map.
+    throw new Error('auth.certificate_identity requires TLS client certificates (tls.peers or ssl.client)');
+  }
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'error while closing');
+      }
+    }
+  };
+
+  try {
+    const writer = await SavantWriter.open(cfg.outStream);
+    cleanups.push(() => writer.close());
+    const authenticator =
+      cfg.auth?.basic || cfg.auth?.certificateIdentity
+        ? await Authenticator.open({
+            basic: cfg.auth.basic,
+            certificateIdentity: cfg.auth.certificateIdentity,
+          })
+        : undefined;
+    if (authenticator) cleanups.push(() => authenticator.close());
+    const stats = cfg.statistics ? new FpsStatistics(cfg.statistics) : undefined;
+    if (stats) cleanups.push(() => stats.close());
+    const metricsServer: MetricsServer | undefined = await startMetricsServer(cfg.metrics);
+    if (metricsServer) cleanups.push(() => metricsServer.close());
+
+    const ctx: ForwardContext = { writer, authenticator, stats };
+    let listener: SecureListener | undefined;
+    let closing = false;
+
+    /** TLS peer check, then Basic, then certificate identity; every configured method must pass. */
+    const authenticate = async (req: http.IncomingMessage): Promise<Grant[] | Refusal> => {
+      const peer = listener?.check(req);
+      if (peer && !peer.ok) return { status: peer.status, close: true };
+      const grants: Grant[] = [];
+      if (cfg.auth?.basic) {
+        const d = await authenticator!.authenticateBasic(
+          req.headers.authorization,
+          req.socket.remoteAddress ?? '',
+        );
+        if (!d.ok) return { status: d.status, challenge: d.challenge };
+        grants.push(d);
+      }
+      if (cfg.auth?.certificateIdentity) {
+        const identity = peer?.ok ? peer.identity : undefined;
+        if (!identity) return { status: 401 };
+        const d = await authenticator!.authenticateCertificate(identity);
+        if (!d.ok) return { status: d.status };
+        grants.push(d);
+      }
+      return grants;
+    };
+
+    /** The part both POST routes share: auth, Content-Type, body limit. Resolves to the body or undefined (answered). */
+    const admit = async (
+      req: http.IncomingMessage,
+      res: http.ServerResponse,
+    ): Promise<{ body: Buffer; grants: Grant[] } | undefined> => {
+      const auth = await authenticate(req);
+      if (!Array.isArray(auth)) {
+        const headers = auth.challenge ? { 'WWW-Authenticate': 'Basic' } : undefined;
+        reply(req, res, auth.status, { headers, close: auth.close });
+        return undefined;
+      }
+      if (!isProtobufContentType(req.headers['content-type'])) {
+        reply(req, res, 400);
+        return undefined;
+      }
+      const body = await readBody(req, cfg.maxBodySize);
+      if (body.kind === 'too_large') {
+        reply(req, res, 413, { close: true });
+        return undefined;
+      }
+      if (body.kind === 'aborted') {
+        res.destroy();
+        return undefined;
+      }
+      return { body: body.body, grants: auth };
+    };
+
+    const postSingle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const admitted = await admit(req, res);
+      if (!admitted) return;
+      reply(req, res, await forwardMedia(ctx, admitted.body, admitted.grants));
+    };
+
+    const postBatch = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const admitted = await admit(req, res);
+      if (!admitted) return;
+      let items: Uint8Array[];
+      try {
+        items = decodeMediaBatch(admitted.body);
+      } catch (err) {
+        if (!(err instanceof MessageDecodeError)) throw err;
+        log.debug({ reason: err.message }, 'rejected a malformed batch');
+        reply(req, res, 400);
+        return;
+      }
+      let accepted = 0;
+      let status = 200;
+      for (const item of items) {
+        status = await forwardMedia(ctx, item, admitted.grants);
+        if (status !== 200) break;
+        accepted++;
+      }
+      reply(req, res, 200, {
+        body: { contentType: 'application/json', text: JSON.stringify({ accepted, status }) },
+      });
+    };
+
+    const metricsHere = metricsOnMainPort(cfg.metrics);
+    const routes: Record<
+      string,
+      { methods: string[]; run: (req: http.IncomingMessage, res: http.ServerResponse) => unknown }
+    > = {
+      '/': { methods: ['POST'], run: postSingle },
+      '/batch': { methods: ['POST'], run: postBatch },
+      '/health': { methods: ['GET', 'HEAD'], run: (_req, res) => writeHealth(res, health()) },
+    };
+    if (metricsHere) routes['/metrics'] = { methods: ['GET', 'HEAD'], run: metricsHandler };
+
+    const handler: http.RequestListener = (req, res) => {
+      const endTimer = req.method === 'POST' ? requestDuration.startTimer({ side: 'server' }) : undefined;
+      res.once('finish', () => {
+        endTimer?.();
+        httpResponsesTotal.inc({ side: 'server', status: String(res.statusCode) });
+      });
+      // While shutting down, every answer closes its connection so close() is not held by keep-alive.
+      if (closing) res.setHeader('Connection', 'close');
+      const path = (req.url ?? '/').split('?', 1)[0];
+      const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
+      if (!route) return reply(req, res, 404);
+      if (!route.methods.includes(req.method ?? ''))
+        return reply(req, res, 405, { headers: { Allow: route.methods.join(', ') } });
+      Promise.resolve(route.run(req, res)).catch((err: unknown) => {
+        log.error({ err: (err as Error).message, path }, 'request failed');
+        if (res.headersSent) res.destroy();
+        else reply(req, res, 500, { close: true });
+      });
+    };
+
+    let server: http.Server;
+    if (cfg.tls) {
+      listener = await createSecureListener(cfg.tls, handler);
+      const l = listener;
+      cleanups.push(() => l.close());
+      server = l.server;
+    } else {
+      server = http.createServer(handler);
+      if (cfg.auth?.basic)
+        log.warn('Basic auth over plain HTTP: credentials travel in clear text; configure tls');
+    }
+    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
+    // Large bodies on slow links must not be cut by the default 5-minute request timeout.
+    server.requestTimeout = 0;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(cfg.port, cfg.ip, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const closeServer = () =>
+      new Promise<void>((resolve) => {
+        if (!server.listening) return resolve();
+        const force = setTimeout(() => server.closeAllConnections(), CLOSE_DRAIN_MS);
+        force.unref();
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+    // Runs first on close: stop taking requests before the writer and the rest go away.
+    cleanups.push(closeServer);
+
+    const port = (server.address() as AddressInfo).port;
+    const host = cfg.ip.includes(':') ? `[${cfg.ip}]` : cfg.ip;
+    const url = `${cfg.tls ? 'https' : 'http'}://${host}:${port}`;
+    const health = () => aggregateHealth([listener, authenticator]);
+    log.info(`listening on ${url}`);
+
+    let closed: Promise<void> | undefined;
+    return {
+      port,
+      url,
+      health,
+      close: () => {
+        closing = true;
+        closed ??= cleanup();
+        return closed;
+      },
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}

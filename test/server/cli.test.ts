@@ -1,0 +1,121 @@
+// `media-gateway server` as an operator runs it (the built CLI in a child process): --check on every
+// sample configuration of the original, clear config errors without stack traces, a real run that
+// logs "listening on", serves, and exits 0 on SIGTERM.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { runCli, sharedDir, startCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
+import { freePort } from '../helpers/net.js';
+import { request } from './http-client.js';
+
+const samples = path.join(sharedDir, 'compat', 'original-samples');
+
+/** The files the sample configs name, made real: a PEM pair from openssl, an empty hash dir, etcd files. */
+async function materialise(dir: string): Promise<void> {
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-keyout',
+      path.join(dir, 'server.key'),
+      '-out',
+      path.join(dir, 'server.crt'),
+    ],
+    { stdio: 'ignore' },
+  );
+  await copyFile(path.join(dir, 'server.crt'), path.join(dir, 'etcd-ca.crt'));
+  await copyFile(path.join(dir, 'server.crt'), path.join(dir, 'etcd-client.crt'));
+  await copyFile(path.join(dir, 'server.key'), path.join(dir, 'etcd-client.key'));
+  await mkdir(path.join(dir, 'lookup-hash-dir'));
+}
+
+test('--check accepts every original server sample and the e2e server config', async (t) => {
+  const dir = await tempDir(t);
+  await materialise(dir);
+  const files = (await readdir(path.join(samples, 'server'))).map((f) => path.join(samples, 'server', f));
+  files.push(path.join(samples, 'e2e', 'server_config.json'));
+  for (const src of files) {
+    const dst = path.join(dir, path.basename(src));
+    await copyFile(src, dst);
+    const r = await runCli(['server', dst, '--check']);
+    assert.equal(r.code, 0, `${path.basename(src)}: ${r.stderr}`);
+    assert.match(r.stdout, /^configuration OK$/m, path.basename(src));
+  }
+});
+
+test('--check without a file checks the embedded default', async () => {
+  const r = await runCli(['server', '--check']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /configuration OK/);
+});
+
+test('configuration errors: a clear message naming the problem, exit 1, no stack trace', async (t) => {
+  const dir = await tempDir(t);
+  const missingCert = path.join(dir, 'https.json');
+  await copyFile(path.join(samples, 'server', 'https_config.json'), missingCert);
+  const broken = path.join(dir, 'broken.json');
+  await writeFile(broken, '{ "ip": "127.0.0.1", "port": ');
+  const cases: [string[], RegExp][] = [
+    [['server', missingCert, '--check'], /server\.(crt|key)/],
+    [['server', broken, '--check'], /broken\.json/],
+    [['server', broken], /broken\.json/],
+    [['server', path.join(dir, 'absent.json'), '--check'], /absent\.json/],
+  ];
+  for (const [args, re] of cases) {
+    const r = await runCli(args);
+    assert.equal(r.code, 1, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, re);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  }
+});
+
+test('--help prints the usage; unknown options are refused', async () => {
+  const help = await runCli(['server', '--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /Usage: media-gateway server/);
+  const bad = await runCli(['server', '--bogus']);
+  assert.equal(bad.code, 2);
+});
+
+test('runs until SIGTERM: logs "listening on", serves /health, exits 0', async (t) => {
+  const dir = await tempDir(t);
+  const port = await freePort();
+  const cfg = path.join(dir, 'server.json');
+  await writeFile(
+    cfg,
+    JSON.stringify({
+      ip: '127.0.0.1',
+      port,
+      out_stream: {
+        url: `pub+bind:ipc://${path.join(dir, 'out.sock')}`,
+        send_timeout: { secs: 1, nanos: 0 },
+        send_retries: 3,
+        receive_timeout: { secs: 1, nanos: 0 },
+        receive_retries: 3,
+        send_hwm: 1000,
+        receive_hwm: 1000,
+      },
+    }),
+  );
+  const cli = startCli(t, ['server', cfg]);
+  await cli.waitForOutput(new RegExp(`listening on http://127\\.0\\.0\\.1:${port}`));
+  const h = await request(`http://127.0.0.1:${port}/health`);
+  assert.equal(h.body.toString(), '{"status":"healthy"}');
+  cli.child.kill('SIGTERM');
+  const [code] = await once(cli.child, 'exit');
+  assert.equal(code, 0, cli.output());
+});
