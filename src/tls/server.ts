@@ -33,6 +33,8 @@ export interface SecureListener {
   ): { ok: true; identity?: PeerIdentity } | { ok: false; status: 401; reason: string };
   health(): { healthy: boolean; reasons: string[] };
   close(): Promise<void>;
+  /** the live trust store (present with client authentication): 'reload' / 'tick' events, current() */
+  trust?: TrustStore;
 }
 
 interface Peer {
@@ -183,6 +185,7 @@ export async function createSecureListener(
 
   return {
     server,
+    trust: store,
     check(req) {
       const socket = req.socket as TLSSocket;
       const p = peers.get(socket);

@@ -79,12 +79,15 @@ function crlCheck(
   const valid = own.filter(
     (x) => x.thisUpdate.getTime() <= now && (!x.nextUpdate || now < x.nextUpdate.getTime()),
   );
-  const byNewest = (a: CrlEntry, b: CrlEntry) => b.thisUpdate.getTime() - a.thisUpdate.getTime();
-  // as OpenSSL: a time-valid CRL beats an invalid one, then the latest thisUpdate wins
-  const chosen = (valid.length ? valid : own).sort(byNewest)[0];
+  // as OpenSSL: a time-valid CRL beats an invalid one, then the latest thisUpdate wins; on a tie
+  // (same second) OpenSSL's pick is arbitrary, so a revocation in any of the tied CRLs counts
+  const pool = valid.length ? valid : own;
+  const newest = Math.max(...pool.map((x) => x.thisUpdate.getTime()));
+  const tied = pool.filter((x) => x.thisUpdate.getTime() === newest);
+  const chosen = tied[0];
   const serial = normalizeSerial(c.serialNumber);
-  if (chosen.revoked.has(serial))
-    return fail('revoked', `"${display(c)}" (serial ${serial}) is revoked by ${chosen.file}`);
+  const revokedBy = tied.find((x) => x.revoked.has(serial));
+  if (revokedBy) return fail('revoked', `"${display(c)}" (serial ${serial}) is revoked by ${revokedBy.file}`);
   if (valid.length === 0) {
     if (chosen.thisUpdate.getTime() > now)
       return fail(

@@ -264,6 +264,7 @@ export function buildLabPki(dir: string): LabPki {
   const leafCa = (n: ClientName): CaHandle =>
     n === 'rootIssued' ? root : n === 'ca2' ? ca2 : n === 'rogue' ? rogue : inter;
   let crlSeq = 0;
+  let lastDefault = 0;
   const crl: LabPki['crl'] = (ca, opts = {}) => {
     // a private copy of the database with exactly the requested revocations
     const db = readFileSync(path.join(ca.dir, 'index.txt'), 'utf8');
@@ -291,7 +292,9 @@ export function buildLabPki(dir: string): LabPki {
       readFileSync(path.join(ca.dir, 'ca.cnf'), 'utf8').replace(/^database = .*$/m, `database = ${idx}`),
     );
     const out = path.join(ca.dir, `crl-${n}.pem`);
-    const last = opts.lastUpdate ?? new Date(Date.now() - 60_000);
+    // CRLs made one after another must have increasing thisUpdate (second resolution), as in real life
+    const last = opts.lastUpdate ?? new Date(Math.max(Date.now() - 60_000, lastDefault + 1000));
+    if (!opts.lastUpdate) lastDefault = last.getTime();
     const next = opts.nextUpdate ?? new Date(Date.now() + 30 * 86_400_000);
     openssl([
       'ca',

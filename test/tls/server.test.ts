@@ -1,0 +1,345 @@
+// Real mutual-TLS handshakes against createSecureListener with a hash directory changed while the
+// server runs (spec §8.8). Certificates and CRLs come from the openssl CLI (test/helpers/openssl-pki).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import https from 'node:https';
+import type http from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync, unlinkSync, mkdirSync, copyFileSync, renameSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { buildLabPki, type LabPki, type Leaf } from '../helpers/openssl-pki.js';
+import { createSecureListener, type SecureListener } from '../../src/tls/server.js';
+import { tlsRejectionsTotal, liveConnectionsClosedTotal } from '../../src/metrics/registry.js';
+
+let lab: LabPki;
+let base: string;
+let n = 0;
+before(() => {
+  base = mkdtempSync(path.join(os.tmpdir(), 'mg-tls-'));
+  lab = buildLabPki(path.join(base, 'lab'));
+});
+after(() => rmSync(base, { recursive: true, force: true }));
+
+interface Running {
+  listener: SecureListener;
+  port: number;
+  dir: string;
+  put(name: string, content: string): void;
+  /** resolves after the next 'reload' (or 'tick') of the trust store */
+  next(event?: 'reload' | 'tick'): Promise<unknown>;
+}
+
+async function start(
+  t: { after(fn: () => unknown): void },
+  files: Record<string, string>,
+  crlEnabled = true,
+): Promise<Running> {
+  const dir = path.join(base, `store-${++n}`);
+  mkdirSync(dir);
+  const put = (name: string, content: string) => {
+    // atomic publish, as operators should: write a temp file then rename
+    const tmp = path.join(dir, `.tmp-${name}`);
+    writeFileSync(tmp, content);
+    renameSync(tmp, path.join(dir, name));
+  };
+  for (const [k, v] of Object.entries(files)) put(k, v);
+  const ref: { listener?: SecureListener } = {};
+  const handler: http.RequestListener = (req, res) => {
+    const c = ref.listener!.check(req);
+    if (!c.ok) {
+      res.writeHead(401, { connection: 'close' });
+      res.end(c.reason);
+      return;
+    }
+    const reused = (req.socket as TLSSocket).isSessionReused();
+    res.end(`ok ${c.identity?.commonName ?? ''}${reused ? ' reused' : ''}`);
+  };
+  const listener = await createSecureListener(
+    {
+      certificate: lab.server.certFile,
+      key: lab.server.keyFile,
+      clientAuth: { directory: dir, crlEnabled, pollIntervalMs: 1000, crlExpiryWarningMs: 3_600_000 },
+    },
+    handler,
+  );
+  ref.listener = listener;
+  listener.server.listen(0, '127.0.0.1');
+  await once(listener.server, 'listening');
+  t.after(() => listener.close());
+  const port = (listener.server.address() as { port: number }).port;
+  return { listener, port, dir, put, next: (event = 'reload') => once(listener.trust!, event) };
+}
+
+type Outcome = { status: number; body: string; socket: TLSSocket } | { error: string };
+
+function get(port: number, who: Leaf | null, agent?: https.Agent): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/',
+        ca: lab.server.certPem,
+        ...(agent ? { agent } : { agent: false, ...(who ? { key: who.keyPem, cert: who.certPem } : {}) }),
+      },
+      (res) => {
+        const socket = res.socket as TLSSocket; // a keep-alive agent detaches it at 'end'
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode!, body, socket }));
+      },
+    );
+    req.on('error', (e) => resolve({ error: (e as NodeJS.ErrnoException).code ?? e.message }));
+    req.end();
+  });
+}
+
+const accepted = (o: Outcome) => 'status' in o && o.status === 200;
+async function counter(metric: typeof tlsRejectionsTotal, reason: string): Promise<number> {
+  return (await metric.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
+}
+/** Asserts that `who` is refused and counted under `reason`. */
+async function refused(r: Running, who: Leaf | null, reason: string): Promise<void> {
+  const before = await counter(tlsRejectionsTotal, reason);
+  const o = await get(r.port, who);
+  assert.ok(!accepted(o), `expected refusal (${reason}), got ${JSON.stringify('status' in o ? o.body : o)}`);
+  assert.equal(await counter(tlsRejectionsTotal, reason), before + 1, `counted as ${reason}`);
+}
+
+function standard(): Record<string, string> {
+  return {
+    [`${lab.root.hash}.0`]: lab.root.certPem,
+    [`${lab.inter.hash}.0`]: lab.inter.certPem,
+    [`${lab.root.hash}.r0`]: lab.crl(lab.root),
+    [`${lab.inter.hash}.r0`]: lab.crl(lab.inter, { revoke: ['revoked'] }),
+  };
+}
+
+test('handshake verdicts: good, root-issued, revoked, expired, wrong EKU, unknown CA, no certificate', async (t) => {
+  const r = await start(t, standard());
+  const good = await get(r.port, lab.clients.good);
+  assert.ok('status' in good && good.status === 200 && good.body === 'ok client-good');
+  assert.ok(accepted(await get(r.port, lab.clients.rootIssued)));
+  // the client sending its intermediate too changes nothing
+  assert.ok(accepted(await get(r.port, { ...lab.clients.good, certPem: lab.clients.good.chainPem })));
+  await refused(r, lab.clients.revoked, 'revoked');
+  await refused(r, lab.clients.expired, 'certificate_expired');
+  await refused(r, lab.clients.wrongEku, 'wrong_purpose');
+  await refused(r, lab.clients.ca2, 'unknown_ca');
+  await refused(r, lab.clients.rogue, 'unknown_ca');
+  await refused(r, null, 'no_certificate');
+  assert.deepEqual(r.listener.health(), { healthy: true, reasons: [] });
+});
+
+test('CRL changes at run time: missing (intermediate, root), expired, future, bad signature, restored', async (t) => {
+  const files = standard();
+  const r = await start(t, files);
+  const inter = `${lab.inter.hash}.r0`;
+  const root = `${lab.root.hash}.r0`;
+  let reload = r.next();
+  unlinkSync(path.join(r.dir, inter));
+  await reload;
+  await refused(r, lab.clients.good, 'crl_missing');
+  assert.ok(
+    accepted(await get(r.port, lab.clients.rootIssued)),
+    'the root CRL still covers root-issued clients',
+  );
+  assert.equal(r.listener.health().healthy, false);
+
+  for (const [crl, reason] of [
+    [
+      lab.crl(lab.inter, { lastUpdate: new Date('2025-01-01Z'), nextUpdate: new Date('2025-02-01Z') }),
+      'crl_expired',
+    ],
+    [
+      lab.crl(lab.inter, { lastUpdate: new Date('2040-01-01Z'), nextUpdate: new Date('2040-02-01Z') }),
+      'crl_not_yet_valid',
+    ],
+    [lab.badSignature(lab.crl(lab.inter)), 'crl_missing'],
+  ] as const) {
+    reload = r.next();
+    r.put(inter, crl);
+    await reload;
+    await refused(r, lab.clients.good, reason);
+  }
+  reload = r.next();
+  r.put(inter, files[inter]);
+  await reload;
+  assert.ok(accepted(await get(r.port, lab.clients.good)));
+
+  reload = r.next();
+  unlinkSync(path.join(r.dir, root));
+  await reload;
+  await refused(r, lab.clients.good, 'crl_missing');
+  await refused(r, lab.clients.rootIssued, 'crl_missing');
+});
+
+test('in-place CRL rewrite revokes: new connections refused, the open keep-alive connection closed within 1 s', async (t) => {
+  const r = await start(t, standard());
+  const agent = new https.Agent({
+    keepAlive: true,
+    key: lab.clients.good.keyPem,
+    cert: lab.clients.good.certPem,
+    ca: lab.server.certPem,
+  });
+  t.after(() => agent.destroy());
+  const first = await get(r.port, null, agent);
+  assert.ok('socket' in first && first.status === 200);
+  const live = first.socket;
+  const closed = once(live, 'close');
+  const liveBefore = await counter(liveConnectionsClosedTotal, 'revoked');
+  const t0 = Date.now();
+  writeFileSync(
+    path.join(r.dir, `${lab.inter.hash}.r0`),
+    lab.crl(lab.inter, { revoke: ['revoked', 'good'] }),
+  ); // in place
+  await closed;
+  assert.ok(Date.now() - t0 < 1000, `closed after ${Date.now() - t0} ms`);
+  assert.equal(await counter(liveConnectionsClosedTotal, 'revoked'), liveBefore + 1);
+  await refused(r, lab.clients.good, 'revoked');
+});
+
+test('resumed session after revocation is refused (and resumption works before it)', async (t) => {
+  const r = await start(t, standard());
+  const agent = new https.Agent({
+    keepAlive: false,
+    maxCachedSessions: 10,
+    key: lab.clients.good.keyPem,
+    cert: lab.clients.good.certPem,
+    ca: lab.server.certPem,
+  });
+  t.after(() => agent.destroy());
+  const a = await get(r.port, null, agent);
+  assert.ok('body' in a && a.body === 'ok client-good');
+  const b = await get(r.port, null, agent);
+  assert.ok('body' in b && b.body === 'ok client-good reused', 'the baseline resumes the session');
+  const reload = r.next();
+  r.put(`${lab.inter.hash}.r1`, lab.crl(lab.inter, { revoke: ['good'] }));
+  await reload;
+  const c = await get(r.port, null, agent);
+  assert.ok(!accepted(c), 'the revoked client cannot come back through its session');
+});
+
+test('a new CA with its CRL is accepted; removing the CA refuses new and closes open connections', async (t) => {
+  const r = await start(t, standard());
+  await refused(r, lab.clients.ca2, 'unknown_ca');
+  let reload = r.next();
+  r.put(`${lab.ca2.hash}.0`, lab.ca2.certPem);
+  r.put(`${lab.ca2.hash}.r0`, lab.crl(lab.ca2));
+  await reload;
+  if (r.listener.trust!.current().crls.length < 3) await r.next(); // the two files may land in two reloads
+  const agent = new https.Agent({
+    keepAlive: true,
+    key: lab.clients.ca2.keyPem,
+    cert: lab.clients.ca2.certPem,
+    ca: lab.server.certPem,
+  });
+  t.after(() => agent.destroy());
+  const o = await get(r.port, null, agent);
+  assert.ok('socket' in o && o.body === 'ok client-ca2');
+  const closed = once(o.socket, 'close');
+  reload = r.next();
+  unlinkSync(path.join(r.dir, `${lab.ca2.hash}.0`));
+  await reload;
+  await closed;
+  await refused(r, lab.clients.ca2, 'unknown_ca');
+});
+
+test('a broken file keeps what was in force and never widens access; a vanished directory keeps the last good snapshot', async (t) => {
+  const files = standard();
+  const r = await start(t, files);
+  const digest = r.listener.trust!.current().digest;
+  writeFileSync(path.join(r.dir, `${lab.inter.hash}.r0`), files[`${lab.inter.hash}.r0`].slice(0, 300)); // half-written
+  writeFileSync(path.join(r.dir, `${lab.ca2.hash}.0`), 'garbage');
+  await r.listener.trust!.reload();
+  assert.equal(r.listener.trust!.current().digest, digest);
+  assert.ok(r.listener.trust!.currentProblems().some((p) => p.code === 'unparsable'));
+  await refused(r, lab.clients.revoked, 'revoked');
+  assert.ok(accepted(await get(r.port, lab.clients.good)));
+
+  renameSync(r.dir, `${r.dir}-gone`);
+  await r.listener.trust!.reload();
+  const h = r.listener.health();
+  assert.equal(h.healthy, false);
+  assert.match(h.reasons.join('\n'), /reload failed: trust directory .* does not exist/);
+  assert.ok(accepted(await get(r.port, lab.clients.good)), 'the last good snapshot stays in force');
+  renameSync(`${r.dir}-gone`, r.dir);
+  await r.listener.trust!.reload();
+  assert.equal(r.listener.health().healthy, true);
+});
+
+test("the seed's workflow: hash.0 + hash.r0, then a new CRL as hash.r1", async (t) => {
+  const hash = lab.openssl(['x509', '-in', lab.ca2.certFile, '-subject_hash', '-noout']).trim();
+  const crl0 = path.join(base, 'seed-r0.crl');
+  writeFileSync(crl0, lab.crl(lab.ca2));
+  const crlHash = lab.openssl(['crl', '-in', crl0, '-hash', '-noout']).trim();
+  assert.equal(crlHash, hash);
+  const r = await start(t, {});
+  let reload = r.next();
+  copyFileSync(lab.ca2.certFile, path.join(r.dir, `${hash}.0`));
+  copyFileSync(crl0, path.join(r.dir, `${crlHash}.r0`));
+  await reload;
+  if (r.listener.trust!.current().crls.length < 1) await r.next();
+  assert.ok(accepted(await get(r.port, lab.clients.ca2)));
+  reload = r.next();
+  const crl1 = path.join(base, 'seed-r1.crl');
+  writeFileSync(crl1, lab.crl(lab.ca2, { revoke: ['ca2'] }));
+  copyFileSync(crl1, path.join(r.dir, `${crlHash}.r1`));
+  await reload;
+  await refused(r, lab.clients.ca2, 'revoked');
+});
+
+test('a CRL reaching nextUpdate: live connection closed at the timer, new ones refused', async (t) => {
+  const files = standard();
+  files[`${lab.inter.hash}.r0`] = lab.crl(lab.inter, { nextUpdate: new Date(Date.now() + 2500) });
+  const r = await start(t, files);
+  assert.equal(r.listener.health().healthy, false, 'expiring within the warning window is reported');
+  const agent = new https.Agent({
+    keepAlive: true,
+    key: lab.clients.good.keyPem,
+    cert: lab.clients.good.certPem,
+    ca: lab.server.certPem,
+  });
+  t.after(() => agent.destroy());
+  const o = await get(r.port, null, agent);
+  assert.ok('socket' in o && o.status === 200);
+  const closed = once(o.socket, 'close');
+  await r.next('tick');
+  await closed;
+  await refused(r, lab.clients.good, 'crl_expired');
+});
+
+test('fail closed: no CRL at all refuses everyone; missing directory is a clear error', async (t) => {
+  const r = await start(t, {
+    [`${lab.root.hash}.0`]: lab.root.certPem,
+    [`${lab.inter.hash}.0`]: lab.inter.certPem,
+  });
+  assert.ok(!accepted(await get(r.port, lab.clients.good)));
+  const noCrl = await start(
+    t,
+    { [`${lab.root.hash}.0`]: lab.root.certPem, [`${lab.inter.hash}.0`]: lab.inter.certPem },
+    false,
+  );
+  assert.ok(
+    accepted(await get(noCrl.port, lab.clients.revoked)),
+    'crlEnabled: false does not look at revocation',
+  );
+  await assert.rejects(
+    createSecureListener(
+      {
+        certificate: lab.server.certFile,
+        key: lab.server.keyFile,
+        clientAuth: {
+          directory: path.join(base, 'missing'),
+          crlEnabled: true,
+          pollIntervalMs: 1000,
+          crlExpiryWarningMs: 1,
+        },
+      },
+      () => {},
+    ),
+    /client certificate directory .*missing does not exist/,
+  );
+});
