@@ -31,9 +31,9 @@ export function substituteEnv(text: string, env: NodeJS.ProcessEnv, file?: strin
       const name = split > 0 ? inner.slice(0, split) : inner;
       const fallback = split > 0 ? inner.slice(split + 2) : undefined;
       const value = env[name];
-      if (value !== undefined && value !== '') out += value;
+      // unlike a shell's `:-`, shellexpand uses the default only when the variable is unset, not when empty
+      if (value !== undefined) out += value;
       else if (fallback !== undefined) out += fallback;
-      else if (value === '') out += '';
       else throw unsetError(name, text, dollar, file);
       i = close + 1;
     } else {

@@ -18,16 +18,15 @@ test('a name is a run of Unicode alphanumerics and _ and stops at anything else'
   assert.equal(substituteEnv('"$PORT"', env), '"9000"');
 });
 
-test('${NAME:-default} uses the default when unset or empty, and the default runs to the first }', () => {
+test('${NAME:-default} uses the default when unset, and the default runs to the first }', () => {
   assert.equal(substituteEnv('${MISSING:-http://localhost:8080}', env), 'http://localhost:8080');
   assert.equal(substituteEnv('${HOST:-other}', env), 'example.org');
-  assert.equal(substituteEnv('${EMPTY:-fallback}', env), 'fallback');
   assert.equal(substituteEnv('${MISSING:-a{b}c}', env), 'a{bc}');
   assert.equal(substituteEnv('${MISSING:-}', env), '');
 });
 
-test('a variable set to the empty string gives the empty string', () => {
-  assert.equal(substituteEnv('[$EMPTY][${EMPTY}]', env), '[][]');
+test('a variable set to the empty string gives the empty string, even with a default (shellexpand, not sh)', () => {
+  assert.equal(substituteEnv('[$EMPTY][${EMPTY}][${EMPTY:-fallback}]', env), '[][][]');
 });
 
 test('$$ is a literal $, other $ stay literal, ${ without } stays literal', () => {
