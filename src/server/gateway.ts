@@ -199,8 +199,6 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     }
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
-    // Large bodies on slow links must not be cut by the default 5-minute request timeout.
-    server.requestTimeout = 0;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(cfg.port, cfg.ip, () => {

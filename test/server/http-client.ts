@@ -1,6 +1,7 @@
 // A raw HTTP client for the server tests: one request per connection, showing exactly what the server
 // answered (status, headers, body), and able to stream a chunked body.
 import http from 'node:http';
+import https from 'node:https';
 
 export interface HttpAnswer {
   status: number;
@@ -16,14 +17,15 @@ export function request(
     headers?: http.OutgoingHttpHeaders;
     body?: Uint8Array | Uint8Array[];
     agent?: http.Agent;
+    /** for https URLs: the CA to trust and an optional client identity (PEM text) */
+    tls?: { ca: string; cert?: string; key?: string };
   } = {},
 ): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, {
-      method: opts.method ?? 'GET',
-      headers: opts.headers,
-      agent: opts.agent ?? false,
-    });
+    const common = { method: opts.method ?? 'GET', headers: opts.headers, agent: opts.agent ?? false };
+    const req = url.startsWith('https:')
+      ? https.request(url, { ...common, ...opts.tls })
+      : http.request(url, common);
     let answered = false;
     req.on('response', (res) => {
       answered = true;
@@ -51,6 +53,7 @@ export function post(
   url: string,
   body: Uint8Array,
   headers: http.OutgoingHttpHeaders = PROTOBUF,
+  tls?: { ca: string; cert?: string; key?: string },
 ): Promise<HttpAnswer> {
-  return request(url, { method: 'POST', headers, body });
+  return request(url, { method: 'POST', headers, body, tls });
 }
