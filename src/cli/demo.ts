@@ -57,7 +57,7 @@ export async function makePki(dir: string): Promise<DemoPki> {
   await mkdir(hashDir, { recursive: true });
   await initCa(caDir, { cn: 'Demo Root CA' });
   const server = await issueCertificate(caDir, 'server', 'server', {
-    sans: ['IP:127.0.0.1', 'DNS:localhost'],
+    san: ['IP:127.0.0.1', 'DNS:localhost'],
   });
   const client = await issueCertificate(caDir, 'client', 'client', { cn: 'demo-client' });
   await storeAdd(hashDir, [path.join(caDir, 'ca.crt')]);
