@@ -1,0 +1,232 @@
+// Savant ZeroMQ reader (savant-wire.md §4): receives [routing id,] topic, message, extra... on a sub/rep/router
+// socket and classifies it in savant_core's order (too short → blacklist → decode → EOS → topic prefix →
+// routing id). Replies `OK` where the original does, either when the message is read (`on_read`, the
+// original's behaviour) or only once the consumer has delivered it (`on_delivery`).
+//
+// Deviations from savant_core 0.3.5, all so that a REP peer can never be left stuck without a reply:
+// a too-short or undecodable message (bad protobuf, no content) is answered with `OK` on REP too (the
+// original sends nothing, or errors/panics), and is returned as `too_short` / `invalid`.
+import type * as zmq from 'zeromq';
+import type { ReaderConfig, TopicPrefixSpec } from '../config/types.js';
+import { zmqReadResultsTotal } from '../metrics/registry.js';
+import { logger } from '../util/log.js';
+import { resolveIpcPermissions } from './ipc.js';
+import { inspectMessage, MessageDecodeError, type MessageInfo } from './message.js';
+import { RoutingIdCache, SourceBlacklist } from './routing-cache.js';
+import { attachSocket, createSocket, detachSocket, isTimeout, type SavantSocket } from './socket.js';
+import { parseSocketUrl, type SocketUrl } from './url.js';
+import { OK } from './writer.js';
+
+export type ReadResult =
+  | {
+      kind: 'message';
+      topic: Buffer;
+      message: Buffer;
+      data: Buffer[];
+      routingId?: Buffer;
+      info: MessageInfo;
+      /** sends the deferred `OK` (on_delivery); a no-op when nothing is owed or it was sent at read time */
+      ack: () => Promise<void>;
+    }
+  | { kind: 'prefix_mismatch' | 'routing_id_mismatch'; topic: Buffer; routingId?: Buffer }
+  | { kind: 'too_short'; parts: number }
+  | { kind: 'blacklisted'; topic: Buffer }
+  | { kind: 'invalid'; topic: Buffer; error: Error };
+
+type MessageResult = Extract<ReadResult, { kind: 'message' }>;
+
+const log = logger('media_gateway::savant::reader');
+const noop = async (): Promise<void> => undefined;
+
+function validateReaderConfig(cfg: ReaderConfig): void {
+  for (const [name, v] of Object.entries({
+    receiveTimeoutMs: cfg.receiveTimeoutMs,
+    receiveHwm: cfg.receiveHwm,
+    sourceCacheSize: cfg.sourceCacheSize,
+  })) {
+    if (!Number.isInteger(v) || v < 1)
+      throw new RangeError(`reader ${name} must be an integer >= 1, got ${v}`);
+  }
+  if (cfg.ack !== 'on_read' && cfg.ack !== 'on_delivery')
+    throw new RangeError(`reader ack must be on_read or on_delivery`);
+}
+
+function topicMatches(spec: TopicPrefixSpec, topic: Buffer): boolean {
+  switch (spec.kind) {
+    case 'none':
+      return true;
+    case 'source_id':
+      return topic.equals(Buffer.from(spec.value));
+    case 'prefix':
+      return topic.subarray(0, Buffer.byteLength(spec.value)).equals(Buffer.from(spec.value));
+  }
+}
+
+export class SavantReader {
+  private readonly sock: SavantSocket;
+  private boundEndpoint: string | undefined;
+  private closed = false;
+  private readonly routingIds: RoutingIdCache;
+  private readonly blacklist = new SourceBlacklist();
+  /** REP with on_delivery: the reply still owed for the last message; the next receive waits for it */
+  private owedReply: { done: Promise<void>; settle: () => void } | undefined;
+  private receiving: Promise<unknown> = Promise.resolve();
+  private replying: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly cfg: ReaderConfig,
+    readonly url: SocketUrl,
+  ) {
+    this.routingIds = new RoutingIdCache(cfg.sourceCacheSize);
+    this.sock = createSocket(url.type, {
+      receiveHighWaterMark: cfg.receiveHwm,
+      receiveTimeout: cfg.receiveTimeoutMs,
+    });
+    if (url.type === 'sub') {
+      const sub = this.sock as zmq.Subscriber;
+      if (cfg.topicPrefixSpec.kind === 'none') sub.subscribe();
+      else sub.subscribe(cfg.topicPrefixSpec.value);
+    }
+  }
+
+  static async open(cfg: ReaderConfig): Promise<SavantReader> {
+    validateReaderConfig(cfg);
+    const url = parseSocketUrl(cfg.url, 'reader');
+    resolveIpcPermissions(url, cfg.fixIpcPermissions);
+    const r = new SavantReader(cfg, url);
+    try {
+      r.boundEndpoint = await attachSocket(r.sock, url, cfg.fixIpcPermissions);
+    } catch (err) {
+      r.sock.close();
+      throw err;
+    }
+    log.debug({ url: cfg.url, endpoint: r.boundEndpoint ?? url.endpoint }, 'reader socket ready');
+    return r;
+  }
+
+  /** The address actually bound (resolves `tcp://host:0`), undefined for connect sockets. */
+  get endpoint(): string | undefined {
+    return this.boundEndpoint;
+  }
+
+  /** Refuses messages on `topic` for the blacklist TTL (10 s), like savant_core's blacklist_source(). */
+  blacklistSource(topic: Uint8Array): void {
+    this.blacklist.blacklist(topic);
+  }
+
+  /** The next result; resolves undefined once the reader is closed. Concurrent calls are served in order. */
+  receive(): Promise<ReadResult | undefined> {
+    const run = this.receiving.then(() => this.receiveNow());
+    this.receiving = run.catch(() => undefined);
+    return run;
+  }
+
+  private async receiveNow(): Promise<ReadResult | undefined> {
+    for (;;) {
+      // REP strictly alternates receive and reply: wait until the consumer acked the previous message
+      if (this.owedReply) await this.owedReply.done;
+      if (this.closed) return undefined;
+      let parts: Buffer[];
+      try {
+        parts = await (this.sock as zmq.Router).receive();
+      } catch (err) {
+        if (this.closed) return undefined;
+        if (isTimeout(err)) continue; // RCVTIMEO only bounds each wait; it is not a result
+        throw err;
+      }
+      const result = await this.classify(parts);
+      zmqReadResultsTotal.inc({ result: result.kind });
+      if (result.kind !== 'message') log.debug({ result: result.kind }, 'zeromq message not accepted');
+      return result;
+    }
+  }
+
+  private async classify(parts: Buffer[]): Promise<ReadResult> {
+    const type = this.url.type;
+    const isRep = type === 'rep';
+    const replyOkOnRep = () => (isRep ? this.reply([OK]) : Promise.resolve());
+
+    if (parts.length < (type === 'router' ? 3 : 2)) {
+      await replyOkOnRep();
+      return { kind: 'too_short', parts: parts.length };
+    }
+    const routingId = type === 'router' ? parts[0] : undefined;
+    const [topic, message, ...extra] = type === 'router' ? parts.slice(1) : parts;
+
+    if (this.blacklist.isBlacklisted(topic)) {
+      await replyOkOnRep();
+      return { kind: 'blacklisted', topic };
+    }
+
+    let info: MessageInfo;
+    try {
+      info = inspectMessage(message);
+      if (info.content === null) throw new MessageDecodeError('Message has no content');
+    } catch (err) {
+      await replyOkOnRep();
+      return { kind: 'invalid', topic, error: err as Error };
+    }
+
+    const base = routingId ? { topic, message, routingId, info } : { topic, message, info };
+
+    // EOS bypasses both filters and drops its extra frames; REP and ROUTER confirm it
+    if (info.content === 'end_of_stream') {
+      const okFrames = isRep ? [OK] : routingId ? [routingId, OK] : undefined;
+      return this.deliver({ ...base, data: [] }, okFrames);
+    }
+
+    if (!topicMatches(this.cfg.topicPrefixSpec, topic)) {
+      await replyOkOnRep();
+      return routingId ? { kind: 'prefix_mismatch', topic, routingId } : { kind: 'prefix_mismatch', topic };
+    }
+
+    if (isRep) return this.deliver({ ...base, data: extra }, [OK]);
+
+    if (routingId && !this.routingIds.allow(topic, routingId)) {
+      return { kind: 'routing_id_mismatch', topic, routingId };
+    }
+    return this.deliver({ ...base, data: extra }, undefined);
+  }
+
+  /** Sends the owed `OK` now (on_read) or hands it to the consumer as `ack()` (on_delivery). */
+  private async deliver(
+    msg: Omit<MessageResult, 'kind' | 'ack'>,
+    okFrames: Buffer[] | undefined,
+  ): Promise<MessageResult> {
+    if (!okFrames) return { kind: 'message', ...msg, ack: noop };
+    if (this.cfg.ack === 'on_read') {
+      await this.reply(okFrames);
+      return { kind: 'message', ...msg, ack: noop };
+    }
+    let settle!: () => void;
+    const done = new Promise<void>((resolve) => (settle = resolve));
+    const owed = this.url.type === 'rep' ? { done, settle } : undefined;
+    if (owed) this.owedReply = owed;
+    let acked = false;
+    const ack = async (): Promise<void> => {
+      if (acked) return;
+      acked = true;
+      try {
+        if (!this.closed) await this.reply(okFrames);
+      } finally {
+        if (owed && this.owedReply === owed) this.owedReply = undefined;
+        settle();
+      }
+    };
+    return { kind: 'message', ...msg, ack };
+  }
+
+  /** One send at a time on the socket (ROUTER acks may be requested concurrently). */
+  private reply(frames: Buffer[]): Promise<void> {
+    const run = this.replying.then(() => (this.sock as zmq.Router).send(frames));
+    this.replying = run.catch(() => undefined);
+    return run;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.owedReply?.settle();
+    await detachSocket(this.sock, this.boundEndpoint);
+  }
+}

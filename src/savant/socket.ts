@@ -1,0 +1,72 @@
+// Creating, attaching (bind/connect) and detaching the ZeroMQ sockets of Savant readers and writers,
+// shared so that both apply the same ipc handling and options.
+import * as zmq from 'zeromq';
+import { applyIpcPermissions, prepareIpcBind, resolveIpcPermissions } from './ipc.js';
+import type { SocketType, SocketUrl } from './url.js';
+
+export type SavantSocket = zmq.Publisher | zmq.Subscriber | zmq.Request | zmq.Reply | zmq.Dealer | zmq.Router;
+
+/** LINGER of every Savant socket (savant_core sets 100 ms). */
+export const LINGER_MS = 100;
+
+export interface SocketOptions {
+  sendHighWaterMark?: number;
+  receiveHighWaterMark?: number;
+  sendTimeout?: number;
+  receiveTimeout?: number;
+}
+
+export function createSocket(type: SocketType, opts: SocketOptions): SavantSocket {
+  const o = { linger: LINGER_MS, ...opts };
+  switch (type) {
+    case 'pub':
+      return new zmq.Publisher(o);
+    case 'sub':
+      return new zmq.Subscriber(o);
+    case 'req':
+      return new zmq.Request(o);
+    case 'rep':
+      return new zmq.Reply(o);
+    case 'dealer':
+      return new zmq.Dealer(o);
+    case 'router':
+      return new zmq.Router(o);
+  }
+}
+
+/**
+ * Binds or connects per the URL, with the ipc side effects of savant-wire.md §1.4 on bind.
+ * `endpoint` overrides the URL's endpoint (a socket re-created after a failure binds the resolved address
+ * again, e.g. the port chosen for `tcp://host:0`). Returns the bound address, undefined for connect.
+ */
+export async function attachSocket(
+  sock: SavantSocket,
+  url: SocketUrl,
+  fixIpcPermissions?: number,
+  endpoint = url.endpoint,
+): Promise<string | undefined> {
+  const mode = resolveIpcPermissions(url, fixIpcPermissions);
+  if (!url.bind) {
+    sock.connect(endpoint);
+    return undefined;
+  }
+  await prepareIpcBind(endpoint);
+  await sock.bind(endpoint);
+  if (mode !== undefined) await applyIpcPermissions(endpoint, mode);
+  return sock.lastEndpoint ?? endpoint;
+}
+
+/**
+ * Closes the socket; a bound endpoint is unbound first so that the same endpoint can be bound again right
+ * away (a plain close releases it asynchronously, and for ipc could even unlink a successor's socket file).
+ */
+export async function detachSocket(sock: SavantSocket, boundEndpoint: string | undefined): Promise<void> {
+  if (sock.closed) return;
+  if (boundEndpoint !== undefined) await sock.unbind(boundEndpoint).catch(() => undefined);
+  sock.close();
+}
+
+/** ZeroMQ reports send/receive timeouts (SNDTIMEO/RCVTIMEO) as EAGAIN. */
+export function isTimeout(err: unknown): boolean {
+  return (err as { code?: string } | null)?.code === 'EAGAIN';
+}

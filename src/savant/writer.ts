@@ -1,0 +1,212 @@
+// Savant ZeroMQ writer (savant-wire.md §3): sends [topic, message, extra...] on a pub/req/dealer socket with
+// savant_core's retry and acknowledgement rules. Calls to send() are queued and run one at a time in call
+// order, because a ZeroMQ socket allows one pending send and the ack of a req/EOS must pair with its send.
+import type * as zmq from 'zeromq';
+import type { WriterConfig } from '../config/types.js';
+import { zmqSendResultsTotal } from '../metrics/registry.js';
+import { logger } from '../util/log.js';
+import { resolveIpcPermissions } from './ipc.js';
+import { attachSocket, createSocket, detachSocket, isTimeout, type SavantSocket } from './socket.js';
+import { parseSocketUrl, type SocketUrl } from './url.js';
+
+export type WriteResult =
+  | { kind: 'success'; retriesSpent: number; timeSpentMs: number }
+  | { kind: 'ack'; sendRetriesSpent: number; receiveRetriesSpent: number; timeSpentMs: number }
+  | { kind: 'send_timeout' }
+  | { kind: 'ack_timeout'; timeSpentMs: number }
+  | { kind: 'error'; error: Error };
+
+const log = logger('media_gateway::savant::writer');
+
+/** The ack frame of Savant readers. */
+export const OK = Buffer.from('OK');
+
+export function isOkFrame(frame: Uint8Array | undefined): boolean {
+  return frame !== undefined && frame.length === 2 && frame[0] === OK[0] && frame[1] === OK[1];
+}
+
+function validateWriterConfig(cfg: WriterConfig): void {
+  const positive = {
+    sendTimeoutMs: cfg.sendTimeoutMs,
+    receiveTimeoutMs: cfg.receiveTimeoutMs,
+    sendHwm: cfg.sendHwm,
+    receiveHwm: cfg.receiveHwm,
+  };
+  for (const [name, v] of Object.entries(positive)) {
+    if (!Number.isInteger(v) || v < 1)
+      throw new RangeError(`writer ${name} must be an integer >= 1, got ${v}`);
+  }
+  for (const [name, v] of Object.entries({
+    sendRetries: cfg.sendRetries,
+    receiveRetries: cfg.receiveRetries,
+  })) {
+    if (!Number.isInteger(v) || v < 0)
+      throw new RangeError(`writer ${name} must be an integer >= 0, got ${v}`);
+  }
+}
+
+export class SavantWriter {
+  private sock: SavantSocket;
+  private boundEndpoint: string | undefined;
+  /** set when a req socket must be replaced before the next send (see recreate()) */
+  private broken = false;
+  private closed = false;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly cfg: WriterConfig,
+    readonly url: SocketUrl,
+  ) {
+    this.sock = this.makeSocket();
+  }
+
+  static async open(cfg: WriterConfig): Promise<SavantWriter> {
+    validateWriterConfig(cfg);
+    const url = parseSocketUrl(cfg.url, 'writer');
+    resolveIpcPermissions(url, cfg.fixIpcPermissions);
+    const w = new SavantWriter(cfg, url);
+    try {
+      w.boundEndpoint = await attachSocket(w.sock, url, cfg.fixIpcPermissions);
+    } catch (err) {
+      w.sock.close();
+      throw err;
+    }
+    log.debug({ url: cfg.url, endpoint: w.boundEndpoint ?? url.endpoint }, 'writer socket ready');
+    return w;
+  }
+
+  /** The address actually bound (resolves `tcp://host:0`), undefined for connect sockets. */
+  get endpoint(): string | undefined {
+    return this.boundEndpoint;
+  }
+
+  private makeSocket(): SavantSocket {
+    const { cfg } = this;
+    return createSocket(
+      this.url.type,
+      this.url.type === 'pub'
+        ? { sendHighWaterMark: cfg.sendHwm, sendTimeout: cfg.sendTimeoutMs }
+        : {
+            sendHighWaterMark: cfg.sendHwm,
+            sendTimeout: cfg.sendTimeoutMs,
+            receiveHighWaterMark: cfg.receiveHwm,
+            receiveTimeout: cfg.receiveTimeoutMs,
+          },
+    );
+  }
+
+  /** Sends one Savant message; never rejects (failures are `{kind: 'error'}`). */
+  send(topic: Uint8Array, message: Uint8Array, extra: Uint8Array[], isEos: boolean): Promise<WriteResult> {
+    const run = this.queue.then(() => this.sendNow(topic, message, extra, isEos));
+    this.queue = run;
+    return run;
+  }
+
+  private async sendNow(
+    topic: Uint8Array,
+    message: Uint8Array,
+    extra: Uint8Array[],
+    isEos: boolean,
+  ): Promise<WriteResult> {
+    let result: WriteResult;
+    try {
+      result = await this.sendAndAwaitAck([topic, message, ...extra], isEos);
+    } catch (err) {
+      result = { kind: 'error', error: err instanceof Error ? err : new Error(String(err)) };
+    }
+    zmqSendResultsTotal.inc({ result: result.kind });
+    if (result.kind !== 'success' && result.kind !== 'ack')
+      log.debug({ result: result.kind }, 'zeromq send not acknowledged');
+    return result;
+  }
+
+  private assertAlive(): void {
+    if (this.closed) throw new Error('ZeroMQ socket is no longer alive');
+  }
+
+  private async sendAndAwaitAck(parts: Uint8Array[], isEos: boolean): Promise<WriteResult> {
+    this.assertAlive();
+    if (this.broken) await this.recreate();
+    const start = performance.now();
+    const elapsed = () => Math.round(performance.now() - start);
+    const { sendRetries, receiveRetries } = this.cfg;
+
+    let sendRetriesSpent = 0;
+    for (;;) {
+      try {
+        await (this.sock as zmq.Dealer).send(parts);
+        break;
+      } catch (err) {
+        this.assertAlive();
+        if (!isTimeout(err)) throw err;
+        if (sendRetriesSpent >= sendRetries) return { kind: 'send_timeout' };
+        sendRetriesSpent++;
+      }
+    }
+
+    const type = this.url.type;
+    if (!(type === 'req' || (isEos && type !== 'pub'))) {
+      return { kind: 'success', retriesSpent: sendRetriesSpent, timeSpentMs: elapsed() };
+    }
+
+    let receiveRetriesSpent = 0;
+    for (;;) {
+      let reply: Buffer[];
+      try {
+        reply = await (this.sock as zmq.Dealer | zmq.Request).receive();
+      } catch (err) {
+        this.assertAlive();
+        if (!isTimeout(err)) throw err;
+        if (receiveRetriesSpent >= receiveRetries) {
+          if (type === 'req') await this.recreateAfterAckTimeout();
+          return { kind: 'ack_timeout', timeSpentMs: elapsed() };
+        }
+        receiveRetriesSpent++;
+        continue;
+      }
+      // an EOS must be confirmed with OK; for req any reply completes the exchange
+      if (isEos && !isOkFrame(reply[reply.length - 1])) {
+        throw new Error(
+          `Failed to receive confirmation message for end-of-stream (got ${reply.length} frame(s), last is not OK)`,
+        );
+      }
+      return { kind: 'ack', sendRetriesSpent, receiveRetriesSpent, timeSpentMs: elapsed() };
+    }
+  }
+
+  /**
+   * A req socket whose reply never came still waits for it and refuses every later send (EFSM); the
+   * original then fails forever. We replace the socket instead so that later messages go through.
+   */
+  private async recreateAfterAckTimeout(): Promise<void> {
+    this.broken = true;
+    try {
+      await this.recreate();
+    } catch (err) {
+      log.warn(
+        { err: (err as Error).message, url: this.cfg.url },
+        'cannot re-create req socket; will retry on the next send',
+      );
+    }
+  }
+
+  private async recreate(): Promise<void> {
+    await detachSocket(this.sock, this.boundEndpoint);
+    this.sock = this.makeSocket();
+    this.boundEndpoint = await attachSocket(
+      this.sock,
+      this.url,
+      this.cfg.fixIpcPermissions,
+      this.boundEndpoint ?? this.url.endpoint,
+    );
+    this.broken = false;
+    log.info({ url: this.cfg.url }, 'req socket re-created after an ack timeout');
+  }
+
+  /** Closes the socket; queued and later sends resolve with an error result. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await detachSocket(this.sock, this.boundEndpoint);
+  }
+}
