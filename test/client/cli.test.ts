@@ -47,6 +47,50 @@ test('client --check names a missing referenced file and exits 1', async (t) => 
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
 });
 
+test('client --check reports a configuration error with its place and exits 1', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'bad.json');
+  await writeFile(
+    file,
+    JSON.stringify({
+      ip: '127.0.0.1',
+      port: 8081,
+      url: 'http://x',
+      in_stream: { url: 'pub+bind:ipc:///tmp/x' },
+    }),
+  );
+  const r = await runCli(['client', '--check', file]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /bad\.json: \$\.in_stream\.url: .*reader/);
+  assert.doesNotMatch(r.stdout, /configuration OK/);
+});
+
+test('client: a start-up failure (health port taken) is a clear error and exit 1', async (t) => {
+  const dir = await tempDir(t);
+  const blocker = await HttpSink.start();
+  t.after(() => blocker.close());
+  const file = path.join(dir, 'c.json');
+  await writeFile(
+    file,
+    JSON.stringify({
+      ip: '127.0.0.1',
+      port: blocker.port,
+      url: 'http://127.0.0.1:1',
+      in_stream: {
+        url: `router+bind:ipc://${path.join(dir, 'in')}`,
+        receive_timeout: { secs: 1, nanos: 0 },
+        receive_hwm: 10,
+        topic_prefix_spec: { none: null },
+        source_cache_size: 10,
+        inflight_ops: 10,
+      },
+    }),
+  );
+  const r = await runCli(['client', file]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /cannot start: .*EADDRINUSE/);
+});
+
 test('client: SIGTERM stops reading, delivers what is queued, exits 0; FPS lines count deliveries', async (t) => {
   const hold = gate();
   const sink = await HttpSink.start({ respond: async () => (await hold.wait(), 200) });
