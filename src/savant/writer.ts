@@ -200,6 +200,8 @@ export class SavantWriter {
       this.boundEndpoint ?? this.url.endpoint,
     );
     this.broken = false;
+    // close() may have run while we were re-binding; do not leave the new socket open
+    if (this.closed) await detachSocket(this.sock, this.boundEndpoint);
     log.info({ url: this.cfg.url }, 'req socket re-created after an ack timeout');
   }
 
