@@ -10,7 +10,9 @@ import path from 'node:path';
 import { runCli, sharedDir, startCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { freePort } from '../helpers/net.js';
-import { request } from './http-client.js';
+import { buildMessage } from '../../src/savant/message.js';
+import { encodeMedia } from '../../src/savant/media.js';
+import { post, request } from './http-client.js';
 
 const samples = path.join(sharedDir, 'compat', 'original-samples');
 
@@ -91,7 +93,7 @@ test('--help prints the usage; unknown options are refused', async () => {
   assert.equal(bad.code, 2);
 });
 
-test('runs until SIGTERM: logs "listening on", serves /health, exits 0', async (t) => {
+test('runs until SIGTERM: logs "listening on", serves, logs FPS statistics lines, exits 0', async (t) => {
   const dir = await tempDir(t);
   const port = await freePort();
   const cfg = path.join(dir, 'server.json');
@@ -109,12 +111,25 @@ test('runs until SIGTERM: logs "listening on", serves /health, exits 0', async (
         send_hwm: 1000,
         receive_hwm: 1000,
       },
+      statistics: { frame_period: 2 },
     }),
   );
   const cli = startCli(t, ['server', cfg]);
   await cli.waitForOutput(new RegExp(`listening on http://127\\.0\\.0\\.1:${port}`));
   const h = await request(`http://127.0.0.1:${port}/health`);
   assert.equal(h.body.toString(), '{"status":"healthy"}');
+  // two forwarded messages (PUB without subscribers still succeeds) make one frame-based line
+  const body = encodeMedia({
+    message: buildMessage({ content: 'video_frame', sourceId: 'cam1' }),
+    topic: new TextEncoder().encode('cam1'),
+    data: [],
+  });
+  for (let i = 0; i < 2; i++) assert.equal((await post(`http://127.0.0.1:${port}/`, body)).status, 200);
+  const line = await cli.waitForOutput(/\[[^\]]+\] Frame-based FPS counter triggered: [^\n]*/);
+  assert.match(
+    line,
+    /^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ INFO {2}savant_core::pipeline::stats\] Frame-based FPS counter triggered: FPS = \S+, OPS = 0\.00, frame_delta = 2, time_delta = [\d.]+ sec, period=\[\d+, \d+\] ms$/,
+  );
   cli.child.kill('SIGTERM');
   const [code] = await once(cli.child, 'exit');
   assert.equal(code, 0, cli.output());

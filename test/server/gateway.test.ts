@@ -308,3 +308,18 @@ test('POST /batch: writer failures end the batch with their status; body limit i
   assert.ok(many.length > 300);
   assert.equal((await post(server.url + '/batch', many)).status, 413);
 });
+
+test('metrics.port: /metrics moves to its own listener and leaves the main port', async (t) => {
+  const metricsPort = await freePort();
+  const server = await gateway(
+    t,
+    serverConfig(writerConfig(`dealer+bind:${await tcp()}`, { sendTimeoutMs: 100 }), {
+      metrics: { ip: '127.0.0.1', port: metricsPort },
+    }),
+  );
+  assert.equal((await request(server.url + '/metrics')).status, 404);
+  const m = await request(`http://127.0.0.1:${metricsPort}/metrics`);
+  assert.equal(m.status, 200);
+  assert.match(m.body.toString(), /media_gateway_messages_total/);
+  assert.equal((await request(`http://127.0.0.1:${metricsPort}/`)).status, 404);
+});
