@@ -122,7 +122,7 @@ test('client: SIGTERM stops reading, delivers what is queued, exits 0; FPS lines
   };
   const file = path.join(dir, 'client.json');
   await writeFile(file, JSON.stringify(config));
-  const cli = startCli(t, ['client', file]);
+  const cli = startCli(t, ['client', file], { env: { LOG_LEVEL: 'info', LOG_FORMAT: '' } });
   await cli.waitForOutput(/listening on http:\/\/127\.0\.0\.1:\d+/);
   const dealer = await source(t, 'dealer', endpoint);
   for (const seq of range(5)) await sendNumbered(dealer, 'cam1', seq);

@@ -103,6 +103,9 @@ test('503 and 401 are retried in order with backoff; health says delivery is fai
   );
   assert.equal(client.stats().retries, 3);
   assert.deepEqual(client.health(), { status: 'healthy' });
+  const metrics = await (await fetch(`http://127.0.0.1:${client.port}/metrics`)).text();
+  assert.match(metrics, /media_gateway_client_retries_total\{reason="503"\} [2-9]/);
+  assert.match(metrics, /media_gateway_client_retries_total\{reason="401"\} [1-9]/);
 });
 
 test('transport errors (server not listening yet) are retried until it comes up; nothing lost', async (t) => {
@@ -149,6 +152,9 @@ test('400 and 413 go to the dead-letter directory and the stream moves on', asyn
     assert.equal(seqOf({ media: decoded }), side.topic === 'bad' ? '1' : '3');
   }
   assert.equal(client.stats().retries, 0, 'a permanent refusal is not retried');
+  const metrics = await (await fetch(`http://127.0.0.1:${client.port}/metrics`)).text();
+  assert.match(metrics, /media_gateway_dead_lettered_total\{status="400"\} [1-9]/);
+  assert.match(metrics, /media_gateway_dead_lettered_total\{status="413"\} [1-9]/);
 });
 
 test('an unwritable dead-letter directory keeps the message (retried) until it can be written', async (t) => {
