@@ -39,6 +39,7 @@ export class EtcdRecordStore extends EventEmitter<RecordStoreEvents> {
   /** true once the first full read succeeded: before that every lookup is a store error */
   loaded = false;
   connected = false;
+  private reportedUnloaded = false;
 
   constructor(
     private readonly client: Etcd3,
@@ -154,11 +155,14 @@ export class EtcdRecordStore extends EventEmitter<RecordStoreEvents> {
   private markDisconnected(reason: string): void {
     const was = this.connected;
     this.connected = false;
-    if (was || !this.loaded) {
+    if (was) {
       log.warn(
         { prefix: this.prefix, reason, cachedRecords: this.records.size },
         'etcd unreachable; serving the records already loaded',
       );
+    } else if (!this.loaded && !this.reportedUnloaded) {
+      this.reportedUnloaded = true;
+      log.warn({ prefix: this.prefix, reason }, 'etcd unreachable; no records loaded yet, retrying');
     }
     this.emit('disconnected', reason);
   }

@@ -167,7 +167,7 @@ export async function startEtcd(
   let output = '';
 
   const start = async () => {
-    if (proc && proc.exitCode === null) return;
+    if (proc && proc.exitCode === null && proc.signalCode === null) return;
     const child = spawn('etcd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     proc = child;
     child.stdout!.on('data', (d) => (output += d));
