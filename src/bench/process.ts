@@ -50,6 +50,8 @@ export interface GatewayProcess {
   readonly child: ChildProcess;
   /** the last output lines (for error messages) */
   output(): string;
+  /** CPU seconds spent until the process was ready (start-up, module loading) */
+  startupCpuS: number;
   usage(): Promise<ProcessUsage>;
   /** SIGTERM, then SIGKILL after graceMs; resolves when the process is gone. */
   stop(graceMs?: number): Promise<void>;
@@ -90,6 +92,7 @@ export async function startGatewayProcess(
     kind,
     child,
     output: () => out,
+    startupCpuS: 0,
     usage: () => readProcessUsage(child.pid!),
     async stop(graceMs = 5000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -125,5 +128,6 @@ export async function startGatewayProcess(
     await handle.stop(500);
     throw err;
   });
+  handle.startupCpuS = (await handle.usage()).cpuS;
   return handle;
 }

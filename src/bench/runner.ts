@@ -33,6 +33,8 @@ export interface RunSpec {
 
 export interface HalfResult extends ProcessUsage {
   pid: number;
+  /** part of cpuS spent before the process was ready; cpuS - startupCpuS is the run's own CPU time */
+  startupCpuS: number;
 }
 
 export interface RunResult extends RunSpec {
@@ -52,6 +54,8 @@ export interface RunResult extends RunSpec {
   latencyMs: LatencySummary;
   client: HalfResult | null;
   server: HalfResult | null;
+  /** CPU seconds of the harness (source + sink) over the run: near the run's length means the harness limited it */
+  harnessCpuS: number;
   /** throughput relative to the `direct` and `one-in-flight` runs of the same size (filled in later) */
   ratio: { direct: number | null; oneInFlight: number | null };
   failed: boolean;
@@ -208,6 +212,7 @@ export async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult>
 
     // Latency counts only after a warm-up (10% of the run, at most 0.5 s): JIT and connection set-up.
     latencyFrom = performance.now() + Math.min(500, spec.seconds * 100);
+    const cpuBefore = process.cpuUsage();
     const source = await runSource(writer, {
       topics,
       size: spec.sizeBytes,
@@ -217,6 +222,7 @@ export async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult>
     const drained = await sink.waitForAll(source.sent, ctx.drainTimeoutS * 1000);
     const [clientUsage, serverUsage] = await Promise.all([client?.usage(), server?.usage()]);
     const counts = sink.snapshot();
+    const cpu = process.cpuUsage(cpuBefore);
 
     const durationS = (counts.lastReceivedAt - source.startedAt) / 1000;
     const lost = source.sent - counts.unique;
@@ -244,8 +250,9 @@ export async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult>
       msgPerS: durationS > 0 ? counts.unique / durationS : 0,
       mbPerS: durationS > 0 ? (counts.unique * spec.sizeBytes) / durationS / 1e6 : 0,
       latencyMs: summarizeLatency(sink.latencyMs),
-      client: client && clientUsage ? { pid: client.child.pid!, ...clientUsage } : null,
-      server: server && serverUsage ? { pid: server.child.pid!, ...serverUsage } : null,
+      client: client && clientUsage ? halfResult(client, clientUsage) : null,
+      server: server && serverUsage ? halfResult(server, serverUsage) : null,
+      harnessCpuS: (cpu.user + cpu.system) / 1e6,
       ratio: { direct: null, oneInFlight: null },
       failed: failures.length > 0,
       failures,
@@ -256,6 +263,10 @@ export async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult>
   } finally {
     for (const c of cleanups) await c().catch(() => undefined);
   }
+}
+
+function halfResult(p: GatewayProcess, usage: ProcessUsage): HalfResult {
+  return { pid: p.child.pid!, startupCpuS: p.startupCpuS, ...usage };
 }
 
 function failedRun(spec: RunSpec, transport: Transport | null, reason: string): RunResult {
@@ -277,6 +288,7 @@ function failedRun(spec: RunSpec, transport: Transport | null, reason: string): 
     latencyMs: { count: 0, p50: Number.NaN, p99: Number.NaN, max: Number.NaN },
     client: null,
     server: null,
+    harnessCpuS: 0,
     ratio: { direct: null, oneInFlight: null },
     failed: true,
     failures: [reason],
