@@ -50,7 +50,7 @@ export function basic(user: string, password?: string): string {
 export async function afterChange(
   auth: Authenticator,
   name: string,
-  change: () => Promise<unknown>,
+  change: () => PromiseLike<unknown>,
 ): Promise<void> {
   const seen = new Promise<void>((resolve) => {
     const on = (n: string) => {
