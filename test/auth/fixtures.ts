@@ -50,7 +50,7 @@ export function basic(user: string, password?: string): string {
 export async function afterChange(
   auth: Authenticator,
   name: string,
-  change: () => PromiseLike<unknown>,
+  change: () => { exec(): Promise<unknown> },
 ): Promise<void> {
   const seen = new Promise<void>((resolve) => {
     const on = (n: string) => {
@@ -61,7 +61,7 @@ export async function afterChange(
     };
     auth.events.on('change', on);
   });
-  await change();
+  await change().exec();
   await seen;
 }
 
