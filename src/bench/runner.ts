@@ -67,7 +67,7 @@ export const LATENCY_RATE = 1000;
 export const LATENCY_SIZE = 64 * 1024;
 /** The slow-sink extra: 1 MiB frames, the sink sleeping this long per message. */
 export const SLOW_SINK_SIZE = 1024 * 1024;
-export const SLOW_SINK_MS = 10;
+export const SLOW_SINK_MS = 25;
 
 export function planRuns(o: BenchOptions): RunSpec[] {
   const runs: RunSpec[] = [];
