@@ -29,6 +29,9 @@ export async function run(argv: string[]): Promise<number> {
   await writeOutput(options.json, JSON.stringify(report, (_k, v) => (Number.isNaN(v) ? null : v), 2) + '\n');
   await writeOutput(options.svg, renderSvg(report));
   process.stdout.write(`\nwrote ${options.json} and ${options.svg}\n`);
-  if (options.profile) process.stdout.write(`CPU profiles in ${options.profileDir} (pids in the JSON)\n`);
+  if (options.profile)
+    process.stdout.write(
+      `CPU profiles in ${options.profileDir} (CPU.<date>.<time>.<pid>...; the JSON gives each half's pid)\n`,
+    );
   return report.failed ? 1 : 0;
 }
