@@ -33,6 +33,8 @@ export function runCli(
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    // a command may exit before reading its input (e.g. --help): an EPIPE then is not a test failure
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }

@@ -17,6 +17,8 @@ function run(cmd: string, args: string[], opts: { cwd?: string; input?: string }
       if (err && typeof err.code !== 'number') reject(err);
       else resolve({ code, stdout, stderr });
     });
+    // openssl may exit before reading its input (e.g. on a usage error): that is not a test failure.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(opts.input ?? '');
   });
 }
