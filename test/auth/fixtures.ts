@@ -46,13 +46,9 @@ export function basic(user: string, password?: string): string {
   return 'Basic ' + Buffer.from(password === undefined ? user : `${user}:${password}`).toString('base64');
 }
 
-/** Runs `change` and resolves once the authenticator has seen the record `name` change. */
-export async function afterChange(
-  auth: Authenticator,
-  name: string,
-  change: () => { exec(): Promise<unknown> },
-): Promise<void> {
-  const seen = new Promise<void>((resolve) => {
+/** Resolves once the authenticator has seen the record `name` change; call it before making the change. */
+export function waitForChange(auth: Authenticator, name: string): Promise<void> {
+  return new Promise<void>((resolve) => {
     const on = (n: string) => {
       if (n === name) {
         auth.events.off('change', on);
@@ -61,6 +57,15 @@ export async function afterChange(
     };
     auth.events.on('change', on);
   });
+}
+
+/** Runs an etcd write and resolves once the authenticator has seen the record `name` change. */
+export async function afterChange(
+  auth: Authenticator,
+  name: string,
+  change: () => { exec(): Promise<unknown> },
+): Promise<void> {
+  const seen = waitForChange(auth, name);
   await change().exec();
   await seen;
 }
