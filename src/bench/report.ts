@@ -83,7 +83,7 @@ export function formatTable(report: BenchReport): string {
         ? 'n/a'
         : t.unit === 'of direct'
           ? `${(t.measured * 100).toFixed(0)}%`
-          : `${fmt(t.measured)} ${t.unit}`;
+          : `${fmt(t.measured)}${t.unit === '×' ? '' : ' '}${t.unit}`;
     const goal =
       t.id === 'bytes-1m'
         ? `>= ${t.target * 100}% of direct`
