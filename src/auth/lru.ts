@@ -1,12 +1,13 @@
-// A size-bounded LRU map that counts evictions and, with `usage` configured, warns like the original when
-// evictions per period exceed the threshold: a cache that is too small for its load is worth knowing about.
+// The auth caches: the shared LRU map plus an eviction count and, with `usage` configured, a warning like the
+// original's when evictions per period exceed the threshold: a cache that is too small for its load is worth
+// knowing about.
 import type { CacheConfig } from '../config/types.js';
 import { logger } from '../util/log.js';
+import { LruMap } from '../util/lru.js';
 
 const log = logger('media_gateway::auth');
 
-export class LruCache<K, V> {
-  private readonly map = new Map<K, V>();
+export class LruCache<K, V> extends LruMap<K, V> {
   private evictedInPeriod = 0;
   private timer?: NodeJS.Timeout;
   /** evictions since creation */
@@ -14,9 +15,10 @@ export class LruCache<K, V> {
 
   constructor(
     readonly name: string,
-    private readonly cfg: CacheConfig,
+    cfg: CacheConfig,
     warn: (msg: string) => void = (msg) => log.warn(msg),
   ) {
+    super(cfg.size);
     if (cfg.usage) {
       const { periodMs, evictedThreshold } = cfg.usage;
       this.timer = setInterval(() => {
@@ -32,40 +34,9 @@ export class LruCache<K, V> {
     }
   }
 
-  get size(): number {
-    return this.map.size;
-  }
-
-  get(key: K): V | undefined {
-    const v = this.map.get(key);
-    if (v !== undefined) {
-      this.map.delete(key);
-      this.map.set(key, v);
-    }
-    return v;
-  }
-
-  set(key: K, value: V): void {
-    this.map.delete(key);
-    this.map.set(key, value);
-    while (this.map.size > this.cfg.size) {
-      const oldest = this.map.keys().next().value as K;
-      this.map.delete(oldest);
-      this.evicted++;
-      this.evictedInPeriod++;
-    }
-  }
-
-  delete(key: K): boolean {
-    return this.map.delete(key);
-  }
-
-  values(): IterableIterator<V> {
-    return this.map.values();
-  }
-
-  clear(): void {
-    this.map.clear();
+  protected override onEvict(): void {
+    this.evicted++;
+    this.evictedInPeriod++;
   }
 
   close(): void {

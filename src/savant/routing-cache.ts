@@ -1,7 +1,7 @@
 // The ROUTER reader's routing-id filter (savant-wire.md §4.4): one current sender per topic; a sender that
 // was replaced by a newer one for the same topic is refused while it is remembered (LRU of
 // `sourceCacheSize` superseded (topic, routing id) pairs), so a stale producer cannot interleave frames.
-import { LruMap } from './lru.js';
+import { LruMap } from '../util/lru.js';
 
 // latin1 maps every byte to one char, so arbitrary binary topics/ids become exact string keys
 const key = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
