@@ -2,14 +2,13 @@
 // configured ZeroMQ socket and delivers them over HTTP(S) to the gateway server; serves /health and /metrics.
 // Without a config file the embedded default (the original's default config, bound to 127.0.0.1) is used.
 // SIGINT/SIGTERM/SIGQUIT stop reading, deliver what is queued (bounded by shutdown_timeout), and exit 0.
-import { parseArgs } from 'node:util';
 import { loadClientConfig } from '../config/client.js';
 import { defaultClientConfig } from '../config/defaults.js';
-import { checkReferencedFiles } from '../config/check.js';
 import { ConfigError } from '../config/errors.js';
 import type { ClientConfig } from '../config/types.js';
 import { startClient } from '../client/pipeline.js';
 import { logger } from '../util/log.js';
+import { runHalf, type HalfCommand } from './run-half.js';
 
 const HELP = `Usage: media-gateway client [config.json] [--check]
 
@@ -27,78 +26,40 @@ Options:
 SIGINT/SIGTERM: stop reading, deliver what is queued (at most shutdown_timeout), exit 0.
 `;
 
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGQUIT'] as const;
+const log = logger('media_gateway::client');
 
-export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { check: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (err) {
-    process.stderr.write(`media-gateway client: ${(err as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (parsed.values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (parsed.positionals.length > 1) {
-    process.stderr.write(`media-gateway client: expected at most one configuration file\n\n${HELP}`);
-    return 2;
-  }
-  const file = parsed.positionals[0];
-  const log = logger('media_gateway::client');
-
-  let config: ClientConfig;
-  try {
-    if (file) {
-      const loaded = await loadClientConfig(file);
-      config = loaded.config;
-      for (const w of loaded.warnings) log.warn(w);
-    } else {
-      config = defaultClientConfig();
-    }
-    if (parsed.values.check) {
-      await checkReferencedFiles(config);
-      process.stdout.write('configuration OK\n');
-      return 0;
-    }
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      return 1;
-    }
+const command: HalfCommand<ClientConfig> = {
+  name: 'client',
+  help: HELP,
+  load: async (file) => (file ? loadClientConfig(file) : { config: defaultClientConfig(), warnings: [] }),
+  warn: (w) => log.warn(w),
+  loadFailure(err) {
+    if (err instanceof ConfigError) return err.message;
     throw err;
-  }
-
-  let client;
-  try {
-    client = await startClient(config);
-  } catch (err) {
-    process.stderr.write(`media-gateway client: cannot start: ${(err as Error).message}\n`);
-    return 1;
-  }
-  log.info(
-    { url: redactUrl(config.url), in_stream: config.inStream.url },
-    `listening on http://${hostForUrl(config.ip)}:${client.port}`,
-  );
-
-  // After the first signal the handlers are gone, so a second one ends the process at once.
-  const handlers = new Map<string, () => void>();
-  const signal = await new Promise<string>((resolve) => {
-    for (const s of SIGNALS) {
-      const handler = () => resolve(s);
-      handlers.set(s, handler);
-      process.once(s, handler);
+  },
+  async start(config) {
+    let client;
+    try {
+      client = await startClient(config);
+    } catch (err) {
+      throw new Error(`cannot start: ${(err as Error).message}`);
     }
-  });
-  for (const [s, handler] of handlers) process.off(s, handler);
-  log.info({ signal }, 'stopping: delivering queued messages');
-  await client.stop();
-  return 0;
+    log.info(
+      { url: redactUrl(config.url), in_stream: config.inStream.url },
+      `listening on http://${hostForUrl(config.ip)}:${client.port}`,
+    );
+    return {
+      async stop(signal) {
+        log.info({ signal }, 'stopping: delivering queued messages');
+        await client.stop();
+      },
+    };
+  },
+  stopSignals: ['SIGINT', 'SIGTERM', 'SIGQUIT'],
+};
+
+export function run(argv: string[]): Promise<number> {
+  return runHalf(command, argv);
 }
 
 function hostForUrl(ip: string): string {
