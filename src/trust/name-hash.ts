@@ -119,26 +119,28 @@ function derOf(input: Uint8Array | string, labels: string[], what: string): Buff
   return block.der;
 }
 
+/**
+ * The Name at `index` among the fields of the TBS part of a signed structure, counting from after the
+ * optional leading version field (present when the first field has `versionTag`).
+ */
+function tbsName(der: Uint8Array, versionTag: number, index: number, missing: string): Buffer {
+  const outer = readTlv(der, 0);
+  const [tbs] = children(der, outer);
+  const fields = children(der, tbs);
+  const i = fields[0]?.tag === versionTag ? 1 : 0;
+  const name = fields[i + index];
+  if (!name || name.tag !== TAG_SEQUENCE) throw new Error(missing);
+  return Buffer.from(der.subarray(name.start, name.end));
+}
+
 /** TBSCertificate: [0] version?, serial, signature, issuer, validity, subject. */
 export function certificateSubjectDer(certDer: Uint8Array): Buffer {
-  const cert = readTlv(certDer, 0);
-  const [tbs] = children(certDer, cert);
-  const fields = children(certDer, tbs);
-  const i = fields[0]?.tag === 0xa0 ? 1 : 0;
-  const subject = fields[i + 4];
-  if (!subject || subject.tag !== TAG_SEQUENCE) throw new Error('certificate: no subject');
-  return Buffer.from(certDer.subarray(subject.start, subject.end));
+  return tbsName(certDer, 0xa0, 4, 'certificate: no subject');
 }
 
 /** TBSCertList: version?, signature, issuer, thisUpdate, ... */
 export function crlIssuerDer(crlDer: Uint8Array): Buffer {
-  const crl = readTlv(crlDer, 0);
-  const [tbs] = children(crlDer, crl);
-  const fields = children(crlDer, tbs);
-  const i = fields[0]?.tag === 0x02 ? 1 : 0;
-  const issuer = fields[i + 1];
-  if (!issuer || issuer.tag !== TAG_SEQUENCE) throw new Error('CRL: no issuer');
-  return Buffer.from(crlDer.subarray(issuer.start, issuer.end));
+  return tbsName(crlDer, 0x02, 1, 'CRL: no issuer');
 }
 
 /** `openssl x509 -subject_hash` of a certificate given as DER or PEM. */
