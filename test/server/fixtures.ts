@@ -3,6 +3,7 @@
 import type { ReaderConfig, ServerConfig, WriterConfig } from '../../src/config/types.js';
 import { SavantReader, type ReadResult } from '../../src/savant/reader.js';
 import { startServer, type RunningServer } from '../../src/server/gateway.js';
+import { freePort } from '../helpers/net.js';
 export { request, post, PROTOBUF, type HttpAnswer } from './http-client.js';
 
 export function writerConfig(url: string, over: Partial<WriterConfig> = {}): WriterConfig {
@@ -20,6 +21,11 @@ export function writerConfig(url: string, over: Partial<WriterConfig> = {}): Wri
 
 export function serverConfig(outStream: WriterConfig, over: Partial<ServerConfig> = {}): ServerConfig {
   return { ip: '127.0.0.1', port: 0, maxBodySize: 64 * 1024 * 1024, outStream, ...over };
+}
+
+/** A ZeroMQ TCP endpoint on a free loopback port. */
+export async function tcp(): Promise<string> {
+  return `tcp://127.0.0.1:${await freePort()}`;
 }
 
 export async function gateway(
@@ -48,6 +54,17 @@ export async function sink(
   });
   t.after(() => reader.close());
   return reader;
+}
+
+/** The usual pair of the tests: a gateway whose dealer writer connects to a router sink. */
+export async function gatewayToRouter(
+  t: { after(fn: () => unknown): void },
+  over: Partial<ServerConfig> = {},
+): Promise<{ server: RunningServer; reader: SavantReader }> {
+  const ep = await tcp();
+  const reader = await sink(t, `router+bind:${ep}`);
+  const server = await gateway(t, serverConfig(writerConfig(`dealer+connect:${ep}`), over));
+  return { server, reader };
 }
 
 export type Received = Extract<ReadResult, { kind: 'message' }>;

@@ -10,11 +10,13 @@ import { encodeMedia, encodeMediaBatch } from '../../src/savant/media.js';
 import { freePort } from '../helpers/net.js';
 import {
   gateway,
+  gatewayToRouter,
   nextMessage,
   post,
   request,
   serverConfig,
   sink,
+  tcp,
   writerConfig,
   PROTOBUF,
 } from './fixtures.js';
@@ -36,14 +38,8 @@ function frameMedia(topic: string, data: Uint8Array[] = [], labels: string[] = [
   });
 }
 
-async function tcp(): Promise<string> {
-  return `tcp://127.0.0.1:${await freePort()}`;
-}
-
 test('dealer → router sink: the spec 8.1 vector arrives byte-identical and the EOS ack gives 200', async (t) => {
-  const ep = await tcp();
-  const reader = await sink(t, `router+bind:${ep}`);
-  const server = await gateway(t, serverConfig(writerConfig(`dealer+connect:${ep}`)));
+  const { server, reader } = await gatewayToRouter(t);
 
   const got = nextMessage(reader);
   const res = await post(server.url + '/', VECTOR_MEDIA);
@@ -134,9 +130,7 @@ test('500 when the EOS confirmation is not OK (writer error)', async (t) => {
 });
 
 test('400s: content type, malformed body, no message, no content, topic not UTF-8; empty bodies', async (t) => {
-  const ep = await tcp();
-  const reader = await sink(t, `router+bind:${ep}`);
-  const server = await gateway(t, serverConfig(writerConfig(`dealer+connect:${ep}`)));
+  const { server, reader } = await gatewayToRouter(t);
   const good = frameMedia('cam1');
 
   const cases: [string, Uint8Array, Record<string, string>][] = [
@@ -180,9 +174,7 @@ test('400s: content type, malformed body, no message, no content, topic not UTF-
 });
 
 test('413 above max_body_size, by Content-Length and by streamed (chunked) bytes', async (t) => {
-  const ep = await tcp();
-  const reader = await sink(t, `router+bind:${ep}`);
-  const server = await gateway(t, serverConfig(writerConfig(`dealer+connect:${ep}`), { maxBodySize: 200 }));
+  const { server, reader } = await gatewayToRouter(t, { maxBodySize: 200 });
   const big = frameMedia('cam1', [Buffer.alloc(300, 7)]);
   const r1 = await post(server.url, big);
   assert.equal(r1.status, 413);
@@ -221,9 +213,7 @@ test('404 for other paths, 405 for other methods, /health exactly as the origina
 });
 
 test('/metrics counts forwarded messages and responses', async (t) => {
-  const ep = await tcp();
-  const reader = await sink(t, `router+bind:${ep}`);
-  const server = await gateway(t, serverConfig(writerConfig(`dealer+connect:${ep}`)));
+  const { server, reader } = await gatewayToRouter(t);
   const value = (text: string, series: string) => {
     const line = text.split('\n').find((l) => l.startsWith(series + ' '));
     return line ? Number(line.slice(series.length + 1)) : 0;
@@ -261,9 +251,7 @@ test('a request waiting on a slow sink does not block other requests', async (t)
 });
 
 test('POST /batch: all items accepted in order', async (t) => {
-  const ep = await tcp();
-  const reader = await sink(t, `router+bind:${ep}`);
-  const server = await gateway(t, serverConfig(writerConfig(`dealer+connect:${ep}`)));
+  const { server, reader } = await gatewayToRouter(t);
   const items = ['a', 'b', 'c'].map((s) => frameMedia(`cam-${s}`, [Buffer.from(s)]));
   const res = await post(server.url + '/batch', encodeMediaBatch(items));
   assert.equal(res.status, 200);
@@ -276,9 +264,7 @@ test('POST /batch: all items accepted in order', async (t) => {
 });
 
 test('POST /batch: stops at the first item that is not accepted', async (t) => {
-  const ep = await tcp();
-  const reader = await sink(t, `router+bind:${ep}`);
-  const server = await gateway(t, serverConfig(writerConfig(`dealer+connect:${ep}`)));
+  const { server, reader } = await gatewayToRouter(t);
   const noContent = encodeMedia({ message: hex('0a 05 30 2e 32 2e 30'), topic: enc.encode('x'), data: [] });
   const items = [frameMedia('first'), frameMedia('second'), noContent, frameMedia('never')];
   const res = await post(server.url + '/batch', encodeMediaBatch(items));

@@ -9,28 +9,16 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Etcd3 } from 'etcd3';
-import type { BasicAuthServerConfig, ServerTlsConfig } from '../../src/config/types.js';
+import type { ServerTlsConfig } from '../../src/config/types.js';
 import { buildMessage } from '../../src/savant/message.js';
 import { encodeMedia } from '../../src/savant/media.js';
 import { buildLabPki, type LabPki, type Leaf } from '../helpers/openssl-pki.js';
-import { startEtcd, type RunningEtcd } from '../helpers/etcd.js';
+import { startEtcd } from '../helpers/etcd.js';
+import { VECTORS, basic, basicConfig } from '../helpers/basic-auth.js';
 import { freePort } from '../helpers/net.js';
 import { startCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import {
-  gateway,
-  nextMessage,
-  post,
-  request,
-  serverConfig,
-  sink,
-  writerConfig,
-  PROTOBUF,
-} from './fixtures.js';
-
-/** Argon2i hash of "password1" from compat/original-argon2-hashes.md */
-const PASSWORD1_HASH =
-  '$argon2i$v=19$m=12,t=3,p=1$YXkzZmx1eTFwVW5hZ0R2S1dXazA$VxVMw2Omh1CeVqry8Cay+4OZ69OGvn4fma2M5rURZhI';
+import { gatewayToRouter, nextMessage, post, request, PROTOBUF } from './fixtures.js';
 
 let lab: LabPki;
 let base: string;
@@ -71,30 +59,8 @@ function media(labels: string[] = []): Uint8Array {
   });
 }
 
-const basicHeader = (user: string, password: string) =>
-  'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
-
-function basicConfig(etcd: RunningEtcd): BasicAuthServerConfig {
-  return {
-    etcd: {
-      urls: [etcd.url],
-      path: '/users',
-      dataFormat: 'json',
-      leaseTimeoutMs: 60_000,
-      connectTimeoutMs: 2000,
-      cache: { size: 10 },
-    },
-    cache: { size: 100 },
-  };
-}
-
 test('mutual TLS: a verified client is forwarded; revoked, unknown and certificate-less clients are not', async (t) => {
-  const ep = `tcp://127.0.0.1:${await freePort()}`;
-  const reader = await sink(t, `router+bind:${ep}`);
-  const server = await gateway(
-    t,
-    serverConfig(writerConfig(`dealer+connect:${ep}`), { tls: mtls(trustDir('a')) }),
-  );
+  const { server, reader } = await gatewayToRouter(t, { tls: mtls(trustDir('a')) });
   assert.match(server.url, /^https:\/\/127\.0\.0\.1:\d+$/);
 
   const got = nextMessage(reader);
@@ -119,20 +85,15 @@ test('Basic + certificate identity over mTLS: both must pass and both label rule
   t.after(() => kv.close());
   await kv
     .put('/users/user1')
-    .value(JSON.stringify({ password_hash: PASSWORD1_HASH, allowed_routing_labels: { set: 'cam' } }));
+    .value(JSON.stringify({ password_hash: VECTORS.password1, allowed_routing_labels: { set: 'cam' } }));
   await kv
     .put('/users/certificates/client-good')
     .value(JSON.stringify({ allowed_routing_labels: { set: 'edge' } }));
 
-  const ep = `tcp://127.0.0.1:${await freePort()}`;
-  const reader = await sink(t, `router+bind:${ep}`);
-  const server = await gateway(
-    t,
-    serverConfig(writerConfig(`dealer+connect:${ep}`), {
-      tls: mtls(trustDir('b')),
-      auth: { basic: basicConfig(etcd), certificateIdentity: { from: 'cn', required: true } },
-    }),
-  );
+  const { server, reader } = await gatewayToRouter(t, {
+    tls: mtls(trustDir('b')),
+    auth: { basic: basicConfig(etcd), certificateIdentity: { from: 'cn', required: true } },
+  });
   const send = (labels: string[], authorization?: string, who: Leaf = lab.clients.good) =>
     post(
       server.url,
@@ -144,11 +105,11 @@ test('Basic + certificate identity over mTLS: both must pass and both label rule
   const none = await send(['cam', 'edge']);
   assert.equal(none.status, 401);
   assert.equal(none.headers['www-authenticate'], 'Basic');
-  const wrong = await send(['cam', 'edge'], basicHeader('user1', 'nope'));
+  const wrong = await send(['cam', 'edge'], basic('user1', 'nope'));
   assert.equal(wrong.status, 401);
   assert.equal(wrong.headers['www-authenticate'], undefined);
 
-  const good = basicHeader('user1', 'password1');
+  const good = basic('user1', 'password1');
   const got = nextMessage(reader);
   assert.equal((await send(['cam', 'edge'], good)).status, 200);
   assert.deepEqual((await got).info.routingLabels, ['cam', 'edge']);
@@ -165,7 +126,7 @@ test('Basic over plain HTTP: works, and start-up warns that credentials travel i
   const etcd = await startEtcd(t);
   const kv = new Etcd3({ hosts: etcd.url });
   t.after(() => kv.close());
-  await kv.put('/users/user1').value(JSON.stringify({ password_hash: PASSWORD1_HASH }));
+  await kv.put('/users/user1').value(JSON.stringify({ password_hash: VECTORS.password1 }));
   const dir = await tempDir(t);
   const port = await freePort();
   const cfg = path.join(dir, 'server.json');
@@ -205,7 +166,7 @@ test('Basic over plain HTTP: works, and start-up warns that credentials travel i
   const url = `http://127.0.0.1:${port}/`;
   assert.equal((await post(url, media())).status, 401);
   assert.equal(
-    (await post(url, media(), { ...PROTOBUF, Authorization: basicHeader('user1', 'password1') })).status,
+    (await post(url, media(), { ...PROTOBUF, Authorization: basic('user1', 'password1') })).status,
     200,
   );
   assert.equal((await request(url + 'health')).status, 200, '/health is never authenticated');
