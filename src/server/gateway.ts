@@ -8,8 +8,8 @@ import type { ServerConfig } from '../config/types.js';
 import { SavantWriter } from '../savant/writer.js';
 import { decodeMediaBatch } from '../savant/media.js';
 import { MessageDecodeError } from '../savant/message.js';
-import { Authenticator } from '../auth/authenticator.js';
-import { createSecureListener, type SecureListener } from '../tls/server.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { SecureListener } from '../tls/server.js';
 import { FpsStatistics } from '../stats/fps.js';
 import { aggregateHealth, writeHealth, type HealthReport } from '../health/health.js';
 import {
@@ -58,13 +58,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   try {
     const writer = await SavantWriter.open(cfg.outStream);
     cleanups.push(() => writer.close());
-    const authenticator =
-      cfg.auth?.basic || cfg.auth?.certificateIdentity
-        ? await Authenticator.open({
-            basic: cfg.auth.basic,
-            certificateIdentity: cfg.auth.certificateIdentity,
-          })
-        : undefined;
+    const authenticator = await openAuthenticator(cfg);
     if (authenticator) cleanups.push(() => authenticator.close());
     const stats = cfg.statistics ? new FpsStatistics(cfg.statistics) : undefined;
     if (stats) cleanups.push(() => stats.close());
@@ -188,6 +182,8 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
 
     let server: http.Server;
     if (cfg.tls) {
+      // Loaded only for TLS: the trust store pulls in the x509 parsing libraries.
+      const { createSecureListener } = await import('../tls/server.js');
       listener = await createSecureListener(cfg.tls, handler);
       const l = listener;
       cleanups.push(() => l.close());
@@ -241,4 +237,12 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     await cleanup();
     throw err;
   }
+}
+
+/** Loaded only when auth is configured: the authenticator pulls in etcd3 (grpc) and argon2. */
+async function openAuthenticator(cfg: ServerConfig): Promise<Authenticator | undefined> {
+  const auth = cfg.auth;
+  if (!auth?.basic && !auth?.certificateIdentity) return undefined;
+  const { Authenticator } = await import('../auth/authenticator.js');
+  return Authenticator.open({ basic: auth.basic, certificateIdentity: auth.certificateIdentity });
 }
