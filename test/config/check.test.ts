@@ -25,13 +25,22 @@ async function expectCheckError(
   });
 }
 
+/** Writes a configuration file into `dir` and loads it (a server or client config, by the file name). */
+async function loadWritten(dir: string, name: 'server.json' | 'client.json', text: string) {
+  const file = path.join(dir, name);
+  await writeFile(file, text);
+  const { config } =
+    name === 'server.json' ? await loadServerConfig(file, {}) : await loadClientConfig(file, {});
+  return { file, config };
+}
+
 test('server, seed form: a missing key file is named with its ssl field', async (t) => {
   const dir = await tempDir(t);
   await writeFile(path.join(dir, 's.crt'), 'x');
   await mkdir(path.join(dir, 'store'));
-  const file = path.join(dir, 'server.json');
-  await writeFile(
-    file,
+  const { file, config } = await loadWritten(
+    dir,
+    'server.json',
     serverJson({
       ssl: {
         server: { certificate: 's.crt', certificate_key: 's.key' },
@@ -39,7 +48,6 @@ test('server, seed form: a missing key file is named with its ssl field', async 
       },
     }),
   );
-  const { config } = await loadServerConfig(file, {});
   await expectCheckError(
     config,
     new RegExp(
@@ -56,9 +64,9 @@ test('server, original form: the hash directory must exist and be a directory', 
   await writeFile(path.join(dir, 's.crt'), 'x');
   await writeFile(path.join(dir, 's.key'), 'x');
   await writeFile(path.join(dir, 'hashdir'), 'not a directory');
-  const file = path.join(dir, 'server.json');
-  await writeFile(
-    file,
+  const { config } = await loadWritten(
+    dir,
+    'server.json',
     serverJson({
       tls: {
         identity: { certificate: 's.crt', key: 's.key' },
@@ -66,7 +74,6 @@ test('server, original form: the hash directory must exist and be a directory', 
       },
     }),
   );
-  const { config } = await loadServerConfig(file, {});
   await expectCheckError(
     config,
     /trusted CA hash directory .*hashdir: is not a directory$/,
@@ -77,9 +84,9 @@ test('server, original form: the hash directory must exist and be a directory', 
 test('server: etcd TLS files are checked; a directory in place of a file is refused', async (t) => {
   const dir = await tempDir(t);
   await mkdir(path.join(dir, 'etcd-ca.crt'));
-  const file = path.join(dir, 'server.json');
-  await writeFile(
-    file,
+  const { config } = await loadWritten(
+    dir,
+    'server.json',
     serverJson({
       auth: {
         basic: {
@@ -97,7 +104,6 @@ test('server: etcd TLS files are checked; a directory in place of a file is refu
       },
     }),
   );
-  const { config } = await loadServerConfig(file, {});
   await expectCheckError(
     config,
     /etcd root certificate .*etcd-ca\.crt: is not a regular file$/,
@@ -109,15 +115,14 @@ test('client: root certificate and identity files are checked', async (t) => {
   const dir = await tempDir(t);
   await writeFile(path.join(dir, 'ca.crt'), 'x');
   await writeFile(path.join(dir, 'c.crt'), 'x');
-  const file = path.join(dir, 'client.json');
-  await writeFile(
-    file,
+  const { config } = await loadWritten(
+    dir,
+    'client.json',
     clientJson({
       url: 'https://gw',
       ssl: { server: { certificate: 'ca.crt' }, client: { certificate: 'c.crt', certificate_key: 'c.key' } },
     }),
   );
-  const { config } = await loadClientConfig(file, {});
   await expectCheckError(
     config,
     /client private key .*c\.key: does not exist$/,

@@ -4,25 +4,13 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { parseClientConfig } from '../../src/config/client.js';
 import { ConfigError } from '../../src/config/errors.js';
-import { clientJson } from './fixtures.js';
+import { clientJson, expectConfigError } from './fixtures.js';
 
 const opts = { file: '/etc/mg/client.json', env: {} };
 const parse = (text: string) => parseClientConfig(text, opts);
 
-function rejects(text: string, message: string | RegExp): ConfigError {
-  let caught: unknown;
-  assert.throws(
-    () => parse(text),
-    (err: unknown) => {
-      caught = err;
-      return err instanceof ConfigError;
-    },
-  );
-  const err = caught as ConfigError;
-  if (typeof message === 'string') assert.equal(err.message, message);
-  else assert.match(err.message, message);
-  return err;
-}
+const rejects = (text: string, message: string | RegExp): ConfigError =>
+  expectConfigError(() => parse(text), message);
 
 test("topic_prefix_spec in all of serde's spellings", () => {
   const spec = (v: unknown) =>

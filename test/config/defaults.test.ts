@@ -3,22 +3,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { defaultClientConfig, defaultServerConfig } from '../../src/config/defaults.js';
+import { DEFAULT_OUT_STREAM } from './fixtures.js';
 
 test('default server: the original sample on 127.0.0.1', () => {
   const cfg = defaultServerConfig();
   assert.equal(cfg.source, undefined);
   assert.equal(cfg.ip, '127.0.0.1');
   assert.equal(cfg.port, 8080);
-  assert.deepEqual(cfg.outStream, {
-    url: 'pub+bind:ipc:///tmp/server',
-    sendTimeoutMs: 1000,
-    sendRetries: 3,
-    receiveTimeoutMs: 1000,
-    receiveRetries: 3,
-    sendHwm: 1000,
-    receiveHwm: 1000,
-    fixIpcPermissions: 511,
-  });
+  assert.deepEqual(cfg.outStream, DEFAULT_OUT_STREAM);
   assert.equal(cfg.maxBodySize, 64 * 1024 * 1024);
 });
 

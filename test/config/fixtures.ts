@@ -1,6 +1,9 @@
 // Shared fixtures of the configuration tests: the original's sample files and minimal valid configs.
+import assert from 'node:assert/strict';
 import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { ConfigError } from '../../src/config/errors.js';
+import type { WriterConfig } from '../../src/config/types.js';
 import { sharedDir } from '../helpers/cli.js';
 
 export const samplesDir = path.join(sharedDir, 'compat', 'original-samples');
@@ -45,49 +48,29 @@ export async function stageSample(sample: Sample, dir: string): Promise<string> 
   return target;
 }
 
-export const WRITER = {
-  url: 'pub+bind:ipc:///tmp/mg-config-test/server',
-  send_timeout: { secs: 1, nanos: 0 },
-  send_retries: 3,
-  receive_timeout: { secs: 1, nanos: 0 },
-  receive_retries: 3,
-  send_hwm: 1000,
-  receive_hwm: 1000,
+/** The out_stream of the original's server default_config.json, normalised. */
+export const DEFAULT_OUT_STREAM: WriterConfig = {
+  url: 'pub+bind:ipc:///tmp/server',
+  sendTimeoutMs: 1000,
+  sendRetries: 3,
+  receiveTimeoutMs: 1000,
+  receiveRetries: 3,
+  sendHwm: 1000,
+  receiveHwm: 1000,
+  fixIpcPermissions: 511,
 };
 
-export const READER = {
-  url: 'sub+bind:ipc:///tmp/mg-config-test/client',
-  receive_timeout: { secs: 10, nanos: 0 },
-  receive_hwm: 1000,
-  topic_prefix_spec: { none: null },
-  source_cache_size: 1000,
-  inflight_ops: 100,
-};
-
-export function serverJson(
-  extra: Record<string, unknown> = {},
-  outStream: Record<string, unknown> = {},
-): string {
-  return JSON.stringify(
-    { ip: '127.0.0.1', port: 8080, ...extra, out_stream: { ...WRITER, ...outStream } },
-    null,
-    2,
-  );
+/** Asserts that `parse` throws a ConfigError with exactly this message (string) or a matching one (RegExp). */
+export function expectConfigError(parse: () => unknown, message: string | RegExp): ConfigError {
+  let caught: unknown;
+  assert.throws(parse, (err: unknown) => {
+    caught = err;
+    return err instanceof ConfigError;
+  });
+  const err = caught as ConfigError;
+  if (typeof message === 'string') assert.equal(err.message, message);
+  else assert.match(err.message, message);
+  return err;
 }
 
-export function clientJson(
-  extra: Record<string, unknown> = {},
-  inStream: Record<string, unknown> = {},
-): string {
-  return JSON.stringify(
-    {
-      ip: '127.0.0.1',
-      port: 8081,
-      url: 'http://127.0.0.1:8080',
-      ...extra,
-      in_stream: { ...READER, ...inStream },
-    },
-    null,
-    2,
-  );
-}
+export { READER, WRITER, clientJson, serverJson } from '../helpers/config-json.js';

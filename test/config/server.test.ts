@@ -3,26 +3,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseServerConfig } from '../../src/config/server.js';
 import { ConfigError } from '../../src/config/errors.js';
-import { serverJson, WRITER } from './fixtures.js';
+import { expectConfigError, serverJson, WRITER } from './fixtures.js';
 
 const opts = { file: 'server.json', env: {} };
 const parse = (text: string) => parseServerConfig(text, opts);
 
 /** asserts a ConfigError with exactly this message */
-function rejects(text: string, message: string | RegExp): ConfigError {
-  let caught: unknown;
-  assert.throws(
-    () => parse(text),
-    (err: unknown) => {
-      caught = err;
-      return err instanceof ConfigError;
-    },
-  );
-  const err = caught as ConfigError;
-  if (typeof message === 'string') assert.equal(err.message, message);
-  else assert.match(err.message, message);
-  return err;
-}
+const rejects = (text: string, message: string | RegExp): ConfigError =>
+  expectConfigError(() => parse(text), message);
 
 test('a minimal configuration gets the extension defaults', () => {
   const { config, warnings } = parse(serverJson());

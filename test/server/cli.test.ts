@@ -10,6 +10,7 @@ import path from 'node:path';
 import { runCli, sharedDir, startCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { freePort } from '../helpers/net.js';
+import { serverJson } from '../helpers/config-json.js';
 import { buildMessage } from '../../src/savant/message.js';
 import { encodeMedia } from '../../src/savant/media.js';
 import { post, request } from './http-client.js';
@@ -99,20 +100,10 @@ test('runs until SIGTERM: logs "listening on", serves, logs FPS statistics lines
   const cfg = path.join(dir, 'server.json');
   await writeFile(
     cfg,
-    JSON.stringify({
-      ip: '127.0.0.1',
-      port,
-      out_stream: {
-        url: `pub+bind:ipc://${path.join(dir, 'out.sock')}`,
-        send_timeout: { secs: 1, nanos: 0 },
-        send_retries: 3,
-        receive_timeout: { secs: 1, nanos: 0 },
-        receive_retries: 3,
-        send_hwm: 1000,
-        receive_hwm: 1000,
-      },
-      statistics: { frame_period: 2 },
-    }),
+    serverJson(
+      { port, statistics: { frame_period: 2 } },
+      { url: `pub+bind:ipc://${path.join(dir, 'out.sock')}` },
+    ),
   );
   const cli = startCli(t, ['server', cfg]);
   await cli.waitForOutput(new RegExp(`listening on http://127\\.0\\.0\\.1:${port}`));

@@ -18,6 +18,7 @@ import { VECTORS, basic, basicConfig } from '../helpers/basic-auth.js';
 import { freePort } from '../helpers/net.js';
 import { startCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
+import { serverJson } from '../helpers/config-json.js';
 import { gatewayToRouter, nextMessage, post, request, PROTOBUF } from './fixtures.js';
 
 let lab: LabPki;
@@ -133,32 +134,31 @@ test('Basic over plain HTTP: works, and start-up warns that credentials travel i
   const secs = (s: number) => ({ secs: s, nanos: 0 });
   await writeFile(
     cfg,
-    JSON.stringify({
-      ip: '127.0.0.1',
-      port,
-      auth: {
-        basic: {
-          etcd: {
-            urls: [etcd.url],
-            path: '/users',
-            data_format: 'json',
-            lease_timeout: secs(60),
-            connect_timeout: secs(2),
+    serverJson(
+      {
+        port,
+        auth: {
+          basic: {
+            etcd: {
+              urls: [etcd.url],
+              path: '/users',
+              data_format: 'json',
+              lease_timeout: secs(60),
+              connect_timeout: secs(2),
+              cache: { size: 10 },
+            },
             cache: { size: 10 },
           },
-          cache: { size: 10 },
         },
       },
-      out_stream: {
+      {
         url: `pub+bind:ipc://${path.join(dir, 'out.sock')}`,
-        send_timeout: secs(1),
         send_retries: 0,
-        receive_timeout: secs(1),
         receive_retries: 0,
         send_hwm: 10,
         receive_hwm: 10,
       },
-    }),
+    ),
   );
   const cli = startCli(t, ['server', cfg]);
   await cli.waitForOutput(/listening on http:/);
