@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { defaultClientConfig, defaultServerConfig } from '../../src/config/defaults.js';
-import { DEFAULT_OUT_STREAM } from './fixtures.js';
+import { DEFAULT_IN_STREAM, DEFAULT_OUT_STREAM } from './fixtures.js';
 
 test('default server: the original sample on 127.0.0.1', () => {
   const cfg = defaultServerConfig();
@@ -19,15 +19,7 @@ test('default client: the original sample on 127.0.0.1; GATEWAY_URL chooses the 
   assert.equal(cfg.ip, '127.0.0.1');
   assert.equal(cfg.port, 8081);
   assert.equal(cfg.url, 'http://127.0.0.1:8080');
-  assert.deepEqual(cfg.inStream, {
-    url: 'sub+bind:ipc:///tmp/client',
-    receiveTimeoutMs: 10_000,
-    receiveHwm: 1000,
-    topicPrefixSpec: { kind: 'none' },
-    sourceCacheSize: 1000,
-    inflightOps: 100,
-    ack: 'on_read',
-  });
+  assert.deepEqual(cfg.inStream, DEFAULT_IN_STREAM);
   assert.equal(cfg.deadLetterDir, path.resolve('dead-letter'));
   assert.equal(defaultClientConfig({ GATEWAY_URL: 'https://gw.example:443' }).url, 'https://gw.example:443');
   assert.throws(

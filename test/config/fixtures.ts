@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../../src/config/errors.js';
-import type { WriterConfig } from '../../src/config/types.js';
+import type { ReaderConfig, WriterConfig } from '../../src/config/types.js';
 import { sharedDir } from '../helpers/cli.js';
 
 export const samplesDir = path.join(sharedDir, 'compat', 'original-samples');
@@ -58,6 +58,17 @@ export const DEFAULT_OUT_STREAM: WriterConfig = {
   sendHwm: 1000,
   receiveHwm: 1000,
   fixIpcPermissions: 511,
+};
+
+/** The in_stream of the original's client default_config.json, normalised. */
+export const DEFAULT_IN_STREAM: ReaderConfig = {
+  url: 'sub+bind:ipc:///tmp/client',
+  receiveTimeoutMs: 10_000,
+  receiveHwm: 1000,
+  topicPrefixSpec: { kind: 'none' },
+  sourceCacheSize: 1000,
+  inflightOps: 100,
+  ack: 'on_read',
 };
 
 /** Asserts that `parse` throws a ConfigError with exactly this message (string) or a matching one (RegExp). */

@@ -6,7 +6,7 @@ import { loadClientConfig } from '../../src/config/client.js';
 import { loadServerConfig } from '../../src/config/server.js';
 import { checkReferencedFiles } from '../../src/config/check.js';
 import { tempDir } from '../helpers/tmp.js';
-import { DEFAULT_OUT_STREAM, listSamples, stageSample } from './fixtures.js';
+import { DEFAULT_IN_STREAM, DEFAULT_OUT_STREAM, listSamples, stageSample } from './fixtures.js';
 
 const samples = await listSamples();
 
@@ -98,15 +98,7 @@ test('client samples normalise to the values they spell, with the documented def
     (await load('client/default_config.json', { GATEWAY_URL: 'https://gw:1' })).url,
     'https://gw:1',
   );
-  assert.deepEqual(def.inStream, {
-    url: 'sub+bind:ipc:///tmp/client',
-    receiveTimeoutMs: 10_000,
-    receiveHwm: 1000,
-    topicPrefixSpec: { kind: 'none' },
-    sourceCacheSize: 1000,
-    inflightOps: 100,
-    ack: 'on_read',
-  });
+  assert.deepEqual(def.inStream, DEFAULT_IN_STREAM);
   assert.deepEqual(def.retry, { initialDelayMs: 1, maximumDelayMs: 1000, multiplier: 2 });
   assert.deepEqual(def.waitStrategy, { kind: 'sleep', ms: 1 });
   assert.deepEqual(def.transport, {
