@@ -96,6 +96,17 @@ function get(port: number, who: Leaf | null, agent?: https.Agent): Promise<Outco
   });
 }
 
+/** An HTTPS agent presenting `who`'s certificate and trusting the test server; destroyed after the test. */
+function clientAgent(
+  t: { after(fn: () => unknown): void },
+  who: Leaf,
+  opts: https.AgentOptions,
+): https.Agent {
+  const agent = new https.Agent({ ...opts, key: who.keyPem, cert: who.certPem, ca: lab.server.certPem });
+  t.after(() => agent.destroy());
+  return agent;
+}
+
 const accepted = (o: Outcome) => 'status' in o && o.status === 200;
 async function counter(metric: typeof tlsRejectionsTotal, reason: string): Promise<number> {
   return (await metric.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
@@ -178,13 +189,7 @@ test('CRL changes at run time: missing (intermediate, root), expired, future, ba
 
 test('in-place CRL rewrite revokes: new connections refused, the open keep-alive connection closed within 1 s', async (t) => {
   const r = await start(t, standard());
-  const agent = new https.Agent({
-    keepAlive: true,
-    key: lab.clients.good.keyPem,
-    cert: lab.clients.good.certPem,
-    ca: lab.server.certPem,
-  });
-  t.after(() => agent.destroy());
+  const agent = clientAgent(t, lab.clients.good, { keepAlive: true });
   const first = await get(r.port, null, agent);
   assert.ok('socket' in first && first.status === 200);
   const live = first.socket;
@@ -203,14 +208,7 @@ test('in-place CRL rewrite revokes: new connections refused, the open keep-alive
 
 test('resumed session after revocation is refused (and resumption works before it)', async (t) => {
   const r = await start(t, standard());
-  const agent = new https.Agent({
-    keepAlive: false,
-    maxCachedSessions: 10,
-    key: lab.clients.good.keyPem,
-    cert: lab.clients.good.certPem,
-    ca: lab.server.certPem,
-  });
-  t.after(() => agent.destroy());
+  const agent = clientAgent(t, lab.clients.good, { keepAlive: false, maxCachedSessions: 10 });
   const a = await get(r.port, null, agent);
   assert.ok('body' in a && a.body === 'ok client-good');
   const b = await get(r.port, null, agent);
@@ -230,13 +228,7 @@ test('a new CA with its CRL is accepted; removing the CA refuses new and closes 
   r.put(`${lab.ca2.hash}.r0`, lab.crl(lab.ca2));
   await reload;
   if (r.listener.trust!.current().crls.length < 3) await r.next(); // the two files may land in two reloads
-  const agent = new https.Agent({
-    keepAlive: true,
-    key: lab.clients.ca2.keyPem,
-    cert: lab.clients.ca2.certPem,
-    ca: lab.server.certPem,
-  });
-  t.after(() => agent.destroy());
+  const agent = clientAgent(t, lab.clients.ca2, { keepAlive: true });
   const o = await get(r.port, null, agent);
   assert.ok('socket' in o && o.body === 'ok client-ca2');
   const closed = once(o.socket, 'close');
@@ -296,13 +288,7 @@ test('a CRL reaching nextUpdate: live connection closed at the timer, new ones r
   files[`${lab.inter.hash}.r0`] = lab.crl(lab.inter, { nextUpdate: new Date(Date.now() + 2500) });
   const r = await start(t, files);
   assert.equal(r.listener.health().healthy, false, 'expiring within the warning window is reported');
-  const agent = new https.Agent({
-    keepAlive: true,
-    key: lab.clients.good.keyPem,
-    cert: lab.clients.good.certPem,
-    ca: lab.server.certPem,
-  });
-  t.after(() => agent.destroy());
+  const agent = clientAgent(t, lab.clients.good, { keepAlive: true });
   const o = await get(r.port, null, agent);
   assert.ok('socket' in o && o.status === 200);
   const closed = once(o.socket, 'close');
