@@ -1,12 +1,16 @@
 // The client's HTTP(S) connection to the gateway server: one undici Pool with keep-alive and at least one
 // connection per lane (no pipelining, so a slow request never delays another lane's), the original's
 // headers (Content-Type application/protobuf, Basic credentials on every request), and per-request metrics.
+import { Readable } from 'node:stream';
 import tls from 'node:tls';
 import { Pool } from 'undici';
 import type { ClientConfig } from '../config/types.js';
+import type { ChunkedBody } from '../savant/media.js';
 import { httpResponsesTotal, requestDuration } from '../metrics/registry.js';
 
 export type PostTarget = 'single' | 'batch';
+
+const EMPTY = new Uint8Array(0);
 
 export type PostOutcome =
   { kind: 'response'; status: number; body: string } | { kind: 'transport_error'; error: Error };
@@ -44,15 +48,19 @@ export class GatewayHttp {
     return new GatewayHttp(pool, targetPaths(url), headers);
   }
 
-  /** One POST; never throws (transport failures come back as an outcome). The response body is read fully. */
-  async post(target: PostTarget, body: Uint8Array, signal?: AbortSignal): Promise<PostOutcome> {
+  /**
+   * One POST; never throws (transport failures come back as an outcome). The response body is read fully.
+   * A body of several chunks is written chunk by chunk with its Content-Length (no concatenation).
+   */
+  async post(target: PostTarget, body: ChunkedBody, signal?: AbortSignal): Promise<PostOutcome> {
     const stopTimer = requestDuration.startTimer({ side: 'client' });
     try {
+      const single = body.chunks.length <= 1;
       const res = await this.pool.request({
         method: 'POST',
         path: this.paths[target],
-        headers: this.headers,
-        body,
+        headers: single ? this.headers : { ...this.headers, 'content-length': String(body.length) },
+        body: single ? (body.chunks[0] ?? EMPTY) : Readable.from(body.chunks, { objectMode: false }),
         signal,
       });
       const text = await res.body.text();

@@ -13,7 +13,7 @@ import {
   deadLetteredTotal,
   messagesTotal,
 } from '../metrics/registry.js';
-import { encodeMedia } from '../savant/media.js';
+import { encodedMediaLength, type Media } from '../savant/media.js';
 import { SavantReader, type ReadResult } from '../savant/reader.js';
 import { FpsStatistics } from '../stats/fps.js';
 import { logger } from '../util/log.js';
@@ -154,14 +154,21 @@ class ClientPipeline {
       return;
     }
     const bytes = result.message.length + result.data.reduce((n, d) => n + d.length, 0);
-    const media = encodeMedia({ message: result.message, topic: result.topic, data: result.data });
+    // Not encoded here: the sender writes the frames into the request body without copying them.
+    const media: Media = { message: result.message, topic: result.topic, data: result.data };
     this.counts.read++;
     this.pending++;
     clientQueueDepth.set(this.pending);
     messagesTotal.inc({ side: 'client', outcome: 'read' });
     bytesTotal.inc({ side: 'client', outcome: 'read' }, bytes);
     this.fps?.start();
-    this.sender.push({ topic: result.topic, media, bytes, ack: result.ack });
+    this.sender.push({
+      topic: result.topic,
+      media,
+      mediaLength: encodedMediaLength(media),
+      bytes,
+      ack: result.ack,
+    });
   }
 
   private async completed(c: Completion): Promise<void> {

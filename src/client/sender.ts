@@ -7,7 +7,7 @@
 // those messages go to the dead-letter directory and the stream moves on.
 import type { ClientConfig, RetryConfig } from '../config/types.js';
 import type { PartHealth } from '../health/health.js';
-import { encodeMediaBatch } from '../savant/media.js';
+import { encodeMedia, encodeMediaChunks, type ChunkedBody, type Media } from '../savant/media.js';
 import { logger } from '../util/log.js';
 import type { DeadLetterDir } from './dead-letter.js';
 import type { PostOutcome, PostTarget } from './http.js';
@@ -20,8 +20,10 @@ const log = logger('media_gateway::client');
 /** One read message on its way to the server. */
 export interface Outgoing {
   topic: Uint8Array;
-  /** the encoded Media body */
-  media: Uint8Array;
+  /** the message as read; encoded into the request body when it is sent */
+  media: Media;
+  /** length of `media` encoded */
+  mediaLength: number;
   /** message + extra frame bytes, for the byte counters */
   bytes: number;
   ack(): Promise<void>;
@@ -34,7 +36,7 @@ export type Completion =
 export interface SenderOptions {
   transport: ClientConfig['transport'];
   retry: RetryConfig;
-  http: { post(target: PostTarget, body: Uint8Array, signal?: AbortSignal): Promise<PostOutcome> };
+  http: { post(target: PostTarget, body: ChunkedBody, signal?: AbortSignal): Promise<PostOutcome> };
   deadLetters: DeadLetterDir;
   /** called once per message, in each lane's order; the lane waits for it (acks go out in order) */
   onComplete(c: Completion): Promise<void>;
@@ -148,7 +150,11 @@ export class Sender {
 
   private async sendSingle(lane: Lane): Promise<Step> {
     const item = lane.queue[0];
-    const out = await this.opts.http.post('single', item.media, this.aborter.signal);
+    const out = await this.opts.http.post(
+      'single',
+      encodeMediaChunks([item.media], false),
+      this.aborter.signal,
+    );
     if (out.kind === 'transport_error') return transportRetry(out.error);
     if (out.status === 200) {
       await this.complete(lane, 1);
@@ -160,7 +166,10 @@ export class Sender {
 
   private async sendBatch(lane: Lane): Promise<Step> {
     const items = this.takeBatch(lane);
-    const body = encodeMediaBatch(items.map((i) => i.media));
+    const body = encodeMediaChunks(
+      items.map((i) => i.media),
+      true,
+    );
     const out = await this.opts.http.post('batch', body, this.aborter.signal);
     if (out.kind === 'transport_error') return transportRetry(out.error);
     if (NO_BATCH_ENDPOINT.has(out.status)) {
@@ -214,7 +223,7 @@ export class Sender {
     const batch: Outgoing[] = [];
     let bytes = 0;
     for (const item of lane.queue) {
-      const size = item.media.length + ITEM_OVERHEAD;
+      const size = item.mediaLength + ITEM_OVERHEAD;
       if (batch.length >= max || (batch.length > 0 && bytes + size > this.opts.transport.maxBatchBytes))
         break;
       batch.push(item);
@@ -228,7 +237,7 @@ export class Sender {
     const item = lane.queue[0];
     let file: string;
     try {
-      file = await this.opts.deadLetters.write({ media: item.media, topic: item.topic, status });
+      file = await this.opts.deadLetters.write({ media: encodeMedia(item.media), topic: item.topic, status });
     } catch (err) {
       return {
         kind: 'retry',

@@ -11,13 +11,18 @@ export interface Media {
   data: Uint8Array[];
 }
 
-// Encoding writes each body into one buffer of its exact size (lengths are known up front), so frame
-// bytes are copied once; a growing writer would copy them again on every resize and at the end.
+// Encoding knows every length up front, so a body is written in one pass into buffers of their exact size
+// (a growing writer would copy frame bytes again on every resize and at the end). For the HTTP body the
+// client does not even copy large fields: encodeMediaChunks() references them, and the socket writes the
+// chunks in order.
 /** Tag bytes of the length-delimited fields (field number << 3 | 2); all field numbers here are < 16. */
 const MEDIA_MESSAGE_TAG = (1 << 3) | WireType.LengthDelimited;
 const MEDIA_TOPIC_TAG = (2 << 3) | WireType.LengthDelimited;
 const MEDIA_DATA_TAG = (3 << 3) | WireType.LengthDelimited;
 const BATCH_ITEM_TAG = (1 << 3) | WireType.LengthDelimited;
+
+/** Fields at least this large are referenced by encodeMediaChunks(), smaller ones are copied. */
+export const CHUNK_REFERENCE_BYTES = 16 * 1024;
 
 function varintSize(n: number): number {
   let size = 1;
@@ -33,16 +38,19 @@ function fieldSize(length: number): number {
   return 1 + varintSize(length) + length;
 }
 
-function writeField(out: Uint8Array, pos: number, tag: number, value: Uint8Array): number {
-  out[pos++] = tag;
-  let n = value.length;
-  while (n >= 0x80) {
-    out[pos++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  out[pos++] = n;
-  out.set(value, pos);
-  return pos + value.length;
+/** Calls `fn` for each field of `m` in encoding order. */
+function forEachField(m: Media, fn: (tag: number, value: Uint8Array) => void): void {
+  if (m.message !== undefined) fn(MEDIA_MESSAGE_TAG, m.message);
+  // proto3 bytes: the default (empty) value is not written
+  if (m.topic.length > 0) fn(MEDIA_TOPIC_TAG, m.topic);
+  for (const d of m.data) fn(MEDIA_DATA_TAG, d);
+}
+
+/** The length of `m` encoded as a Media message. */
+export function encodedMediaLength(m: Media): number {
+  let size = 0;
+  forEachField(m, (_tag, value) => (size += fieldSize(value.length)));
+  return size;
 }
 
 /** An uninitialised Uint8Array (every byte is written before use); small sizes come from Node's pool. */
@@ -51,18 +59,85 @@ function allocate(size: number): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, size);
 }
 
+/** Writes tags, lengths and copied values into `out`; values of `reference` bytes or more become chunks of their own. */
+class ChunkWriter {
+  readonly chunks: Uint8Array[] = [];
+  private pos = 0;
+  private start = 0;
+
+  constructor(
+    private readonly out: Uint8Array,
+    private readonly reference: number,
+  ) {}
+
+  header(tag: number, length: number): void {
+    const out = this.out;
+    out[this.pos++] = tag;
+    while (length >= 0x80) {
+      out[this.pos++] = (length & 0x7f) | 0x80;
+      length = Math.floor(length / 128);
+    }
+    out[this.pos++] = length;
+  }
+
+  value(v: Uint8Array): void {
+    if (v.length >= this.reference) {
+      this.flush();
+      this.chunks.push(v);
+    } else {
+      this.out.set(v, this.pos);
+      this.pos += v.length;
+    }
+  }
+
+  field(tag: number, v: Uint8Array): void {
+    this.header(tag, v.length);
+    this.value(v);
+  }
+
+  flush(): void {
+    if (this.pos > this.start) this.chunks.push(this.out.subarray(this.start, this.pos));
+    this.start = this.pos;
+  }
+}
+
 export function encodeMedia(m: Media): Uint8Array {
-  let size = 0;
-  if (m.message !== undefined) size += fieldSize(m.message.length);
-  // proto3 bytes: the default (empty) value is not written
-  if (m.topic.length > 0) size += fieldSize(m.topic.length);
-  for (const d of m.data) size += fieldSize(d.length);
-  const out = allocate(size);
-  let pos = 0;
-  if (m.message !== undefined) pos = writeField(out, pos, MEDIA_MESSAGE_TAG, m.message);
-  if (m.topic.length > 0) pos = writeField(out, pos, MEDIA_TOPIC_TAG, m.topic);
-  for (const d of m.data) pos = writeField(out, pos, MEDIA_DATA_TAG, d);
+  const out = allocate(encodedMediaLength(m));
+  const w = new ChunkWriter(out, Number.POSITIVE_INFINITY);
+  forEachField(m, (tag, value) => w.field(tag, value));
   return out;
+}
+
+/** An HTTP body as chunks to write in order; `length` is their total. */
+export interface ChunkedBody {
+  chunks: Uint8Array[];
+  length: number;
+}
+
+/**
+ * The body of one Media (`batch` false, exactly one item) or of a MediaBatch of `items`, as chunks:
+ * framing and fields under CHUNK_REFERENCE_BYTES are copied into one shared buffer, larger fields (video
+ * frames) are referenced, so their bytes reach the socket without a copy.
+ */
+export function encodeMediaChunks(items: Media[], batch: boolean): ChunkedBody {
+  if (!batch && items.length !== 1) throw new RangeError('a Media body has exactly one item');
+  const itemLengths = items.map(encodedMediaLength);
+  let length = 0;
+  let referenced = 0;
+  items.forEach((m, i) => {
+    if (batch) length += fieldSize(itemLengths[i]);
+    else length += itemLengths[i];
+    forEachField(m, (_tag, value) => {
+      if (value.length >= CHUNK_REFERENCE_BYTES) referenced += value.length;
+    });
+  });
+  const w = new ChunkWriter(allocate(length - referenced), CHUNK_REFERENCE_BYTES);
+  items.forEach((m, i) => {
+    if (batch) w.header(BATCH_ITEM_TAG, itemLengths[i]);
+    forEachField(m, (tag, value) => w.field(tag, value));
+  });
+  w.flush();
+  return { chunks: w.chunks, length };
 }
 
 export function decodeMedia(b: Uint8Array): Media {
@@ -94,8 +169,8 @@ export function encodeMediaBatch(encodedItems: Uint8Array[]): Uint8Array {
   let size = 0;
   for (const item of encodedItems) size += fieldSize(item.length);
   const out = allocate(size);
-  let pos = 0;
-  for (const item of encodedItems) pos = writeField(out, pos, BATCH_ITEM_TAG, item);
+  const w = new ChunkWriter(out, Number.POSITIVE_INFINITY);
+  for (const item of encodedItems) w.field(BATCH_ITEM_TAG, item);
   return out;
 }
 
