@@ -6,7 +6,8 @@
 // that does not trust the server's CA never delivers (it retries).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, writeFile, mkdir } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { copyFile, writeFile, mkdir, open, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { makePki } from '../../src/cli/demo.js';
 import { initCa, revokeCertificate, generateCrl } from '../../src/pki/index.js';
@@ -17,12 +18,13 @@ import {
   clientRetriesTotal,
   liveConnectionsClosedTotal,
   tlsRejectionsTotal,
+  trustCas,
 } from '../../src/metrics/registry.js';
 import { buildLabPki } from '../helpers/openssl-pki.js';
 import { tempDir } from '../helpers/tmp.js';
 import { sendNumbered, waitUntil } from '../client/fixtures.js';
 import { nextMessage } from '../server/fixtures.js';
-import { current, delta, scrape } from '../metrics/prom.js';
+import { current, delta, scrape, total } from '../metrics/prom.js';
 import { startChain, type Chain } from './chain.js';
 
 const clientAuth = (directory: string): ClientAuthConfig => ({
@@ -250,4 +252,37 @@ test('a client trusting another CA never delivers: it retries, and says so', asy
     0,
   );
   assert.equal(after.get('media_gateway_client_queue_depth'), 1);
+});
+
+test('the trust directory vanishing in the middle of a reload keeps the last good snapshot: the client keeps delivering', async (t) => {
+  // BUG (src/trust/scan.ts readBlocks + src/trust/store.ts scanOnce): files listed by readdir() that are
+  // gone when read are taken as deliberate removals, so a scan racing with the directory's removal or
+  // rename is swapped in as a successful reload of a partial (here: empty) snapshot, and every open
+  // connection is closed, instead of the scan failing and the last good snapshot staying in force.
+  // A FIFO makes the race deterministic (no sleeps): the scan blocks reading it until we write.
+  const dir = await tempDir(t, 'mg-e2e-pki-');
+  const pki = await makePki(dir);
+  const c = await startChain(t, {
+    source: 'dealer',
+    sink: 'dealer',
+    server: {
+      tls: { certificate: pki.serverCert, key: pki.serverKey, clientAuth: clientAuth(pki.hashDir) },
+    },
+    client: {
+      tls: { rootCertificate: pki.caCert, identity: { certificate: pki.clientCert, key: pki.clientKey } },
+    },
+  });
+  await deliver(c, 0);
+  const closedBefore = await total(liveConnectionsClosedTotal);
+  const fifo = path.join(pki.hashDir, '00000000.0'); // sorts first: read before every real file
+  execFileSync('mkfifo', [fifo]);
+  // opening for writing completes once the scan (woken by the new entry) has opened it for reading
+  const writer = await open(fifo, 'w');
+  await rename(pki.hashDir, `${pki.hashDir}.gone`);
+  await writer.writeFile('not a certificate');
+  await writer.close();
+  await waitUntil(() => c.server.health().status === 'degraded', 'the server to report the failed reload');
+  assert.equal(await total(liveConnectionsClosedTotal), closedBefore, 'open connections were closed');
+  assert.equal(await current(trustCas), 1, 'the CA in force was dropped');
+  await deliver(c, 1);
 });

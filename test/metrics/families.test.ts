@@ -225,7 +225,7 @@ test('TLS and trust store: rejections by reason, CA/CRL counts, next CRL update,
         clientAuth: {
           directory: pki.hashDir,
           crlEnabled: true,
-          pollIntervalMs: 50,
+          pollIntervalMs: 1000,
           crlExpiryWarningMs: 3_600_000,
         },
       },

@@ -88,3 +88,8 @@ export async function current(
   });
   return hit?.value ?? 0;
 }
+
+/** In-process sum of every series of a prom-client counter or gauge (all label values). */
+export async function total(metric: { get(): Promise<{ values: { value: number }[] }> }): Promise<number> {
+  return (await metric.get()).values.reduce((n, v) => n + v.value, 0);
+}
