@@ -6,8 +6,11 @@
 //   (rejectUnauthorized: false only so that the reason can be logged and counted);
 // * open connections are re-checked in JS (src/trust/verify.ts) on every reload and at CRL /
 //   certificate expiry instants, and closed when they no longer pass: revocation reaches them;
-// * resumed sessions (which skip certificate verification) are re-checked against the current
-//   snapshot, at connection time and on each request (`check(req)`).
+// * every new connection, resumed or not, is also checked in JS against the snapshot current when
+//   its handshake completes: a handshake that started before a reload ran under the previous
+//   context, so OpenSSL's verdict may predate a revocation (and resumed sessions skip verification);
+// * each request re-checks its connection when the snapshot changed since the last check, so no
+//   window between a reload and the re-check of open connections lets a request through.
 import https from 'node:https';
 import type http from 'node:http';
 import tls, { type TLSSocket } from 'node:tls';
@@ -44,6 +47,8 @@ interface Peer {
   identity: PeerIdentity;
   /** set once the connection stopped passing verification */
   refused?: RejectReason;
+  /** digest of the snapshot the connection was last verified against */
+  checkedDigest?: string;
   expiryTimer?: NodeJS.Timeout;
 }
 
@@ -114,12 +119,15 @@ export async function createSecureListener(
     socket.destroy();
   };
 
-  const recheck = (p: Peer, why: string): void => {
+  /** `live`: the connection was already serving requests (counted and logged as a live close). */
+  const recheck = (p: Peer, why: string, live = true): void => {
     if (p.refused || p.socket.destroyed) return;
-    const v = verifyPeerChain(p.leafDer, p.chainDer, store.current(), { crlEnabled: auth.crlEnabled });
+    const snap = store.current();
+    p.checkedDigest = snap.digest;
+    const v = verifyPeerChain(p.leafDer, p.chainDer, snap, { crlEnabled: auth.crlEnabled });
     if (v.ok) return;
     p.refused = v.reason;
-    refuse(p.socket, v.reason, `${v.detail} (${why})`, p.identity, true);
+    refuse(p.socket, v.reason, `${v.detail} (${why})`, p.identity, live);
   };
   const recheckAll = (why: string) => {
     for (const p of peers.values()) recheck(p, why);
@@ -151,10 +159,8 @@ export async function createSecureListener(
       return;
     }
     const p: Peer = { socket, leafDer: leaf!.raw, chainDer: chain, identity: who! };
-    if (socket.isSessionReused()) {
-      recheck(p, 'resumed session');
-      if (p.refused) return;
-    }
+    recheck(p, socket.isSessionReused() ? 'resumed session' : 'new connection', false);
+    if (p.refused) return;
     peers.set(socket, p);
     armExpiry(p, leaf!);
     socket.once('close', () => {
@@ -193,7 +199,7 @@ export async function createSecureListener(
         if (!socket.authorized) return { ok: false, status: 401, reason: 'client certificate not accepted' };
         return { ok: false, status: 401, reason: 'connection not tracked' };
       }
-      if (!p.refused && socket.isSessionReused()) recheck(p, 'resumed session');
+      if (!p.refused && p.checkedDigest !== store.current().digest) recheck(p, 'trust snapshot changed');
       if (p.refused) return { ok: false, status: 401, reason: p.refused };
       return { ok: true, identity: p.identity };
     },

@@ -6,6 +6,7 @@ import https from 'node:https';
 import type http from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { once } from 'node:events';
+import net from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync, unlinkSync, mkdirSync, copyFileSync, renameSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -204,6 +205,62 @@ test('in-place CRL rewrite revokes: new connections refused, the open keep-alive
   assert.ok(Date.now() - t0 < 1000, `closed after ${Date.now() - t0} ms`);
   assert.equal(await counter(liveConnectionsClosedTotal, 'revoked'), liveBefore + 1);
   await refused(r, lab.clients.good, 'revoked');
+});
+
+/**
+ * A real TCP relay in front of the server that forwards the client's first flight (ClientHello) and
+ * holds everything the client sends after it until `release()`: the server has then picked its
+ * SecureContext, but the handshake cannot complete. Makes "a handshake in progress across a trust
+ * reload" deterministic without sleeps.
+ */
+async function holdingRelay(
+  t: { after(fn: () => unknown): void },
+  port: number,
+): Promise<{ port: number; held: Promise<void>; release(): void }> {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let held!: () => void;
+  const heldP = new Promise<void>((r) => (held = r));
+  const relay = net.createServer((down) => {
+    const up = net.connect(port, '127.0.0.1');
+    up.pipe(down);
+    let chunks = 0;
+    down.on('data', (d: Buffer) => {
+      if (chunks++ === 0) return void up.write(d);
+      down.pause();
+      held();
+      void released.then(() => {
+        up.write(d);
+        down.pipe(up);
+        down.resume();
+      });
+    });
+    const end = () => {
+      up.destroy();
+      down.destroy();
+    };
+    up.on('error', end).on('close', end);
+    down.on('error', end).on('close', end);
+  });
+  relay.listen(0, '127.0.0.1');
+  await once(relay, 'listening');
+  t.after(() => new Promise((r) => relay.close(r)));
+  return { port: (relay.address() as net.AddressInfo).port, held: heldP, release };
+}
+
+test('a handshake in progress across a revoking reload is refused (its OpenSSL verdict predates the CRL)', async (t) => {
+  const r = await start(t, standard());
+  const relay = await holdingRelay(t, r.port);
+  const before = await counter(tlsRejectionsTotal, 'revoked');
+  const pending = get(relay.port, lab.clients.good);
+  await relay.held; // the server has the ClientHello: this connection uses the pre-reload context
+  const reload = r.next();
+  r.put(`${lab.inter.hash}.r1`, lab.crl(lab.inter, { revoke: ['revoked', 'good'] }));
+  await reload;
+  relay.release();
+  const o = await pending;
+  assert.ok(!accepted(o), `the revoked client got through: ${JSON.stringify('status' in o ? o.body : o)}`);
+  assert.equal(await counter(tlsRejectionsTotal, 'revoked'), before + 1, 'counted as revoked');
 });
 
 test('resumed session after revocation is refused (and resumption works before it)', async (t) => {
