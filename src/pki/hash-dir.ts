@@ -4,6 +4,7 @@
 // temp file and hard-linked into place so readers never see a partial file and two writers never
 // take the same name. Everything is validated before anything is written.
 import { readFile, readdir, stat } from 'node:fs/promises';
+import { readRegularFile } from '../util/regular-file.js';
 import path from 'node:path';
 import {
   canonicalName,
@@ -41,7 +42,9 @@ export async function readHashDirectory(dir: string): Promise<HashDirFile[]> {
     if (!m) continue;
     const kind: ObjectKind = m[2] ? 'crl' : 'certificate';
     const labels = kind === 'crl' ? ['X509 CRL'] : ['CERTIFICATE', 'TRUSTED CERTIFICATE'];
-    const text = await readFile(path.join(dir, name)).catch(() => Buffer.alloc(0));
+    // never open a FIFO or device node as a file: it would block forever
+    const read = await readRegularFile(path.join(dir, name)).catch(() => 'not-regular' as const);
+    const text = read === 'not-regular' ? Buffer.alloc(0) : read;
     const ders = splitPem(text)
       .filter((b) => labels.includes(b.label))
       .map((b) => b.der);

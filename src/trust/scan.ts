@@ -10,8 +10,14 @@
 // * A file that cannot be read or parsed (garbage, DER, empty, half-written) is excluded and reported
 //   as 'unparsable'. If the same file name was valid in the previous snapshot, its previous content
 //   stays in force: a half-written in-place rewrite must never *remove* a CRL (which would widen
-//   access, e.g. drop a revocation and let an older CRL win). A vanished file (ENOENT, dangling
-//   symlink) is a deliberate removal and is not carried over.
+//   access, e.g. drop a revocation and let an older CRL win). A dangling symlink is a deliberate
+//   removal and is not carried over.
+// * A scan racing with changes is not a snapshot: if the directory is removed or replaced while it
+//   is read, or a listed file vanishes before it is read, the scan throws ScanRaceError and the
+//   caller keeps the snapshot in force and scans again (a partial snapshot would drop CAs and close
+//   every open connection).
+// * Only regular files (or symlinks to them) are opened, non-blocking: a FIFO or device node in the
+//   directory is reported as 'stray-file' and can never stall the reloads.
 // * Certificates must carry basicConstraints CA:TRUE and hash to their file name; duplicates (same
 //   DER) are loaded once. CRLs must hash to their file name, be signed by a CA of this directory
 //   (signature checked here, so a corrupt CRL cannot override a good one: fail closed), and not be
@@ -19,7 +25,8 @@
 //   OpenSSL picks the usable one at handshake time; we report when a CA has none.
 // * In-place rewrites, deletions and re-keyed CAs with an existing subject take effect on the next
 //   scan: nothing is cached forever, unlike native hash_dir.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat, lstat } from 'node:fs/promises';
+import { readRegularFile } from '../util/regular-file.js';
 import { X509Certificate, createHash } from 'node:crypto';
 import path from 'node:path';
 import { splitPem, toPem } from './pem.js';
@@ -63,6 +70,8 @@ export interface ScanOptions {
   previous?: TrustSnapshot;
   /** 'crl-expiring' is reported when a CA's CRL coverage ends within this window (default 24 h) */
   crlExpiryWarningMs?: number;
+  /** called after the directory is listed, before any file is read (tests only: races) */
+  afterList?: () => Promise<void>;
 }
 
 const HASH_NAME = /^([0-9a-f]{8})\.(r?)(0|[1-9][0-9]*)$/;
@@ -81,6 +90,9 @@ interface HashFile {
 
 type Blocks = { ok: true; ders: Buffer[] } | { ok: false; gone: boolean; why: string };
 
+/** The directory changed under a scan; its result would be partial. Scan again. */
+export class ScanRaceError extends Error {}
+
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const iso = (d: Date): string => d.toISOString();
 
@@ -96,10 +108,20 @@ function describeDuration(ms: number): string {
 async function readBlocks(file: string, crl: boolean): Promise<Blocks> {
   let data: Buffer;
   try {
-    data = await readFile(file);
+    const r = await readRegularFile(file);
+    if (r === 'not-regular') return { ok: false, gone: true, why: 'is not a regular file' };
+    data = r;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { ok: false, gone: true, why: 'vanished or is a dangling symbolic link' };
+    if (code === 'ENOENT') {
+      // a dangling symlink is a deliberate removal; a name that vanished since readdir is a race
+      const dangling = await lstat(file).then(
+        (st) => st.isSymbolicLink(),
+        () => false,
+      );
+      if (!dangling) throw new ScanRaceError(`${path.basename(file)} vanished while the directory was read`);
+      return { ok: false, gone: true, why: 'is a dangling symbolic link' };
+    }
     return { ok: false, gone: false, why: `cannot be read (${code ?? (e as Error).message})` };
   }
   const kind = crl ? 'CRL' : 'certificate';
@@ -158,7 +180,9 @@ export async function scanHashDirectory(dir: string, opts: ScanOptions): Promise
     problems.push(file === undefined ? { severity, code, message } : { severity, code, file, message });
 
   let names: string[];
+  let identity: string;
   try {
+    identity = await dirIdentity(dir);
     names = await readdir(dir);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
@@ -170,6 +194,9 @@ export async function scanHashDirectory(dir: string, opts: ScanOptions): Promise
           : `trust directory ${dir} cannot be read: ${(e as Error).message}`,
     );
   }
+
+  // test seam: lets a test change the directory between listing and reading, deterministically
+  await opts.afterList?.();
 
   const files: HashFile[] = [];
   for (const name of names.sort()) {
@@ -198,12 +225,14 @@ export async function scanHashDirectory(dir: string, opts: ScanOptions): Promise
   const load = async (f: HashFile): Promise<Buffer[]> => {
     const full = path.join(dir, f.name);
     try {
-      if ((await stat(full)).isDirectory()) {
-        report('warning', 'stray-file', `${f.name} is a directory and is ignored`, f.name);
+      const st = await stat(full);
+      if (!st.isFile()) {
+        const what = st.isDirectory() ? 'a directory' : 'not a regular file (FIFO, socket or device)';
+        report('warning', 'stray-file', `${f.name} is ${what} and is ignored`, f.name);
         return [];
       }
     } catch {
-      // handled by readBlocks (ENOENT → gone)
+      // handled by readBlocks (vanished → ScanRaceError, dangling symlink → gone)
     }
     const r = await readBlocks(full, f.crl);
     if (r.ok) return r.ders;
@@ -455,7 +484,21 @@ export async function scanHashDirectory(dir: string, opts: ScanOptions): Promise
     loadedAt: now,
   };
   if (earliestNextUpdate) snapshot.earliestNextUpdate = earliestNextUpdate;
+  const after = await dirIdentity(dir).catch(() => 'gone');
+  if (after !== identity)
+    throw new ScanRaceError(`trust directory ${dir} was removed or replaced during the scan`);
   return { snapshot, problems };
+}
+
+/** device:inode of the directory itself (a rename or re-creation changes it) */
+async function dirIdentity(dir: string): Promise<string> {
+  const st = await stat(dir);
+  if (!st.isDirectory()) {
+    const e = new Error(`${dir} is not a directory`) as NodeJS.ErrnoException;
+    e.code = 'ENOTDIR';
+    throw e;
+  }
+  return `${st.dev}:${st.ino}`;
 }
 
 /**

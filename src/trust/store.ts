@@ -18,11 +18,19 @@ import {
   trustReloadsTotal,
   trustLastGoodReload,
 } from '../metrics/registry.js';
-import { scanHashDirectory, nextTimeEvent, coverageEnd, type Problem } from './scan.js';
+import {
+  scanHashDirectory,
+  nextTimeEvent,
+  coverageEnd,
+  ScanRaceError,
+  type Problem,
+  type ScanResult,
+} from './scan.js';
 import { contextTrust, type TrustSnapshot } from './snapshot.js';
 
 const log = logger('media_gateway::trust');
 const DEBOUNCE_MS = 100;
+const SCAN_RACE_ATTEMPTS = 3;
 const MAX_TIMER_MS = 2_147_000_000;
 
 export interface TrustHealth {
@@ -42,6 +50,8 @@ export class TrustStore extends EventEmitter {
   private scanning: Promise<void> | undefined;
   private rescanWanted = false;
   private closed = false;
+  /** tests only: runs inside each scan between listing the directory and reading it */
+  afterList: (() => Promise<void>) | undefined;
 
   private constructor(
     readonly cfg: ClientAuthConfig,
@@ -62,10 +72,7 @@ export class TrustStore extends EventEmitter {
         throw new Error(`client certificate directory ${cfg.directory} does not exist`);
       throw e;
     }
-    const first = await scanHashDirectory(cfg.directory, {
-      crlEnabled: cfg.crlEnabled,
-      crlExpiryWarningMs: cfg.crlExpiryWarningMs,
-    });
+    const first = await scanSettled(cfg);
     validateForNode(first.snapshot, cfg.crlEnabled);
     const store = new TrustStore(cfg, first);
     store.logReload('trust store loaded');
@@ -154,11 +161,7 @@ export class TrustStore extends EventEmitter {
   private async scanOnce(): Promise<void> {
     let result;
     try {
-      result = await scanHashDirectory(this.cfg.directory, {
-        crlEnabled: this.cfg.crlEnabled,
-        crlExpiryWarningMs: this.cfg.crlExpiryWarningMs,
-        previous: this.snap,
-      });
+      result = await scanSettled(this.cfg, this.snap, this.afterList);
       validateForNode(result.snapshot, this.cfg.crlEnabled);
     } catch (e) {
       const msg = (e as Error).message;
@@ -246,5 +249,26 @@ function validateForNode(snap: TrustSnapshot, crlEnabled: boolean): void {
     tls.createSecureContext(contextTrust(snap, crlEnabled));
   } catch (e) {
     throw new Error(`the trust snapshot cannot be loaded by TLS: ${(e as Error).message}`);
+  }
+}
+
+/** A scan that raced with changes (ScanRaceError) is repeated briefly rather than swapped in partial. */
+async function scanSettled(
+  cfg: ClientAuthConfig,
+  previous?: TrustSnapshot,
+  afterList?: () => Promise<void>,
+): Promise<ScanResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await scanHashDirectory(cfg.directory, {
+        crlEnabled: cfg.crlEnabled,
+        crlExpiryWarningMs: cfg.crlExpiryWarningMs,
+        ...(previous ? { previous } : {}),
+        ...(afterList ? { afterList } : {}),
+      });
+    } catch (e) {
+      if (!(e instanceof ScanRaceError) || attempt >= SCAN_RACE_ATTEMPTS) throw e;
+      await new Promise((r) => setTimeout(r, 20 * attempt));
+    }
   }
 }

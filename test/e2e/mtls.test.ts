@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFile, writeFile, mkdir, open, rename } from 'node:fs/promises';
+import { copyFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { makePki } from '../../src/cli/demo.js';
 import { initCa, revokeCertificate, generateCrl } from '../../src/pki/index.js';
@@ -254,12 +254,10 @@ test('a client trusting another CA never delivers: it retries, and says so', asy
   assert.equal(after.get('media_gateway_client_queue_depth'), 1);
 });
 
-test('the trust directory vanishing in the middle of a reload keeps the last good snapshot: the client keeps delivering', async (t) => {
-  // BUG (src/trust/scan.ts readBlocks + src/trust/store.ts scanOnce): files listed by readdir() that are
-  // gone when read are taken as deliberate removals, so a scan racing with the directory's removal or
-  // rename is swapped in as a successful reload of a partial (here: empty) snapshot, and every open
-  // connection is closed, instead of the scan failing and the last good snapshot staying in force.
-  // A FIFO makes the race deterministic (no sleeps): the scan blocks reading it until we write.
+test('a FIFO dropped into the trust directory neither stalls reloads nor drops trust', async (t) => {
+  // A FIFO used to be opened like a file: the scan blocked on it forever, so no later CRL was ever
+  // loaded. It is now a stray file. (The race of a directory vanishing mid-scan is covered
+  // deterministically in test/trust/scan.test.ts.)
   const dir = await tempDir(t, 'mg-e2e-pki-');
   const pki = await makePki(dir);
   const c = await startChain(t, {
@@ -274,15 +272,15 @@ test('the trust directory vanishing in the middle of a reload keeps the last goo
   });
   await deliver(c, 0);
   const closedBefore = await total(liveConnectionsClosedTotal);
-  const fifo = path.join(pki.hashDir, '00000000.0'); // sorts first: read before every real file
-  execFileSync('mkfifo', [fifo]);
-  // opening for writing completes once the scan (woken by the new entry) has opened it for reading
-  const writer = await open(fifo, 'w');
-  await rename(pki.hashDir, `${pki.hashDir}.gone`);
-  await writer.writeFile('not a certificate');
-  await writer.close();
-  await waitUntil(() => c.server.health().status === 'degraded', 'the server to report the failed reload');
+  execFileSync('mkfifo', [path.join(pki.hashDir, '00000000.0')]);
+  await deliver(c, 1);
   assert.equal(await total(liveConnectionsClosedTotal), closedBefore, 'open connections were closed');
   assert.equal(await current(trustCas), 1, 'the CA in force was dropped');
-  await deliver(c, 1);
+  const before = await counters(c);
+  const metricsUrl = `http://127.0.0.1:${c.client.port}/metrics`;
+  const scrapeBefore = await scrape(metricsUrl);
+  await revokeCertificate(pki.caDir, pki.clientCert, 'keyCompromise');
+  const publishedAt = Date.now();
+  await generateCrl(pki.caDir, { publishTo: pki.hashDir });
+  await assertCutOff(c, publishedAt, before, metricsUrl, scrapeBefore);
 });

@@ -1,11 +1,13 @@
 // scanHashDirectory and verifyPeerChain over a lab PKI made by the openssl CLI.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, symlinkSync, mkdirSync, unlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, symlinkSync, mkdirSync, unlinkSync, renameSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { buildLabPki, type LabPki, type ClientName } from '../helpers/openssl-pki.js';
-import { scanHashDirectory, nextTimeEvent, type ScanResult } from '../../src/trust/scan.js';
+import { scanHashDirectory, nextTimeEvent, ScanRaceError, type ScanResult } from '../../src/trust/scan.js';
+import { TrustStore } from '../../src/trust/store.js';
 import { verifyPeerChain, reasonFromAuthorizationError } from '../../src/trust/verify.js';
 import { contextTrust } from '../../src/trust/snapshot.js';
 import { splitPem } from '../../src/trust/pem.js';
@@ -302,4 +304,65 @@ test('reasonFromAuthorizationError maps Node codes', () => {
   assert.equal(reasonFromAuthorizationError('UNABLE_TO_VERIFY_LEAF_SIGNATURE'), 'unknown_ca');
   assert.equal(reasonFromAuthorizationError('CRL_SIGNATURE_FAILURE'), 'bad_signature');
   assert.equal(reasonFromAuthorizationError('UNSPECIFIED'), 'unspecified');
+});
+
+test('a directory removed or replaced during a scan, or a file vanishing before it is read: ScanRaceError', async () => {
+  const moved = store(standard());
+  await assert.rejects(
+    scanHashDirectory(moved, { crlEnabled: true, afterList: async () => renameSync(moved, `${moved}.gone`) }),
+    ScanRaceError,
+  );
+  const replaced = store(standard());
+  await assert.rejects(
+    scanHashDirectory(replaced, {
+      crlEnabled: true,
+      afterList: async () => {
+        renameSync(replaced, `${replaced}.old`);
+        mkdirSync(replaced);
+      },
+    }),
+    ScanRaceError,
+  );
+  const shrinking = store(standard());
+  await assert.rejects(
+    scanHashDirectory(shrinking, {
+      crlEnabled: true,
+      afterList: async () => unlinkSync(path.join(shrinking, `${lab.inter.hash}.r0`)),
+    }),
+    ScanRaceError,
+  );
+  // the same deletion before the scan is an ordinary removal
+  const r = await scanHashDirectory(shrinking, { crlEnabled: true });
+  assert.equal(reasonOf(r, 'good'), 'crl_missing');
+});
+
+test('a FIFO in the directory is a stray file and never blocks the scan', async () => {
+  const d = store(standard());
+  execFileSync('mkfifo', [path.join(d, `${lab.inter.hash}.1`)]);
+  const r = await scanHashDirectory(d, { crlEnabled: true });
+  assert.deepEqual(codes(r), [`stray-file:${lab.inter.hash}.1`]);
+  assert.equal(reasonOf(r, 'good'), 'ok');
+});
+
+test('the store keeps the last good snapshot when the directory vanishes mid-scan, and emits no reload', async (t) => {
+  const d = store(standard());
+  const ts = await TrustStore.open({
+    directory: d,
+    crlEnabled: true,
+    pollIntervalMs: 60_000,
+    crlExpiryWarningMs: 0,
+  });
+  t.after(() => ts.close());
+  const before = ts.current();
+  let reloads = 0;
+  ts.on('reload', () => reloads++);
+  ts.afterList = async () => {
+    ts.afterList = undefined;
+    renameSync(d, `${d}.gone`);
+  };
+  await ts.reload();
+  assert.equal(ts.current(), before, 'the snapshot in force was replaced');
+  assert.equal(reloads, 0);
+  assert.equal(ts.health().healthy, false);
+  assert.match(ts.health().reasons.join('\n'), /does not exist/);
 });
