@@ -90,15 +90,8 @@ async function assertCutOff(
   assert.ok(delta(scrapeBefore, after, 'media_gateway_client_retries_total', { reason: 'transport' }) >= 2);
 }
 
-async function counters(c: Chain) {
-  return {
-    closed: await current(liveConnectionsClosedTotal, { reason: 'revoked' }),
-    rejected: await current(tlsRejectionsTotal, { reason: 'revoked' }),
-    retries: c.client.stats().retries,
-  };
-}
-
-test('our PKI: the issued client certificate is accepted; revoked + CRL published → cut off within 1 s, no restart', async (t) => {
+/** dealer source → client → mutual TLS (PKI from our own code) → server → dealer sink */
+async function mutualTlsChain(t: { after(fn: () => unknown): void }) {
   const pki = await makePki(await tempDir(t, 'mg-e2e-pki-'));
   const c = await startChain(t, {
     source: 'dealer',
@@ -110,6 +103,19 @@ test('our PKI: the issued client certificate is accepted; revoked + CRL publishe
       tls: { rootCertificate: pki.caCert, identity: { certificate: pki.clientCert, key: pki.clientKey } },
     },
   });
+  return { pki, c };
+}
+
+async function counters(c: Chain) {
+  return {
+    closed: await current(liveConnectionsClosedTotal, { reason: 'revoked' }),
+    rejected: await current(tlsRejectionsTotal, { reason: 'revoked' }),
+    retries: c.client.stats().retries,
+  };
+}
+
+test('our PKI: the issued client certificate is accepted; revoked + CRL published → cut off within 1 s, no restart', async (t) => {
+  const { pki, c } = await mutualTlsChain(t);
   assert.match(c.server.url, /^https:/);
   for (let seq = 0; seq < 3; seq++) await deliver(c, seq);
   assert.equal(c.client.stats().retries, 0);
@@ -258,18 +264,7 @@ test('a FIFO dropped into the trust directory neither stalls reloads nor drops t
   // A FIFO used to be opened like a file: the scan blocked on it forever, so no later CRL was ever
   // loaded. It is now a stray file. (The race of a directory vanishing mid-scan is covered
   // deterministically in test/trust/scan.test.ts.)
-  const dir = await tempDir(t, 'mg-e2e-pki-');
-  const pki = await makePki(dir);
-  const c = await startChain(t, {
-    source: 'dealer',
-    sink: 'dealer',
-    server: {
-      tls: { certificate: pki.serverCert, key: pki.serverKey, clientAuth: clientAuth(pki.hashDir) },
-    },
-    client: {
-      tls: { rootCertificate: pki.caCert, identity: { certificate: pki.clientCert, key: pki.clientKey } },
-    },
-  });
+  const { pki, c } = await mutualTlsChain(t);
   await deliver(c, 0);
   const closedBefore = await total(liveConnectionsClosedTotal);
   execFileSync('mkfifo', [path.join(pki.hashDir, '00000000.0')]);
