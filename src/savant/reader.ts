@@ -227,6 +227,6 @@ export class SavantReader {
     if (this.closed) return;
     this.closed = true;
     this.owedReply?.settle();
-    await detachSocket(this.sock, this.boundEndpoint);
+    detachSocket(this.sock);
   }
 }

@@ -1,5 +1,6 @@
 // Creating, attaching (bind/connect) and detaching the ZeroMQ sockets of Savant readers and writers,
 // shared so that both apply the same ipc handling and options.
+import { setTimeout as delay } from 'node:timers/promises';
 import * as zmq from 'zeromq';
 import { applyIpcPermissions, prepareIpcBind, resolveIpcPermissions } from './ipc.js';
 import type { SocketType, SocketUrl } from './url.js';
@@ -37,13 +38,16 @@ export function createSocket(type: SocketType, opts: SocketOptions): SavantSocke
 /**
  * Binds or connects per the URL, with the ipc side effects of savant-wire.md §1.4 on bind.
  * `endpoint` overrides the URL's endpoint (a socket re-created after a failure binds the resolved address
- * again, e.g. the port chosen for `tcp://host:0`). Returns the bound address, undefined for connect.
+ * again, e.g. the port chosen for `tcp://host:0`). `addressInUseRetryMs` keeps retrying a bind that fails
+ * with EADDRINUSE for that long: a closed predecessor releases its listener asynchronously.
+ * Returns the bound address, undefined for connect.
  */
 export async function attachSocket(
   sock: SavantSocket,
   url: SocketUrl,
   fixIpcPermissions?: number,
   endpoint = url.endpoint,
+  addressInUseRetryMs = 0,
 ): Promise<string | undefined> {
   const mode = resolveIpcPermissions(url, fixIpcPermissions);
   if (!url.bind) {
@@ -51,19 +55,30 @@ export async function attachSocket(
     return undefined;
   }
   await prepareIpcBind(endpoint);
-  await sock.bind(endpoint);
+  const deadline = Date.now() + addressInUseRetryMs;
+  for (;;) {
+    try {
+      await sock.bind(endpoint);
+      break;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EADDRINUSE' || Date.now() >= deadline) throw err;
+      await delay(BIND_RETRY_INTERVAL_MS);
+    }
+  }
   if (mode !== undefined) await applyIpcPermissions(endpoint, mode);
   return sock.lastEndpoint ?? endpoint;
 }
 
+const BIND_RETRY_INTERVAL_MS = 10;
+
 /**
- * Closes the socket; a bound endpoint is unbound first so that the same endpoint can be bound again right
- * away (a plain close releases it asynchronously, and for ipc could even unlink a successor's socket file).
+ * Closes the socket. Deliberately no zmq_unbind first: libzmq 4.3.5 aborts the whole process
+ * (pipe.cpp:355 assertion) when an unbind races with a peer disconnecting, which happens whenever both
+ * ends shut down together. Closing alone releases the endpoint asynchronously; whoever binds the same
+ * endpoint again right away passes `addressInUseRetryMs` to attachSocket.
  */
-export async function detachSocket(sock: SavantSocket, boundEndpoint: string | undefined): Promise<void> {
-  if (sock.closed) return;
-  if (boundEndpoint !== undefined) await sock.unbind(boundEndpoint).catch(() => undefined);
-  sock.close();
+export function detachSocket(sock: SavantSocket): void {
+  if (!sock.closed) sock.close();
 }
 
 /** ZeroMQ reports send/receive timeouts (SNDTIMEO/RCVTIMEO) as EAGAIN. */

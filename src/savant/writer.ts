@@ -9,6 +9,9 @@ import { resolveIpcPermissions } from './ipc.js';
 import { attachSocket, createSocket, detachSocket, isTimeout, type SavantSocket } from './socket.js';
 import { parseSocketUrl, type SocketUrl } from './url.js';
 
+/** How long a re-created req socket retries binding its predecessor's endpoint (released asynchronously). */
+const REBIND_RETRY_MS = 2000;
+
 export type WriteResult =
   | { kind: 'success'; retriesSpent: number; timeSpentMs: number }
   | { kind: 'ack'; sendRetriesSpent: number; receiveRetriesSpent: number; timeSpentMs: number }
@@ -191,17 +194,18 @@ export class SavantWriter {
   }
 
   private async recreate(): Promise<void> {
-    await detachSocket(this.sock, this.boundEndpoint);
+    detachSocket(this.sock);
     this.sock = this.makeSocket();
     this.boundEndpoint = await attachSocket(
       this.sock,
       this.url,
       this.cfg.fixIpcPermissions,
       this.boundEndpoint ?? this.url.endpoint,
+      REBIND_RETRY_MS,
     );
     this.broken = false;
     // close() may have run while we were re-binding; do not leave the new socket open
-    if (this.closed) await detachSocket(this.sock, this.boundEndpoint);
+    if (this.closed) detachSocket(this.sock);
     log.info({ url: this.cfg.url }, 'req socket re-created after an ack timeout');
   }
 
@@ -209,6 +213,6 @@ export class SavantWriter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await detachSocket(this.sock, this.boundEndpoint);
+    detachSocket(this.sock);
   }
 }
