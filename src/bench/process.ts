@@ -14,6 +14,16 @@ export const BIN_PATH = path.resolve(
   'media-gateway',
 );
 
+/**
+ * The node flags of the launcher's `#!/usr/bin/env -S node <flags>` line: the halves run with exactly the
+ * flags an operator's `bin/media-gateway` gets, under this process's node binary.
+ */
+export function launcherNodeFlags(binText: string): string[] {
+  const first = binText.split('\n', 1)[0];
+  const m = /^#!\S*env\s+-S\s+node\s+(.*)$/.exec(first);
+  return m ? m[1].trim().split(/\s+/).filter(Boolean) : [];
+}
+
 export interface ProcessUsage {
   /** user + system CPU seconds since the process started */
   cpuS: number;
@@ -68,7 +78,10 @@ export async function startGatewayProcess(
   configPath: string,
   opts: { profileDir?: string; readyTimeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
 ): Promise<GatewayProcess> {
-  const nodeFlags = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : [];
+  const nodeFlags = [
+    ...launcherNodeFlags(await readFile(BIN_PATH, 'utf8')),
+    ...(opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : []),
+  ];
   const child = spawn(process.execPath, [...nodeFlags, BIN_PATH, kind, configPath], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...opts.env },
