@@ -8,11 +8,12 @@ import { aggregateHealth, type HealthReport, type PartHealth } from '../health/h
 import { metricsOnMainPort, startMetricsServer } from '../metrics/http.js';
 import {
   bytesTotal,
-  clientQueueDepth,
   clientRetriesTotal,
   deadLetteredTotal,
   messagesTotal,
+  setClientQueueDepth,
 } from '../metrics/registry.js';
+import { hotSlot } from '../metrics/hot.js';
 import { encodedMediaLength, type Media } from '../savant/media.js';
 import { SavantReader, type ReadResult } from '../savant/reader.js';
 import { FpsStatistics } from '../stats/fps.js';
@@ -23,6 +24,13 @@ import { Sender, type Completion } from './sender.js';
 import { startStatusServer } from './status-server.js';
 
 const log = logger('media_gateway::client');
+
+function slots(outcome: string) {
+  const labels = { side: 'client', outcome };
+  return { messages: hotSlot(messagesTotal, labels), bytes: hotSlot(bytesTotal, labels) };
+}
+/** Per-message counters of the client (see metrics/hot.ts). */
+const counted = { read: slots('read'), delivered: slots('delivered'), dead_lettered: slots('dead_lettered') };
 
 export interface ClientStats {
   /** messages read from ZeroMQ and queued for delivery */
@@ -106,7 +114,7 @@ class ClientPipeline {
     this.cleanup.push(() => status.close());
     const metrics = await startMetricsServer(this.cfg.metrics);
     if (metrics) this.cleanup.push(() => metrics.close());
-    clientQueueDepth.set(0);
+    setClientQueueDepth(0);
     this.readLoop = this.runReader();
     return {
       port: status.port,
@@ -158,9 +166,9 @@ class ClientPipeline {
     const media: Media = { message: result.message, topic: result.topic, data: result.data };
     this.counts.read++;
     this.pending++;
-    clientQueueDepth.set(this.pending);
-    messagesTotal.inc({ side: 'client', outcome: 'read' });
-    bytesTotal.inc({ side: 'client', outcome: 'read' }, bytes);
+    setClientQueueDepth(this.pending);
+    counted.read.messages.add();
+    counted.read.bytes.add(bytes);
     this.fps?.start();
     this.sender.push({
       topic: result.topic,
@@ -184,10 +192,10 @@ class ClientPipeline {
       this.counts.deadLettered++;
       deadLetteredTotal.inc({ status: String(c.status) });
     }
-    messagesTotal.inc({ side: 'client', outcome: c.outcome });
-    bytesTotal.inc({ side: 'client', outcome: c.outcome }, c.item.bytes);
+    counted[c.outcome].messages.add();
+    counted[c.outcome].bytes.add(c.item.bytes);
     this.pending--;
-    clientQueueDepth.set(this.pending);
+    setClientQueueDepth(this.pending);
     this.notify();
   }
 

@@ -1,6 +1,7 @@
 // Every Prometheus metric family of the gateway, defined once so that all parts count into the
 // same names. Served at /metrics by src/metrics/http.ts.
 import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
+import { flushHot } from './hot.js';
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: 'media_gateway_process_' });
@@ -12,12 +13,20 @@ export const messagesTotal = new Counter({
   help: 'Messages handled, by side (client|server) and outcome',
   labelNames: ['side', 'outcome'] as const,
   registers: r,
+  // per-message counts arrive through hotSlot() (./hot.ts)
+  collect() {
+    flushHot(this);
+  },
 });
 export const bytesTotal = new Counter({
   name: 'media_gateway_bytes_total',
   help: 'Message bytes (message + extra frames) handled, by side and outcome',
   labelNames: ['side', 'outcome'] as const,
   registers: r,
+  // per-message counts arrive through hotSlot() (./hot.ts)
+  collect() {
+    flushHot(this);
+  },
 });
 export const httpResponsesTotal = new Counter({
   name: 'media_gateway_http_responses_total',
@@ -32,10 +41,18 @@ export const requestDuration = new Histogram({
   buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   registers: r,
 });
+let queueDepth = 0;
+/** Sets the client queue depth: a plain assignment on the per-message path, read at each scrape. */
+export function setClientQueueDepth(n: number): void {
+  queueDepth = n;
+}
 export const clientQueueDepth = new Gauge({
   name: 'media_gateway_client_queue_depth',
   help: 'Messages read from ZeroMQ and not yet delivered',
   registers: r,
+  collect() {
+    this.set(queueDepth);
+  },
 });
 export const clientRetriesTotal = new Counter({
   name: 'media_gateway_client_retries_total',
@@ -54,12 +71,20 @@ export const zmqSendResultsTotal = new Counter({
   help: 'ZeroMQ writer results (success, ack, send_timeout, ack_timeout, error)',
   labelNames: ['result'] as const,
   registers: r,
+  // per-message counts arrive through hotSlot() (./hot.ts)
+  collect() {
+    flushHot(this);
+  },
 });
 export const zmqReadResultsTotal = new Counter({
   name: 'media_gateway_zmq_read_results_total',
   help: 'ZeroMQ reader results (message, prefix_mismatch, routing_id_mismatch, too_short, blacklisted, error)',
   labelNames: ['result'] as const,
   registers: r,
+  // per-message counts arrive through hotSlot() (./hot.ts)
+  collect() {
+    flushHot(this);
+  },
 });
 export const tlsRejectionsTotal = new Counter({
   name: 'media_gateway_tls_rejections_total',
