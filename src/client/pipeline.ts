@@ -13,7 +13,7 @@ import {
   messagesTotal,
   setClientQueueDepth,
 } from '../metrics/registry.js';
-import { hotSlot } from '../metrics/hot.js';
+import { hotSlotsBy } from '../metrics/hot.js';
 import { encodedMediaLength, type Media } from '../savant/media.js';
 import { SavantReader, type ReadResult } from '../savant/reader.js';
 import { FpsStatistics } from '../stats/fps.js';
@@ -25,12 +25,9 @@ import { startStatusServer } from './status-server.js';
 
 const log = logger('media_gateway::client');
 
-function slots(outcome: string) {
-  const labels = { side: 'client', outcome };
-  return { messages: hotSlot(messagesTotal, labels), bytes: hotSlot(bytesTotal, labels) };
-}
 /** Per-message counters of the client (see metrics/hot.ts). */
-const counted = { read: slots('read'), delivered: slots('delivered'), dead_lettered: slots('dead_lettered') };
+const countedMessages = hotSlotsBy(messagesTotal, { side: 'client' }, 'outcome');
+const countedBytes = hotSlotsBy(bytesTotal, { side: 'client' }, 'outcome');
 
 export interface ClientStats {
   /** messages read from ZeroMQ and queued for delivery */
@@ -167,8 +164,8 @@ class ClientPipeline {
     this.counts.read++;
     this.pending++;
     setClientQueueDepth(this.pending);
-    counted.read.messages.add();
-    counted.read.bytes.add(bytes);
+    countedMessages('read').add();
+    countedBytes('read').add(bytes);
     this.fps?.start();
     this.sender.push({
       topic: result.topic,
@@ -192,8 +189,8 @@ class ClientPipeline {
       this.counts.deadLettered++;
       deadLetteredTotal.inc({ status: String(c.status) });
     }
-    counted[c.outcome].messages.add();
-    counted[c.outcome].bytes.add(c.item.bytes);
+    countedMessages(c.outcome).add();
+    countedBytes(c.outcome).add(c.item.bytes);
     this.pending--;
     setClientQueueDepth(this.pending);
     this.notify();

@@ -41,6 +41,26 @@ export function hotSlot<T extends string>(
   return slot;
 }
 
+/**
+ * The slots of `counter` that share the `fixed` labels and differ in `label`, looked up by that label's
+ * value without building a labels object per call.
+ */
+export function hotSlotsBy<T extends string, L extends T>(
+  counter: Counter<T>,
+  fixed: Partial<Record<T, string>>,
+  label: L,
+): (value: string) => HotSlot {
+  const byValue = new Map<string, HotSlot>();
+  return (value) => {
+    let slot = byValue.get(value);
+    if (!slot) {
+      slot = hotSlot(counter, { ...fixed, [label]: value } as Partial<Record<T, string>>);
+      byValue.set(value, slot);
+    }
+    return slot;
+  };
+}
+
 /** Moves the pending sums of `counter`'s slots into it; the counters' collect() hook. */
 export function flushHot<T extends string>(counter: Counter<T>): void {
   const slots = slotsByCounter.get(counter);

@@ -1,6 +1,13 @@
 // Every Prometheus metric family of the gateway, defined once so that all parts count into the
 // same names. Served at /metrics by src/metrics/http.ts.
-import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
+import {
+  Registry,
+  Counter,
+  Gauge,
+  Histogram,
+  collectDefaultMetrics,
+  type CounterConfiguration,
+} from 'prom-client';
 import { flushHot } from './hot.js';
 
 export const registry = new Registry();
@@ -8,25 +15,27 @@ collectDefaultMetrics({ register: registry, prefix: 'media_gateway_process_' });
 
 const r = [registry];
 
-export const messagesTotal = new Counter({
+/** A counter fed on the per-message path through hotSlot()/hotSlotsBy() (./hot.ts): flushed at each scrape. */
+function hotCounter<T extends string>(cfg: CounterConfiguration<T>): Counter<T> {
+  return new Counter({
+    ...cfg,
+    collect() {
+      flushHot(this);
+    },
+  });
+}
+
+export const messagesTotal = hotCounter({
   name: 'media_gateway_messages_total',
   help: 'Messages handled, by side (client|server) and outcome',
   labelNames: ['side', 'outcome'] as const,
   registers: r,
-  // per-message counts arrive through hotSlot() (./hot.ts)
-  collect() {
-    flushHot(this);
-  },
 });
-export const bytesTotal = new Counter({
+export const bytesTotal = hotCounter({
   name: 'media_gateway_bytes_total',
   help: 'Message bytes (message + extra frames) handled, by side and outcome',
   labelNames: ['side', 'outcome'] as const,
   registers: r,
-  // per-message counts arrive through hotSlot() (./hot.ts)
-  collect() {
-    flushHot(this);
-  },
 });
 export const httpResponsesTotal = new Counter({
   name: 'media_gateway_http_responses_total',
@@ -66,25 +75,17 @@ export const deadLetteredTotal = new Counter({
   labelNames: ['status'] as const,
   registers: r,
 });
-export const zmqSendResultsTotal = new Counter({
+export const zmqSendResultsTotal = hotCounter({
   name: 'media_gateway_zmq_send_results_total',
   help: 'ZeroMQ writer results (success, ack, send_timeout, ack_timeout, error)',
   labelNames: ['result'] as const,
   registers: r,
-  // per-message counts arrive through hotSlot() (./hot.ts)
-  collect() {
-    flushHot(this);
-  },
 });
-export const zmqReadResultsTotal = new Counter({
+export const zmqReadResultsTotal = hotCounter({
   name: 'media_gateway_zmq_read_results_total',
   help: 'ZeroMQ reader results (message, prefix_mismatch, routing_id_mismatch, too_short, blacklisted, error)',
   labelNames: ['result'] as const,
   registers: r,
-  // per-message counts arrive through hotSlot() (./hot.ts)
-  collect() {
-    flushHot(this);
-  },
 });
 export const tlsRejectionsTotal = new Counter({
   name: 'media_gateway_tls_rejections_total',

@@ -8,7 +8,7 @@
 // original sends nothing, or errors/panics), and is returned as `too_short` / `invalid`.
 import type * as zmq from 'zeromq';
 import type { ReaderConfig, TopicPrefixSpec } from '../config/types.js';
-import { hotSlot, type HotSlot } from '../metrics/hot.js';
+import { hotSlotsBy } from '../metrics/hot.js';
 import { zmqReadResultsTotal } from '../metrics/registry.js';
 import { logger } from '../util/log.js';
 import { resolveIpcPermissions } from './ipc.js';
@@ -18,7 +18,7 @@ import { attachSocket, createSocket, detachSocket, isTimeout, type SavantSocket 
 import { parseSocketUrl, type SocketUrl } from './url.js';
 import { OK } from './writer.js';
 
-const readResultSlots: Partial<Record<string, HotSlot>> = {};
+const readResults = hotSlotsBy(zmqReadResultsTotal, {}, 'result');
 
 export type ReadResult =
   | {
@@ -138,7 +138,7 @@ export class SavantReader {
         throw err;
       }
       const result = await this.classify(parts);
-      (readResultSlots[result.kind] ??= hotSlot(zmqReadResultsTotal, { result: result.kind })).add();
+      readResults(result.kind).add();
       if (result.kind !== 'message') log.debug({ result: result.kind }, 'zeromq message not accepted');
       return result;
     }

@@ -3,14 +3,14 @@
 // order, because a ZeroMQ socket allows one pending send and the ack of a req/EOS must pair with its send.
 import type * as zmq from 'zeromq';
 import type { WriterConfig } from '../config/types.js';
-import { hotSlot, type HotSlot } from '../metrics/hot.js';
+import { hotSlotsBy } from '../metrics/hot.js';
 import { zmqSendResultsTotal } from '../metrics/registry.js';
 import { logger } from '../util/log.js';
 import { resolveIpcPermissions } from './ipc.js';
 import { attachSocket, createSocket, detachSocket, isTimeout, type SavantSocket } from './socket.js';
 import { parseSocketUrl, type SocketUrl } from './url.js';
 
-const sendResultSlots: Partial<Record<string, HotSlot>> = {};
+const sendResults = hotSlotsBy(zmqSendResultsTotal, {}, 'result');
 
 /** How long a re-created req socket retries binding its predecessor's endpoint (released asynchronously). */
 const REBIND_RETRY_MS = 2000;
@@ -120,7 +120,7 @@ export class SavantWriter {
     } catch (err) {
       result = { kind: 'error', error: err instanceof Error ? err : new Error(String(err)) };
     }
-    (sendResultSlots[result.kind] ??= hotSlot(zmqSendResultsTotal, { result: result.kind })).add();
+    sendResults(result.kind).add();
     if (result.kind !== 'success' && result.kind !== 'ack')
       log.debug({ result: result.kind }, 'zeromq send not acknowledged');
     return result;

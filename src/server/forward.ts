@@ -6,7 +6,7 @@ import { inspectMessage, MessageDecodeError, type MessageInfo } from '../savant/
 import { decodeMedia, type Media } from '../savant/media.js';
 import type { Authenticator, AuthDecision } from '../auth/authenticator.js';
 import type { FpsStatistics } from '../stats/fps.js';
-import { hotSlot, type HotSlot } from '../metrics/hot.js';
+import { hotSlotsBy } from '../metrics/hot.js';
 import { bytesTotal, messagesTotal } from '../metrics/registry.js';
 import { logger } from '../util/log.js';
 
@@ -24,17 +24,12 @@ type Outcome = 'forwarded' | 'send_timeout' | 'ack_timeout' | 'send_error' | 'in
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-const counted = new Map<Outcome, { messages: HotSlot; bytes: HotSlot }>();
+const countedMessages = hotSlotsBy(messagesTotal, { side: 'server' }, 'outcome');
+const countedBytes = hotSlotsBy(bytesTotal, { side: 'server' }, 'outcome');
 
 function count(outcome: Outcome, bytes: number): void {
-  let slots = counted.get(outcome);
-  if (!slots) {
-    const labels = { side: 'server', outcome };
-    slots = { messages: hotSlot(messagesTotal, labels), bytes: hotSlot(bytesTotal, labels) };
-    counted.set(outcome, slots);
-  }
-  slots.messages.add();
-  if (bytes > 0) slots.bytes.add(bytes);
+  countedMessages(outcome).add();
+  if (bytes > 0) countedBytes(outcome).add(bytes);
 }
 
 function invalid(reason: string, bytes = 0): number {

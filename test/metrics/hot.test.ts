@@ -2,11 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Counter, Registry } from 'prom-client';
-import { flushHot, hotSlot } from '../../src/metrics/hot.js';
+import { flushHot, hotSlot, hotSlotsBy } from '../../src/metrics/hot.js';
 
-function counterIn(registry: Registry): Counter<'side' | 'outcome'> {
+function counterIn(registry: Registry, name = 'hot_test_total'): Counter<'side' | 'outcome'> {
   return new Counter({
-    name: 'hot_test_total',
+    name,
     help: 'test',
     labelNames: ['side', 'outcome'] as const,
     registers: [registry],
@@ -34,4 +34,17 @@ test('slot increments reach the scrape that follows them, once, per label set', 
   assert.equal(await value(c, 'read'), 2, 'a second scrape does not count the same increments again');
   read.add(3);
   assert.match(await registry.metrics(), /hot_test_total\{side="client",outcome="read"\} 5/);
+});
+
+test('hotSlotsBy: one slot per value of the varying label, the fixed labels on each', async () => {
+  const registry = new Registry();
+  const c = counterIn(registry, 'hot_by_total');
+  const byOutcome = hotSlotsBy(c, { side: 'server' }, 'outcome');
+  assert.equal(byOutcome('forwarded'), byOutcome('forwarded'));
+  assert.equal(byOutcome('forwarded'), hotSlot(c, { side: 'server', outcome: 'forwarded' }));
+  byOutcome('forwarded').add(2);
+  byOutcome('invalid').add();
+  const text = await registry.metrics();
+  assert.match(text, /hot_by_total\{side="server",outcome="forwarded"\} 2/);
+  assert.match(text, /hot_by_total\{side="server",outcome="invalid"\} 1/);
 });
