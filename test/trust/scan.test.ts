@@ -1,7 +1,16 @@
 // scanHashDirectory and verifyPeerChain over a lab PKI made by the openssl CLI.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, symlinkSync, mkdirSync, unlinkSync, renameSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdtempSync,
+  rmSync,
+  writeFileSync,
+  symlinkSync,
+  mkdirSync,
+  unlinkSync,
+  renameSync,
+} from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -365,4 +374,34 @@ test('the store keeps the last good snapshot when the directory vanishes mid-sca
   assert.equal(reloads, 0);
   assert.equal(ts.health().healthy, false);
   assert.match(ts.health().reasons.join('\n'), /does not exist/);
+});
+
+test('polling without file events: files are read only when the directory stamp moves, and every kind of change moves it', async (t) => {
+  const d = store(standard());
+  const ts = await TrustStore.open(
+    { directory: d, crlEnabled: true, pollIntervalMs: 50, crlExpiryWarningMs: 0 },
+    { watch: false },
+  );
+  t.after(() => ts.close());
+  // the store's timers are unref'ed (they never keep a server alive): hold the loop open while waiting
+  const keepAlive = setInterval(() => undefined, 1000);
+  t.after(() => clearInterval(keepAlive));
+  const nextPoll = () => new Promise<string>((resolve) => ts.once('poll', resolve));
+  const reloaded = () => new Promise<void>((resolve) => ts.once('reload', () => resolve()));
+
+  for (let i = 0; i < 3; i++) assert.equal(await nextPoll(), 'unchanged', 'nothing changed: no scan');
+
+  // chmod to the same mode changes only ctime: still a change the poll must not miss
+  chmodSync(path.join(d, `${lab.root.hash}.0`), 0o644);
+  assert.equal(await nextPoll(), 'scan');
+
+  // a revocation published under the next number is picked up by polling alone
+  const swapped = reloaded();
+  writeFileSync(path.join(d, `${lab.inter.hash}.r1`), lab.crl(lab.inter, { revoke: ['revoked', 'good'] }));
+  await swapped;
+  assert.equal(reasonOf({ snapshot: ts.current(), problems: [] }, 'good'), 'revoked');
+  // a poll that overlapped the write may scan once more; after that the polls are quiet again
+  let polls = [await nextPoll()];
+  while (polls.at(-1) !== 'unchanged' && polls.length < 4) polls = [...polls, await nextPoll()];
+  assert.equal(polls.at(-1), 'unchanged', `polls after the reload: ${polls.join(', ')}`);
 });
