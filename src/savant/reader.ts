@@ -74,6 +74,8 @@ export class SavantReader {
   /** REP with on_delivery: the reply still owed for the last message; the next receive waits for it */
   private owedReply: { done: Promise<void>; settle: () => void } | undefined;
   private receiving: Promise<unknown> = Promise.resolve();
+  /** receive() calls not yet settled */
+  private waiting = 0;
   private replying: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -119,8 +121,13 @@ export class SavantReader {
 
   /** The next result; resolves undefined once the reader is closed. Concurrent calls are served in order. */
   receive(): Promise<ReadResult | undefined> {
-    const run = this.receiving.then(() => this.receiveNow());
-    this.receiving = run.catch(() => undefined);
+    // the usual caller waits for each result before asking again: then there is nothing to queue behind
+    const run = this.waiting === 0 ? this.receiveNow() : this.receiving.then(() => this.receiveNow());
+    this.waiting++;
+    const settled = (): void => {
+      this.waiting--;
+    };
+    this.receiving = run.then(settled, settled);
     return run;
   }
 
@@ -137,28 +144,29 @@ export class SavantReader {
         if (isTimeout(err)) continue; // RCVTIMEO only bounds each wait; it is not a result
         throw err;
       }
-      const result = await this.classify(parts);
+      const classified = this.classify(parts);
+      const result = classified instanceof Promise ? await classified : classified;
       readResults(result.kind).add();
       if (result.kind !== 'message') log.debug({ result: result.kind }, 'zeromq message not accepted');
       return result;
     }
   }
 
-  private async classify(parts: Buffer[]): Promise<ReadResult> {
+  /** Sync for the common case; a promise only where a reply has to go out first (REP, ROUTER's EOS). */
+  private classify(parts: Buffer[]): ReadResult | Promise<ReadResult> {
     const type = this.url.type;
     const isRep = type === 'rep';
-    const replyOkOnRep = () => (isRep ? this.reply([OK]) : Promise.resolve());
+    const afterOkOnRep = (r: ReadResult): ReadResult | Promise<ReadResult> =>
+      isRep ? this.reply([OK]).then(() => r) : r;
 
     if (parts.length < (type === 'router' ? 3 : 2)) {
-      await replyOkOnRep();
-      return { kind: 'too_short', parts: parts.length };
+      return afterOkOnRep({ kind: 'too_short', parts: parts.length });
     }
     const routingId = type === 'router' ? parts[0] : undefined;
     const [topic, message, ...extra] = type === 'router' ? parts.slice(1) : parts;
 
     if (this.blacklist.isBlacklisted(topic)) {
-      await replyOkOnRep();
-      return { kind: 'blacklisted', topic };
+      return afterOkOnRep({ kind: 'blacklisted', topic });
     }
 
     let info: MessageInfo;
@@ -166,8 +174,7 @@ export class SavantReader {
       info = inspectMessage(message);
       if (info.content === null) throw new MessageDecodeError('Message has no content');
     } catch (err) {
-      await replyOkOnRep();
-      return { kind: 'invalid', topic, error: err as Error };
+      return afterOkOnRep({ kind: 'invalid', topic, error: err as Error });
     }
 
     const base = routingId ? { topic, message, routingId, info } : { topic, message, info };
@@ -179,8 +186,9 @@ export class SavantReader {
     }
 
     if (!topicMatches(this.cfg.topicPrefixSpec, topic)) {
-      await replyOkOnRep();
-      return routingId ? { kind: 'prefix_mismatch', topic, routingId } : { kind: 'prefix_mismatch', topic };
+      return afterOkOnRep(
+        routingId ? { kind: 'prefix_mismatch', topic, routingId } : { kind: 'prefix_mismatch', topic },
+      );
     }
 
     if (isRep) return this.deliver({ ...base, data: extra }, [OK]);
@@ -192,14 +200,13 @@ export class SavantReader {
   }
 
   /** Sends the owed `OK` now (on_read) or hands it to the consumer as `ack()` (on_delivery). */
-  private async deliver(
+  private deliver(
     msg: Omit<MessageResult, 'kind' | 'ack'>,
     okFrames: Buffer[] | undefined,
-  ): Promise<MessageResult> {
+  ): MessageResult | Promise<MessageResult> {
     if (!okFrames) return { kind: 'message', ...msg, ack: noop };
     if (this.cfg.ack === 'on_read') {
-      await this.reply(okFrames);
-      return { kind: 'message', ...msg, ack: noop };
+      return this.reply(okFrames).then(() => ({ kind: 'message', ...msg, ack: noop }));
     }
     let settle!: () => void;
     const done = new Promise<void>((resolve) => (settle = resolve));

@@ -157,6 +157,18 @@ test('dealer → router over ipc: success for frames, EOS acked with [rid, OK], 
   }
   assert.ok((await Promise.all(sends)).every((r) => r.kind === 'success'));
 
+  // concurrent receive() calls are served in call order too, also when a call is made while others wait
+  const early = Array.from({ length: 5 }, () => reader.receive());
+  for (let i = 0; i < 10; i++) await writer.send(b('cam'), frame('cam', BigInt(100 + i)), [], false);
+  const late = Array.from({ length: 5 }, () => reader.receive());
+  const seqs = (await Promise.all([...early, ...late])).map((r) =>
+    r?.kind === 'message' ? r.info.seqId : -1n,
+  );
+  assert.deepEqual(
+    seqs,
+    Array.from({ length: 10 }, (_, i) => BigInt(100 + i)),
+  );
+
   const ackBefore = await counter(zmqSendResultsTotal, 'ack');
   const eosSent = writer.send(b('cam'), eos('cam'), [b('dropped')], true);
   const e = await reader.receive();
