@@ -15,7 +15,7 @@ import {
 } from '../metrics/registry.js';
 import { hotSlotsBy } from '../metrics/hot.js';
 import { encodedMediaLength, type Media } from '../savant/media.js';
-import { SavantReader, type ReadResult } from '../savant/reader.js';
+import { NOTHING_OWED, SavantReader, type ReadResult } from '../savant/reader.js';
 import { FpsStatistics } from '../stats/fps.js';
 import { logger } from '../util/log.js';
 import { DeadLetterDir } from './dead-letter.js';
@@ -176,12 +176,19 @@ class ClientPipeline {
     });
   }
 
-  private async completed(c: Completion): Promise<void> {
-    try {
-      await c.item.ack();
-    } catch (err) {
-      log.warn({ err: (err as Error).message }, 'could not acknowledge a delivered message upstream');
-    }
+  /** Synchronous unless an acknowledgement has to go upstream first (REP/ROUTER with on_delivery). */
+  private completed(c: Completion): void | Promise<void> {
+    if (c.item.ack === NOTHING_OWED) return this.finish(c);
+    return c.item.ack().then(
+      () => this.finish(c),
+      (err: unknown) => {
+        log.warn({ err: (err as Error).message }, 'could not acknowledge a delivered message upstream');
+        this.finish(c);
+      },
+    );
+  }
+
+  private finish(c: Completion): void {
     if (c.outcome === 'delivered') {
       this.counts.delivered++;
       this.fps?.end();

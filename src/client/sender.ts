@@ -39,7 +39,7 @@ export interface SenderOptions {
   http: { post(target: PostTarget, body: ChunkedBody, signal?: AbortSignal): Promise<PostOutcome> };
   deadLetters: DeadLetterDir;
   /** called once per message, in each lane's order; the lane waits for it (acks go out in order) */
-  onComplete(c: Completion): Promise<void>;
+  onComplete(c: Completion): void | Promise<void>;
   onRetry(reason: string): void;
 }
 
@@ -258,7 +258,8 @@ export class Sender {
 
   private async complete(lane: Lane, n: number): Promise<void> {
     for (const item of lane.queue.splice(0, n)) {
-      await this.opts.onComplete({ item, outcome: 'delivered' });
+      const acking = this.opts.onComplete({ item, outcome: 'delivered' });
+      if (acking) await acking;
     }
   }
 }

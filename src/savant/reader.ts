@@ -39,7 +39,8 @@ export type ReadResult =
 type MessageResult = Extract<ReadResult, { kind: 'message' }>;
 
 const log = logger('media_gateway::savant::reader');
-const noop = async (): Promise<void> => undefined;
+/** The ack() of a message whose reply is already sent or never owed; callers may skip calling it. */
+export const NOTHING_OWED = async (): Promise<void> => undefined;
 
 function validateReaderConfig(cfg: ReaderConfig): void {
   for (const [name, v] of Object.entries({
@@ -204,9 +205,9 @@ export class SavantReader {
     msg: Omit<MessageResult, 'kind' | 'ack'>,
     okFrames: Buffer[] | undefined,
   ): MessageResult | Promise<MessageResult> {
-    if (!okFrames) return { kind: 'message', ...msg, ack: noop };
+    if (!okFrames) return { kind: 'message', ...msg, ack: NOTHING_OWED };
     if (this.cfg.ack === 'on_read') {
-      return this.reply(okFrames).then(() => ({ kind: 'message', ...msg, ack: noop }));
+      return this.reply(okFrames).then(() => ({ kind: 'message', ...msg, ack: NOTHING_OWED }));
     }
     let settle!: () => void;
     const done = new Promise<void>((resolve) => (settle = resolve));
