@@ -179,13 +179,12 @@ class ClientPipeline {
   /** Synchronous unless an acknowledgement has to go upstream first (REP/ROUTER with on_delivery). */
   private completed(c: Completion): void | Promise<void> {
     if (c.item.ack === NOTHING_OWED) return this.finish(c);
-    return c.item.ack().then(
-      () => this.finish(c),
-      (err: unknown) => {
+    return c.item
+      .ack()
+      .catch((err: unknown) => {
         log.warn({ err: (err as Error).message }, 'could not acknowledge a delivered message upstream');
-        this.finish(c);
-      },
-    );
+      })
+      .then(() => this.finish(c));
   }
 
   private finish(c: Completion): void {

@@ -77,6 +77,9 @@ export class SavantReader {
   private receiving: Promise<unknown> = Promise.resolve();
   /** receive() calls not yet settled */
   private waiting = 0;
+  private readonly settled = (): void => {
+    this.waiting--;
+  };
   private replying: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -125,10 +128,7 @@ export class SavantReader {
     // the usual caller waits for each result before asking again: then there is nothing to queue behind
     const run = this.waiting === 0 ? this.receiveNow() : this.receiving.then(() => this.receiveNow());
     this.waiting++;
-    const settled = (): void => {
-      this.waiting--;
-    };
-    this.receiving = run.then(settled, settled);
+    this.receiving = run.then(this.settled, this.settled);
     return run;
   }
 
