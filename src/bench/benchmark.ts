@@ -5,8 +5,13 @@ import path from 'node:path';
 import { makePki } from '../cli/demo.js';
 import { formatSize, type BenchOptions } from './options.js';
 import type { BenchReport } from './report.js';
+import { measureFloor, type FloorResult } from './floor.js';
+import { queueLength } from './configs.js';
 import { fillRatios, needsPki, planRuns, runOne, type RunResult } from './runner.js';
 import { evaluateTargets, fmt, latencyComparison } from './targets.js';
+
+/** The floor is measured at the size of the `bytes-1m` target. */
+const FLOOR_SIZE = 1024 * 1024;
 
 export async function runBenchmark(
   options: BenchOptions,
@@ -17,7 +22,8 @@ export async function runBenchmark(
   const dir = await mkdtemp(path.join(os.tmpdir(), 'media-gateway-bench-'));
   try {
     let pki;
-    if (needsPki(runs)) {
+    const floorWanted = options.extras.includes('floor');
+    if (needsPki(runs) || floorWanted) {
       progress('creating a CA, server and client certificates and a hash directory with CRL (our PKI code)');
       pki = await makePki(path.join(dir, 'pki'));
     }
@@ -38,6 +44,18 @@ export async function runBenchmark(
       results.push(r);
     }
     fillRatios(results);
+    let floor: FloorResult | null = null;
+    if (floorWanted) {
+      progress(`floor: bare ZeroMQ and TLS pumps at ${formatSize(FLOOR_SIZE)} ...`);
+      floor = await measureFloor({
+        dir,
+        pki: pki!,
+        sizeBytes: FLOOR_SIZE,
+        hwm: queueLength(FLOOR_SIZE),
+        seconds: options.seconds,
+      });
+      progress(`    ceiling for the gateway path: ${fmt(floor.ceilingMBPerS)} MB/s`);
+    }
     return {
       version: 1,
       startedAt,
@@ -46,7 +64,8 @@ export async function runBenchmark(
       options,
       runs: results,
       latency: latencyComparison(results),
-      targets: evaluateTargets(results),
+      floor,
+      targets: evaluateTargets(results, floor),
       failed: results.some((r) => r.failed),
     };
   } finally {

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 export const ALL_MODES = ['direct', 'one-in-flight', 'http', 'https', 'mtls'] as const;
 export type BenchMode = (typeof ALL_MODES)[number];
 
-export const ALL_EXTRAS = ['latency', 'slow-sink'] as const;
+export const ALL_EXTRAS = ['latency', 'slow-sink', 'floor'] as const;
 export type BenchExtra = (typeof ALL_EXTRAS)[number];
 
 export interface BenchOptions {
@@ -43,8 +43,9 @@ Options:
   --streams N         number of topics sent interleaved (default 4)
   --rate N            fixed total messages/s in the matrix runs (default: as fast as possible)
   --slow-sink MS      the sink sleeps MS per message in the matrix runs (back-pressure)
-  --extras LIST       additional runs: latency,slow-sink or none (default: both when neither --sizes
-                      nor --modes is given, otherwise none)
+  --extras LIST       additional runs: latency,slow-sink,floor or none (default: all three when
+                      neither --sizes nor --modes is given, otherwise none); floor measures bare
+                      ZeroMQ and TLS pumps to bound what any gateway can reach at 1 MiB here
   --drain-timeout S   wait at most S seconds for the sink after the source stops (default 20)
   --json FILE         write the results as JSON (default bench-results/bench.json)
   --svg FILE          write a throughput chart (default bench-results/bench.svg)

@@ -1,5 +1,6 @@
 // Presenting benchmark results: the text table, the JSON document and a hand-written SVG chart.
 import { formatSize, type BenchOptions } from './options.js';
+import type { FloorResult } from './floor.js';
 import type { RunResult } from './runner.js';
 import { fmt, type LatencyComparison, type TargetResult } from './targets.js';
 
@@ -11,6 +12,8 @@ export interface BenchReport {
   options: BenchOptions;
   runs: RunResult[];
   latency: LatencyComparison | null;
+  /** bare ZeroMQ and TLS pumps (--extras floor) */
+  floor?: FloorResult | null;
   targets: TargetResult[];
   /** true when any run lost, duplicated or reordered messages, or could not complete */
   failed: boolean;
@@ -74,6 +77,20 @@ export function formatTable(report: BenchReport): string {
       '',
       `latency at ${l.rate} msg/s of ${formatSize(l.sizeBytes)}: p99 mtls ${ms(l.p99MtlsMs)} ms, ` +
         `direct ${ms(l.p99DirectMs)} ms, added p99 ${ms(l.addedP99Ms)} ms`,
+    );
+  }
+  if (report.floor) {
+    const f = report.floor;
+    const side = (p: FloorResult['zeromq']): string =>
+      `${fmt(p.mibPerS)} MiB/s, CPU ${p.sendCpuMsPerMiB.toFixed(2)} ms/MiB sending + ` +
+      `${p.receiveCpuMsPerMiB.toFixed(2)} ms/MiB receiving`;
+    out.push(
+      '',
+      `floor at ${formatSize(f.sizeBytes)} (bare pumps, no gateway code):`,
+      `  ZeroMQ ipc dealer -> router: ${side(f.zeromq)}`,
+      `  Node TLS, client certificates: ${side(f.tls)}`,
+      `  gateway path = 2 ZeroMQ hops + 1 TLS hop = ${f.gatewayPathCpuMsPerMiB.toFixed(2)} CPU ms/MiB; ` +
+        `on ${f.cores} cores at 100%: at most ${fmt(f.ceilingMBPerS)} MB/s`,
     );
   }
   out.push('', 'targets (https with client certificates):');

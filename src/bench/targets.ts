@@ -1,5 +1,6 @@
 // The issue's performance targets (https with client certificates), evaluated on a run's results.
 import { formatSize } from './options.js';
+import type { FloorResult } from './floor.js';
 import type { RunResult } from './runner.js';
 
 export interface TargetResult {
@@ -45,7 +46,7 @@ function judge(measured: number | null, ok: (v: number) => boolean): TargetResul
   return measured === null || Number.isNaN(measured) ? 'n/a' : ok(measured) ? 'PASS' : 'MISS';
 }
 
-export function evaluateTargets(results: RunResult[]): TargetResult[] {
+export function evaluateTargets(results: RunResult[], floor: FloorResult | null = null): TargetResult[] {
   const out: TargetResult[] = [];
 
   const kib = 1024;
@@ -77,9 +78,13 @@ export function evaluateTargets(results: RunResult[]): TargetResult[] {
     unit: 'of direct',
     status: judge(share, (v) => v >= 0.5),
     detail:
-      share === null
+      (share === null
         ? 'needs mtls and direct runs at 1 MiB'
-        : `${fmt(m1m!.mbPerS)} vs ${fmt(d1m!.mbPerS)} MB/s`,
+        : `${fmt(m1m!.mbPerS)} vs ${fmt(d1m!.mbPerS)} MB/s`) +
+      (floor
+        ? `; copies and crypto alone cap any gateway here at ${fmt(floor.ceilingMBPerS)} MB/s` +
+          (d1m ? ` = ${((100 * floor.ceilingMBPerS) / d1m.mbPerS).toFixed(0)}% of direct` : '')
+        : ''),
   });
 
   const lat = latencyComparison(results);

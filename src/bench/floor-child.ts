@@ -1,0 +1,169 @@
+// Entry point of the floor measurement's child processes (see floor.ts): one end of a bare byte pump,
+// either ZeroMQ (dealer → router over ipc, like the benchmark's source and sink) or Node's TLS with
+// client certificates (like the gateway's HTTPS hop), with no gateway code in between. Each child
+// prints one JSON line: `{"port": N}` when a TLS server is listening, `{"ready": true}` when the
+// ZeroMQ sink is bound, and a PumpSide result when its side is done.
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import tls from 'node:tls';
+import * as zmq from 'zeromq';
+
+export interface PumpSide {
+  role: string;
+  /** payload bytes this side moved */
+  bytes: number;
+  /** user + system CPU seconds of the whole process (all threads) while it moved them */
+  cpuS: number;
+  wallS: number;
+}
+
+const cpuSeconds = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+function emit(obj: object): void {
+  process.stdout.write(JSON.stringify(obj) + '\n');
+}
+
+/** Counts from the first byte, so connection set-up and the handshake are not part of the figure. */
+class Meter {
+  bytes = 0;
+  private startWall = 0;
+  private startCpu = 0;
+
+  add(n: number): void {
+    if (this.bytes === 0) {
+      this.startWall = performance.now();
+      this.startCpu = cpuSeconds();
+    }
+    this.bytes += n;
+  }
+
+  result(role: string): PumpSide {
+    return {
+      role,
+      bytes: this.bytes,
+      cpuS: cpuSeconds() - this.startCpu,
+      wallS: (performance.now() - this.startWall) / 1000,
+    };
+  }
+}
+
+interface Args {
+  endpoint?: string;
+  hwm?: number;
+  size?: number;
+  seconds?: number;
+  port?: number;
+  cert?: string;
+  key?: string;
+  ca?: string;
+}
+
+/** A one-byte frame ends the ZeroMQ pump (the measured frames are at least 16 bytes). */
+const SENTINEL = Buffer.alloc(1);
+
+async function zmqSink(a: Args): Promise<void> {
+  const sock = new zmq.Router({ receiveHighWaterMark: a.hwm!, linger: 0 });
+  await sock.bind(a.endpoint!);
+  emit({ ready: true });
+  const meter = new Meter();
+  for (;;) {
+    const [, , frame] = await sock.receive();
+    if (frame.length === SENTINEL.length) break;
+    meter.add(frame.length);
+  }
+  emit(meter.result('zeromq-receive'));
+  sock.close();
+}
+
+async function zmqSource(a: Args): Promise<void> {
+  const sock = new zmq.Dealer({ sendHighWaterMark: a.hwm!, linger: 0 });
+  sock.connect(a.endpoint!);
+  const topic = Buffer.from('floor');
+  const meter = new Meter();
+  const end = performance.now() + a.seconds! * 1000;
+  while (performance.now() < end) {
+    // a fresh frame per message, like the benchmark's source
+    const frame = Buffer.alloc(a.size!);
+    meter.add(frame.length);
+    await sock.send([topic, frame]);
+  }
+  const result = meter.result('zeromq-send');
+  await sock.send([topic, SENTINEL]);
+  emit(result);
+  // linger 0 would drop the sentinel: give the IO thread time to hand it over
+  sock.linger = 2000;
+  sock.close();
+}
+
+function tlsServer(a: Args): void {
+  const server = tls.createServer(
+    {
+      cert: readFileSync(a.cert!),
+      key: readFileSync(a.key!),
+      ca: readFileSync(a.ca!),
+      requestCert: true,
+      rejectUnauthorized: true,
+    },
+    (socket) => {
+      const meter = new Meter();
+      socket.on('data', (chunk: Buffer) => meter.add(chunk.length));
+      socket.on('end', () => {
+        emit(meter.result('tls-receive'));
+        socket.end();
+        server.close();
+      });
+    },
+  );
+  server.listen(0, '127.0.0.1', () => {
+    const addr = server.address();
+    emit({ port: typeof addr === 'object' && addr ? addr.port : 0 });
+  });
+}
+
+function tlsClient(a: Args): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect(
+      {
+        host: '127.0.0.1',
+        port: a.port!,
+        cert: readFileSync(a.cert!),
+        key: readFileSync(a.key!),
+        ca: readFileSync(a.ca!),
+      },
+      async () => {
+        const meter = new Meter();
+        const end = performance.now() + a.seconds! * 1000;
+        while (performance.now() < end) {
+          const chunk = Buffer.alloc(a.size!);
+          meter.add(chunk.length);
+          if (!socket.write(chunk)) await new Promise((r) => socket.once('drain', r));
+        }
+        emit(meter.result('tls-send'));
+        socket.end();
+        socket.once('close', () => resolve());
+      },
+    );
+    socket.on('error', reject);
+  });
+}
+
+const roles: Record<string, (a: Args) => void | Promise<void>> = {
+  'zmq-sink': zmqSink,
+  'zmq-source': zmqSource,
+  'tls-server': tlsServer,
+  'tls-client': tlsClient,
+};
+
+const [role, json] = process.argv.slice(2);
+const fn = roles[role];
+if (!fn) {
+  process.stderr.write(`floor-child: unknown role '${role}' (expected ${Object.keys(roles).join(', ')})\n`);
+  process.exit(2);
+}
+Promise.resolve(fn(JSON.parse(json ?? '{}') as Args)).catch((err: unknown) => {
+  process.stderr.write(`floor-child ${role}: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

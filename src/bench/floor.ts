@@ -1,0 +1,162 @@
+// The floor: what moving bytes costs on this machine with no gateway code at all. Two bare pumps in
+// child processes (floor-child.ts), ZeroMQ dealer → router over ipc and Node TLS with client
+// certificates, give CPU milliseconds per MiB for each side. The gateway path is two ZeroMQ hops and
+// one TLS hop, so no implementation on this Node and these cores can move more than
+//   cores / (2 × (zmq send + zmq receive) + TLS send + TLS receive)   MiB/s
+// even with every core fully used and nothing but those copies and that crypto. The report compares
+// the `bytes-1m` target with this ceiling.
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { DemoPki } from '../cli/demo.js';
+import type { PumpSide } from './floor-child.js';
+import { BIN_PATH, launcherNodeFlags } from './process.js';
+
+/** The built child (dist/), also when this module runs from src/ under a TypeScript loader, like BIN_PATH. */
+const CHILD_PATH = path.resolve(path.dirname(BIN_PATH), '..', 'dist', 'bench', 'floor-child.js');
+
+export interface PumpResult {
+  /** payload MiB/s at the receiving side */
+  mibPerS: number;
+  sendCpuMsPerMiB: number;
+  receiveCpuMsPerMiB: number;
+}
+
+export interface FloorResult {
+  sizeBytes: number;
+  cores: number;
+  zeromq: PumpResult;
+  tls: PumpResult;
+  /** CPU ms per MiB of two ZeroMQ hops and one TLS hop */
+  gatewayPathCpuMsPerMiB: number;
+  /** cores × 1000 / gatewayPathCpuMsPerMiB, in 10⁶ bytes/s like the run table's MB/s */
+  ceilingMBPerS: number;
+}
+
+interface Child {
+  /** resolves with the next JSON line the child prints */
+  next(): Promise<Record<string, unknown>>;
+  done: Promise<void>;
+  /** SIGKILL if still running (a failed pump must not leave its other end waiting forever) */
+  kill(): void;
+}
+
+async function startChild(role: string, args: object): Promise<Child> {
+  const flags = launcherNodeFlags(await readFile(BIN_PATH, 'utf8'));
+  const child = spawn(process.execPath, [...flags, CHILD_PATH, role, JSON.stringify(args)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4096)));
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const done = new Promise<void>((resolve, reject) =>
+    child.once('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`floor ${role} exited with ${code}: ${stderr.trim()}`)),
+    ),
+  );
+  return {
+    async next() {
+      const line = await Promise.race([lines.next(), done.then(() => ({ done: true, value: undefined }))]);
+      if (line.done || line.value === undefined) {
+        await done; // rejects with the exit code and stderr when the child failed
+        throw new Error(`floor ${role} ended without a result`);
+      }
+      return JSON.parse(line.value) as Record<string, unknown>;
+    },
+    done,
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** Runs `body` with the children it starts, and kills whichever is left when it fails. */
+async function withChildren<T>(body: (start: typeof startChild) => Promise<T>): Promise<T> {
+  const started: Child[] = [];
+  try {
+    return await body(async (role, args) => {
+      const c = await startChild(role, args);
+      started.push(c);
+      return c;
+    });
+  } catch (err) {
+    for (const c of started) c.kill();
+    throw err;
+  }
+}
+
+function pump(send: PumpSide, receive: PumpSide): PumpResult {
+  const mib = (b: number): number => b / (1024 * 1024);
+  return {
+    mibPerS: mib(receive.bytes) / receive.wallS,
+    sendCpuMsPerMiB: (send.cpuS * 1000) / mib(send.bytes),
+    receiveCpuMsPerMiB: (receive.cpuS * 1000) / mib(receive.bytes),
+  };
+}
+
+async function zeromqPump(dir: string, sizeBytes: number, hwm: number, seconds: number): Promise<PumpResult> {
+  const endpoint = `ipc://${path.join(dir, 'floor.ipc')}`;
+  return withChildren(async (start) => {
+    const sink = await start('zmq-sink', { endpoint, hwm });
+    await sink.next(); // bound
+    const source = await start('zmq-source', { endpoint, hwm, size: sizeBytes, seconds });
+    const [sent, received] = await Promise.all([source.next(), sink.next()]);
+    await Promise.all([source.done, sink.done]);
+    return pump(sent as unknown as PumpSide, received as unknown as PumpSide);
+  });
+}
+
+async function tlsPump(pki: DemoPki, sizeBytes: number, seconds: number): Promise<PumpResult> {
+  return withChildren(async (start) => {
+    const server = await start('tls-server', { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert });
+    const { port } = (await server.next()) as { port: number };
+    const client = await start('tls-client', {
+      port,
+      size: sizeBytes,
+      seconds,
+      cert: pki.clientCert,
+      key: pki.clientKey,
+      ca: pki.caCert,
+    });
+    const [sent, received] = await Promise.all([client.next(), server.next()]);
+    await Promise.all([client.done, server.done]);
+    return pump(sent as unknown as PumpSide, received as unknown as PumpSide);
+  });
+}
+
+export function gatewayCeiling(
+  zeromq: PumpResult,
+  tls: PumpResult,
+  cores: number,
+): {
+  cpuMsPerMiB: number;
+  mbPerS: number;
+} {
+  const cpuMsPerMiB =
+    2 * (zeromq.sendCpuMsPerMiB + zeromq.receiveCpuMsPerMiB) + tls.sendCpuMsPerMiB + tls.receiveCpuMsPerMiB;
+  return { cpuMsPerMiB, mbPerS: (((cores * 1000) / cpuMsPerMiB) * (1024 * 1024)) / 1e6 };
+}
+
+export async function measureFloor(opts: {
+  dir: string;
+  pki: DemoPki;
+  sizeBytes: number;
+  hwm: number;
+  seconds: number;
+  cores?: number;
+}): Promise<FloorResult> {
+  const cores = opts.cores ?? os.availableParallelism();
+  const zeromq = await zeromqPump(opts.dir, opts.sizeBytes, opts.hwm, opts.seconds);
+  const tls = await tlsPump(opts.pki, opts.sizeBytes, opts.seconds);
+  const ceiling = gatewayCeiling(zeromq, tls, cores);
+  return {
+    sizeBytes: opts.sizeBytes,
+    cores,
+    zeromq,
+    tls,
+    gatewayPathCpuMsPerMiB: ceiling.cpuMsPerMiB,
+    ceilingMBPerS: ceiling.mbPerS,
+  };
+}
