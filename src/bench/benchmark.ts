@@ -46,7 +46,7 @@ export async function runBenchmark(
     fillRatios(results);
     let floor: FloorResult | null = null;
     if (floorWanted) {
-      progress(`floor: bare ZeroMQ and TLS pumps at ${formatSize(FLOOR_SIZE)} ...`);
+      progress(`floor: bare ZeroMQ, TLS and HTTP pumps at ${formatSize(FLOOR_SIZE)} ...`);
       floor = await measureFloor({
         dir,
         pki: pki!,

@@ -1,11 +1,17 @@
 // Entry point of the floor measurement's child processes (see floor.ts): one end of a bare byte pump,
-// either ZeroMQ (dealer → router over ipc, like the benchmark's source and sink) or Node's TLS with
-// client certificates (like the gateway's HTTPS hop), with no gateway code in between. Each child
-// prints one JSON line: `{"port": N}` when a TLS server is listening, `{"ready": true}` when the
+// either ZeroMQ (dealer → router over ipc, like the benchmark's source and sink), Node's TLS with
+// client certificates (like the gateway's HTTPS hop), or undici POSTing to a bare Node server over
+// HTTP/1.1 or HTTP/2 (the yardstick for choosing the protocol), with no gateway code in between. Each
+// child prints JSON lines: `{"port": N}` when a server is listening, `{"ready": true}` when the
 // ZeroMQ sink is bound, and a PumpSide result when its side is done.
 import { readFileSync } from 'node:fs';
+import http2 from 'node:http2';
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
 import tls from 'node:tls';
+import { Pool } from 'undici';
 import * as zmq from 'zeromq';
 
 export interface PumpSide {
@@ -56,6 +62,12 @@ interface Args {
   size?: number;
   seconds?: number;
   port?: number;
+  /** http pumps: 'http1' or 'h2' */
+  proto?: string;
+  /** http pumps: requests in flight at once */
+  lanes?: number;
+  /** http pumps: chunks of `size` per request body */
+  chunks?: number;
   cert?: string;
   key?: string;
   ca?: string;
@@ -150,11 +162,89 @@ function tlsClient(a: Args): Promise<void> {
   });
 }
 
+/** Path the client POSTs to once it is done, so that the server reports and exits. */
+const DONE_PATH = '/done';
+
+function httpServer(a: Args): void {
+  const meter = new Meter();
+  const tlsOptions = {
+    cert: readFileSync(a.cert!),
+    key: readFileSync(a.key!),
+    ca: readFileSync(a.ca!),
+    requestCert: true,
+    rejectUnauthorized: true,
+  };
+  const handler = (
+    req: IncomingMessage | http2.Http2ServerRequest,
+    res: ServerResponse | http2.Http2ServerResponse,
+  ): void => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => {
+      meter.add(c.length);
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      Buffer.concat(chunks); // the gateway's server assembles each body, too
+      res.writeHead(200);
+      res.end();
+      if (req.url === DONE_PATH) {
+        emit(meter.result(`${a.proto}-receive`));
+        setImmediate(() => process.exit(0));
+      }
+    });
+  };
+  const server =
+    a.proto === 'h2'
+      ? http2.createSecureServer({ ...tlsOptions, settings: { initialWindowSize: 8 * 1024 * 1024 } }, handler)
+      : https.createServer(tlsOptions, handler);
+  server.listen(0, '127.0.0.1', () => {
+    const addr = server.address();
+    emit({ port: typeof addr === 'object' && addr ? addr.port : 0 });
+  });
+}
+
+async function httpClient(a: Args): Promise<void> {
+  const h2 = a.proto === 'h2';
+  const pool = new Pool(`https://127.0.0.1:${a.port!}`, {
+    // HTTP/1.1: one connection per lane, like the gateway's client; HTTP/2: the lanes as streams of one
+    connections: h2 ? 1 : a.lanes!,
+    pipelining: 1,
+    allowH2: h2,
+    connect: { cert: readFileSync(a.cert!), key: readFileSync(a.key!), ca: readFileSync(a.ca!) },
+  });
+  const meter = new Meter();
+  const end = performance.now() + a.seconds! * 1000;
+  const post = async (path: string, chunks: Buffer[]): Promise<void> => {
+    const length = chunks.reduce((n, c) => n + c.length, 0);
+    const res = await pool.request({
+      method: 'POST',
+      path,
+      headers: { 'content-length': String(length) },
+      body: length > 0 ? Readable.from(chunks, { objectMode: false }) : '',
+    });
+    await res.body.dump();
+    if (res.statusCode !== 200) throw new Error(`POST ${path}: HTTP ${res.statusCode}`);
+  };
+  const lane = async (): Promise<void> => {
+    while (performance.now() < end) {
+      const chunks = Array.from({ length: a.chunks! }, () => Buffer.alloc(a.size!));
+      for (const c of chunks) meter.add(c.length);
+      await post('/', chunks);
+    }
+  };
+  await Promise.all(Array.from({ length: a.lanes! }, lane));
+  emit(meter.result(`${a.proto}-send`));
+  await post(DONE_PATH, []);
+  await pool.close();
+}
+
 const roles: Record<string, (a: Args) => void | Promise<void>> = {
   'zmq-sink': zmqSink,
   'zmq-source': zmqSource,
   'tls-server': tlsServer,
   'tls-client': tlsClient,
+  'http-server': httpServer,
+  'http-client': httpClient,
 };
 
 const [role, json] = process.argv.slice(2);

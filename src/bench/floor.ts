@@ -29,6 +29,13 @@ export interface FloorResult {
   cores: number;
   zeromq: PumpResult;
   tls: PumpResult;
+  /**
+   * Yardsticks for the protocol choice, not part of the ceiling: undici POSTing bodies of 4 frames to a
+   * bare Node server with client certificates, 4 requests in flight, over HTTP/1.1 (4 connections, as
+   * the gateway's client does) and over HTTP/2 (4 streams on one connection).
+   */
+  http1?: PumpResult;
+  h2?: PumpResult;
   /** CPU ms per MiB of two ZeroMQ hops and one TLS hop */
   gatewayPathCpuMsPerMiB: number;
   /** cores × 1000 / gatewayPathCpuMsPerMiB, in 10⁶ bytes/s like the run table's MB/s */
@@ -126,6 +133,42 @@ async function tlsPump(pki: DemoPki, sizeBytes: number, seconds: number): Promis
   });
 }
 
+/** Requests in flight and frames per body of the HTTP yardsticks (the bench client's lanes; a small batch). */
+const HTTP_LANES = 4;
+const HTTP_CHUNKS = 4;
+
+async function httpPump(
+  pki: DemoPki,
+  proto: 'http1' | 'h2',
+  sizeBytes: number,
+  seconds: number,
+): Promise<PumpResult> {
+  const identity = { ca: pki.caCert };
+  return withChildren(async (start) => {
+    const server = await start('http-server', {
+      proto,
+      cert: pki.serverCert,
+      key: pki.serverKey,
+      ...identity,
+    });
+    const { port } = (await server.next()) as { port: number };
+    const client = await start('http-client', {
+      proto,
+      port,
+      size: sizeBytes,
+      seconds,
+      lanes: HTTP_LANES,
+      chunks: HTTP_CHUNKS,
+      cert: pki.clientCert,
+      key: pki.clientKey,
+      ...identity,
+    });
+    const [sent, received] = await Promise.all([client.next(), server.next()]);
+    await Promise.all([client.done, server.done]);
+    return pump(sent as unknown as PumpSide, received as unknown as PumpSide);
+  });
+}
+
 export function gatewayCeiling(
   zeromq: PumpResult,
   tls: PumpResult,
@@ -150,12 +193,16 @@ export async function measureFloor(opts: {
   const cores = opts.cores ?? os.availableParallelism();
   const zeromq = await zeromqPump(opts.dir, opts.sizeBytes, opts.hwm, opts.seconds);
   const tls = await tlsPump(opts.pki, opts.sizeBytes, opts.seconds);
+  const http1 = await httpPump(opts.pki, 'http1', opts.sizeBytes, opts.seconds);
+  const h2 = await httpPump(opts.pki, 'h2', opts.sizeBytes, opts.seconds);
   const ceiling = gatewayCeiling(zeromq, tls, cores);
   return {
     sizeBytes: opts.sizeBytes,
     cores,
     zeromq,
     tls,
+    http1,
+    h2,
     gatewayPathCpuMsPerMiB: ceiling.cpuMsPerMiB,
     ceilingMBPerS: ceiling.mbPerS,
   };

@@ -89,6 +89,12 @@ export function formatTable(report: BenchReport): string {
       `floor at ${formatSize(f.sizeBytes)} (bare pumps, no gateway code):`,
       `  ZeroMQ ipc dealer -> router: ${side(f.zeromq)}`,
       `  Node TLS, client certificates: ${side(f.tls)}`,
+      ...(f.http1 && f.h2
+        ? [
+            `  undici -> Node HTTPS, HTTP/1.1, 4 connections: ${side(f.http1)}`,
+            `  undici -> Node HTTPS, HTTP/2, 4 streams on 1 connection: ${side(f.h2)}`,
+          ]
+        : []),
       `  gateway path = 2 ZeroMQ hops + 1 TLS hop = ${f.gatewayPathCpuMsPerMiB.toFixed(2)} CPU ms/MiB; ` +
         `on ${f.cores} cores at 100%: at most ${fmt(f.ceilingMBPerS)} MB/s`,
     );

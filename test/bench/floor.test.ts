@@ -20,14 +20,17 @@ test('the ceiling counts two ZeroMQ hops and one TLS hop against every core', ()
   assert.ok(Math.abs(c.mbPerS - 1048.576) < 1e-6, `got ${c.mbPerS}`);
 });
 
-test('measureFloor pumps bytes through real ZeroMQ and mutual TLS and reports CPU per MiB', async (t) => {
+test('measureFloor pumps bytes through real ZeroMQ, mutual TLS, HTTP/1.1 and HTTP/2 and reports CPU per MiB', async (t) => {
   const dir = await tempDir(t);
   const pki = await makePki(path.join(dir, 'pki'));
   const f = await measureFloor({ dir, pki, sizeBytes: 64 * 1024, hwm: 16, seconds: 0.5, cores: 2 });
   for (const [name, p] of [
     ['zeromq', f.zeromq],
     ['tls', f.tls],
+    ['http1', f.http1],
+    ['h2', f.h2],
   ] as const) {
+    assert.ok(p, `${name} measured`);
     assert.ok(p.mibPerS > 1, `${name}: moved ${p.mibPerS} MiB/s`);
     assert.ok(p.sendCpuMsPerMiB > 0 && Number.isFinite(p.sendCpuMsPerMiB), `${name} send cpu`);
     assert.ok(p.receiveCpuMsPerMiB > 0 && Number.isFinite(p.receiveCpuMsPerMiB), `${name} receive cpu`);
@@ -58,6 +61,8 @@ test('the report prints the floor and the 1 MiB target states the ceiling next t
     cores: 2,
     zeromq: { mibPerS: 3000, sendCpuMsPerMiB: 0.2, receiveCpuMsPerMiB: 0.2 },
     tls: { mibPerS: 1500, sendCpuMsPerMiB: 0.5, receiveCpuMsPerMiB: 0.6 },
+    http1: { mibPerS: 1000, sendCpuMsPerMiB: 0.9, receiveCpuMsPerMiB: 0.8 },
+    h2: { mibPerS: 400, sendCpuMsPerMiB: 1.6, receiveCpuMsPerMiB: 1.4 },
     gatewayPathCpuMsPerMiB: 1.9,
     ceilingMBPerS: 1100,
   };
@@ -78,5 +83,7 @@ test('the report prints the floor and the 1 MiB target states the ceiling next t
   const table = formatTable(report);
   assert.match(table, /ZeroMQ ipc dealer -> router: 3000 MiB\/s, CPU 0\.20 ms\/MiB sending \+ 0\.20/);
   assert.match(table, /Node TLS, client certificates: 1500 MiB\/s/);
+  assert.match(table, /HTTP\/1\.1, 4 connections: 1000 MiB\/s, CPU 0\.90 ms\/MiB sending \+ 0\.80/);
+  assert.match(table, /HTTP\/2, 4 streams on 1 connection: 400 MiB\/s/);
   assert.match(table, /1\.90 CPU ms\/MiB; on 2 cores at 100%: at most 1100 MB\/s/);
 });
