@@ -40,6 +40,9 @@ export interface FloorResult {
   gatewayPathCpuMsPerMiB: number;
   /** cores × 1000 / gatewayPathCpuMsPerMiB, in 10⁶ bytes/s like the run table's MB/s */
   ceilingMBPerS: number;
+  /** the same bound with the HTTP/1.1 yardstick (undici → Node HTTPS) as the middle hop, as the gateway has */
+  httpPathCpuMsPerMiB?: number;
+  httpCeilingMBPerS?: number;
 }
 
 interface Child {
@@ -169,16 +172,17 @@ async function httpPump(
   });
 }
 
+/** The bound for two ZeroMQ hops around `hop` (bare TLS, or HTTP over TLS). */
 export function gatewayCeiling(
   zeromq: PumpResult,
-  tls: PumpResult,
+  hop: PumpResult,
   cores: number,
 ): {
   cpuMsPerMiB: number;
   mbPerS: number;
 } {
   const cpuMsPerMiB =
-    2 * (zeromq.sendCpuMsPerMiB + zeromq.receiveCpuMsPerMiB) + tls.sendCpuMsPerMiB + tls.receiveCpuMsPerMiB;
+    2 * (zeromq.sendCpuMsPerMiB + zeromq.receiveCpuMsPerMiB) + hop.sendCpuMsPerMiB + hop.receiveCpuMsPerMiB;
   return { cpuMsPerMiB, mbPerS: (((cores * 1000) / cpuMsPerMiB) * (1024 * 1024)) / 1e6 };
 }
 
@@ -196,6 +200,7 @@ export async function measureFloor(opts: {
   const http1 = await httpPump(opts.pki, 'http1', opts.sizeBytes, opts.seconds);
   const h2 = await httpPump(opts.pki, 'h2', opts.sizeBytes, opts.seconds);
   const ceiling = gatewayCeiling(zeromq, tls, cores);
+  const httpCeiling = gatewayCeiling(zeromq, http1, cores);
   return {
     sizeBytes: opts.sizeBytes,
     cores,
@@ -205,5 +210,7 @@ export async function measureFloor(opts: {
     h2,
     gatewayPathCpuMsPerMiB: ceiling.cpuMsPerMiB,
     ceilingMBPerS: ceiling.mbPerS,
+    httpPathCpuMsPerMiB: httpCeiling.cpuMsPerMiB,
+    httpCeilingMBPerS: httpCeiling.mbPerS,
   };
 }

@@ -97,6 +97,12 @@ export function formatTable(report: BenchReport): string {
         : []),
       `  gateway path = 2 ZeroMQ hops + 1 TLS hop = ${f.gatewayPathCpuMsPerMiB.toFixed(2)} CPU ms/MiB; ` +
         `on ${f.cores} cores at 100%: at most ${fmt(f.ceilingMBPerS)} MB/s`,
+      ...(f.httpPathCpuMsPerMiB !== undefined && f.httpCeilingMBPerS !== undefined
+        ? [
+            `  with HTTP/1.1 (undici -> Node HTTPS) as the middle hop = ${f.httpPathCpuMsPerMiB.toFixed(2)} ` +
+              `CPU ms/MiB; at most ${fmt(f.httpCeilingMBPerS)} MB/s`,
+          ]
+        : []),
     );
   }
   out.push('', 'targets (https with client certificates):');

@@ -83,7 +83,11 @@ export function evaluateTargets(results: RunResult[], floor: FloorResult | null 
         : `${fmt(m1m!.mbPerS)} vs ${fmt(d1m!.mbPerS)} MB/s`) +
       (floor
         ? `; copies and crypto alone cap any gateway here at ${fmt(floor.ceilingMBPerS)} MB/s` +
-          (d1m ? ` = ${((100 * floor.ceilingMBPerS) / d1m.mbPerS).toFixed(0)}% of direct` : '')
+          (d1m ? ` = ${percent(floor.ceilingMBPerS, d1m.mbPerS)} of direct` : '') +
+          (floor.httpCeilingMBPerS !== undefined
+            ? `, one speaking HTTP/1.1 through undici and Node at ${fmt(floor.httpCeilingMBPerS)} MB/s` +
+              (d1m ? ` = ${percent(floor.httpCeilingMBPerS, d1m.mbPerS)}` : '')
+            : '')
         : ''),
   });
 
@@ -122,6 +126,10 @@ export function evaluateTargets(results: RunResult[], floor: FloorResult | null 
       : 'no gateway run completed',
   });
   return out;
+}
+
+function percent(part: number, whole: number): string {
+  return `${((100 * part) / whole).toFixed(0)}%`;
 }
 
 export function fmt(v: number): string {

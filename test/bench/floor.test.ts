@@ -38,6 +38,9 @@ test('measureFloor pumps bytes through real ZeroMQ, mutual TLS, HTTP/1.1 and HTT
   const again = gatewayCeiling(f.zeromq, f.tls, 2);
   assert.equal(f.gatewayPathCpuMsPerMiB, again.cpuMsPerMiB);
   assert.equal(f.ceilingMBPerS, again.mbPerS);
+  const overHttp = gatewayCeiling(f.zeromq, f.http1!, 2);
+  assert.equal(f.httpCeilingMBPerS, overHttp.mbPerS);
+  assert.ok(f.httpPathCpuMsPerMiB! > 0);
 });
 
 test('a pump that cannot start fails with the child and its reason', async (t) => {
@@ -65,6 +68,8 @@ test('the report prints the floor and the 1 MiB target states the ceiling next t
     h2: { mibPerS: 400, sendCpuMsPerMiB: 1.6, receiveCpuMsPerMiB: 1.4 },
     gatewayPathCpuMsPerMiB: 1.9,
     ceilingMBPerS: 1100,
+    httpPathCpuMsPerMiB: 2.5,
+    httpCeilingMBPerS: 800,
   };
   const run = (mode: string, mbPerS: number): RunResult =>
     ({
@@ -78,7 +83,10 @@ test('the report prints the floor and the 1 MiB target states the ceiling next t
   const targets = evaluateTargets([run('mtls', 500), run('direct', 2000)], floor);
   const bytes = targets.find((x) => x.id === 'bytes-1m')!;
   assert.equal(bytes.status, 'MISS');
-  assert.match(bytes.detail, /cap any gateway here at 1100 MB\/s = 55% of direct/);
+  assert.match(
+    bytes.detail,
+    /cap any gateway here at 1100 MB\/s = 55% of direct, one speaking HTTP\/1\.1 through undici and Node at 800 MB\/s = 40%/,
+  );
   const report = { runs: [], latency: null, floor, targets } as unknown as BenchReport;
   const table = formatTable(report);
   assert.match(table, /ZeroMQ ipc dealer -> router: 3000 MiB\/s, CPU 0\.20 ms\/MiB sending \+ 0\.20/);
@@ -86,4 +94,5 @@ test('the report prints the floor and the 1 MiB target states the ceiling next t
   assert.match(table, /HTTP\/1\.1, 4 connections: 1000 MiB\/s, CPU 0\.90 ms\/MiB sending \+ 0\.80/);
   assert.match(table, /HTTP\/2, 4 streams on 1 connection: 400 MiB\/s/);
   assert.match(table, /1\.90 CPU ms\/MiB; on 2 cores at 100%: at most 1100 MB\/s/);
+  assert.match(table, /middle hop = 2\.50 CPU ms\/MiB; at most 800 MB\/s/);
 });
