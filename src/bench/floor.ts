@@ -1,10 +1,12 @@
-// The floor: what moving bytes costs on this machine with no gateway code at all. Two bare pumps in
-// child processes (floor-child.ts), ZeroMQ dealer → router over ipc and Node TLS with client
-// certificates, give CPU milliseconds per MiB for each side. The gateway path is two ZeroMQ hops and
-// one TLS hop, so no implementation on this Node and these cores can move more than
+// The floor: what moving bytes costs on this machine with no gateway code at all. Bare pumps in child
+// processes (floor-child.ts) give CPU milliseconds per MiB for each side: ZeroMQ dealer → router over
+// ipc, Node TLS with client certificates, and undici POSTing to a bare Node HTTPS server over HTTP/1.1
+// and over HTTP/2. The gateway path is two ZeroMQ hops around one TLS hop, so no implementation on this
+// Node and these cores can move more than
 //   cores / (2 × (zmq send + zmq receive) + TLS send + TLS receive)   MiB/s
-// even with every core fully used and nothing but those copies and that crypto. The report compares
-// the `bytes-1m` target with this ceiling.
+// even with every core fully used and nothing but those copies and that crypto; with the HTTP/1.1 pump
+// as the middle hop, the same formula bounds a gateway that speaks HTTP through undici and Node. The
+// report compares the `bytes-1m` target with both bounds; the HTTP/2 pump is there for the protocol choice.
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -30,19 +32,19 @@ export interface FloorResult {
   zeromq: PumpResult;
   tls: PumpResult;
   /**
-   * Yardsticks for the protocol choice, not part of the ceiling: undici POSTing bodies of 4 frames to a
-   * bare Node server with client certificates, 4 requests in flight, over HTTP/1.1 (4 connections, as
-   * the gateway's client does) and over HTTP/2 (4 streams on one connection).
+   * undici POSTing bodies of 4 frames to a bare Node server with client certificates, 4 requests in
+   * flight, over HTTP/1.1 (4 connections, as the gateway's client does) and over HTTP/2 (4 streams on
+   * one connection).
    */
-  http1?: PumpResult;
-  h2?: PumpResult;
+  http1: PumpResult;
+  h2: PumpResult;
   /** CPU ms per MiB of two ZeroMQ hops and one TLS hop */
   gatewayPathCpuMsPerMiB: number;
   /** cores × 1000 / gatewayPathCpuMsPerMiB, in 10⁶ bytes/s like the run table's MB/s */
   ceilingMBPerS: number;
   /** the same bound with the HTTP/1.1 yardstick (undici → Node HTTPS) as the middle hop, as the gateway has */
-  httpPathCpuMsPerMiB?: number;
-  httpCeilingMBPerS?: number;
+  httpPathCpuMsPerMiB: number;
+  httpCeilingMBPerS: number;
 }
 
 interface Child {

@@ -89,20 +89,12 @@ export function formatTable(report: BenchReport): string {
       `floor at ${formatSize(f.sizeBytes)} (bare pumps, no gateway code):`,
       `  ZeroMQ ipc dealer -> router: ${side(f.zeromq)}`,
       `  Node TLS, client certificates: ${side(f.tls)}`,
-      ...(f.http1 && f.h2
-        ? [
-            `  undici -> Node HTTPS, HTTP/1.1, 4 connections: ${side(f.http1)}`,
-            `  undici -> Node HTTPS, HTTP/2, 4 streams on 1 connection: ${side(f.h2)}`,
-          ]
-        : []),
+      `  undici -> Node HTTPS, HTTP/1.1, 4 connections: ${side(f.http1)}`,
+      `  undici -> Node HTTPS, HTTP/2, 4 streams on 1 connection: ${side(f.h2)}`,
       `  gateway path = 2 ZeroMQ hops + 1 TLS hop = ${f.gatewayPathCpuMsPerMiB.toFixed(2)} CPU ms/MiB; ` +
         `on ${f.cores} cores at 100%: at most ${fmt(f.ceilingMBPerS)} MB/s`,
-      ...(f.httpPathCpuMsPerMiB !== undefined && f.httpCeilingMBPerS !== undefined
-        ? [
-            `  with HTTP/1.1 (undici -> Node HTTPS) as the middle hop = ${f.httpPathCpuMsPerMiB.toFixed(2)} ` +
-              `CPU ms/MiB; at most ${fmt(f.httpCeilingMBPerS)} MB/s`,
-          ]
-        : []),
+      `  with HTTP/1.1 (undici -> Node HTTPS) as the middle hop = ${f.httpPathCpuMsPerMiB.toFixed(2)} ` +
+        `CPU ms/MiB; at most ${fmt(f.httpCeilingMBPerS)} MB/s`,
     );
   }
   out.push('', 'targets (https with client certificates):');

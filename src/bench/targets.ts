@@ -84,10 +84,8 @@ export function evaluateTargets(results: RunResult[], floor: FloorResult | null 
       (floor
         ? `; copies and crypto alone cap any gateway here at ${fmt(floor.ceilingMBPerS)} MB/s` +
           (d1m ? ` = ${percent(floor.ceilingMBPerS, d1m.mbPerS)} of direct` : '') +
-          (floor.httpCeilingMBPerS !== undefined
-            ? `, one speaking HTTP/1.1 through undici and Node at ${fmt(floor.httpCeilingMBPerS)} MB/s` +
-              (d1m ? ` = ${percent(floor.httpCeilingMBPerS, d1m.mbPerS)}` : '')
-            : '')
+          `, one speaking HTTP/1.1 through undici and Node at ${fmt(floor.httpCeilingMBPerS)} MB/s` +
+          (d1m ? ` = ${percent(floor.httpCeilingMBPerS, d1m.mbPerS)}` : '')
         : ''),
   });
 
