@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import tls from 'node:tls';
@@ -73,6 +74,30 @@ interface Args {
   ca?: string;
 }
 
+/** Server side of a TLS pump: our server certificate, client certificates required. */
+function serverTls(a: Args): tls.TlsOptions {
+  return {
+    cert: readFileSync(a.cert!),
+    key: readFileSync(a.key!),
+    ca: readFileSync(a.ca!),
+    requestCert: true,
+    rejectUnauthorized: true,
+  };
+}
+
+/** Client side of a TLS pump: our client certificate, the server checked against our CA. */
+function clientTls(a: Args): tls.ConnectionOptions {
+  return { cert: readFileSync(a.cert!), key: readFileSync(a.key!), ca: readFileSync(a.ca!) };
+}
+
+/** Prints the port once `server` listens on a free one. */
+function listenAndReport(server: net.Server): void {
+  server.listen(0, '127.0.0.1', () => {
+    const addr = server.address();
+    emit({ port: typeof addr === 'object' && addr ? addr.port : 0 });
+  });
+}
+
 /** A one-byte frame ends the ZeroMQ pump (the measured frames are at least 16 bytes). */
 const SENTINEL = Buffer.alloc(1);
 
@@ -111,53 +136,32 @@ async function zmqSource(a: Args): Promise<void> {
 }
 
 function tlsServer(a: Args): void {
-  const server = tls.createServer(
-    {
-      cert: readFileSync(a.cert!),
-      key: readFileSync(a.key!),
-      ca: readFileSync(a.ca!),
-      requestCert: true,
-      rejectUnauthorized: true,
-    },
-    (socket) => {
-      const meter = new Meter();
-      socket.on('data', (chunk: Buffer) => meter.add(chunk.length));
-      socket.on('end', () => {
-        emit(meter.result('tls-receive'));
-        socket.end();
-        server.close();
-      });
-    },
-  );
-  server.listen(0, '127.0.0.1', () => {
-    const addr = server.address();
-    emit({ port: typeof addr === 'object' && addr ? addr.port : 0 });
+  const server = tls.createServer(serverTls(a), (socket) => {
+    const meter = new Meter();
+    socket.on('data', (chunk: Buffer) => meter.add(chunk.length));
+    socket.on('end', () => {
+      emit(meter.result('tls-receive'));
+      socket.end();
+      server.close();
+    });
   });
+  listenAndReport(server);
 }
 
 function tlsClient(a: Args): Promise<void> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect(
-      {
-        host: '127.0.0.1',
-        port: a.port!,
-        cert: readFileSync(a.cert!),
-        key: readFileSync(a.key!),
-        ca: readFileSync(a.ca!),
-      },
-      async () => {
-        const meter = new Meter();
-        const end = performance.now() + a.seconds! * 1000;
-        while (performance.now() < end) {
-          const chunk = Buffer.alloc(a.size!);
-          meter.add(chunk.length);
-          if (!socket.write(chunk)) await new Promise((r) => socket.once('drain', r));
-        }
-        emit(meter.result('tls-send'));
-        socket.end();
-        socket.once('close', () => resolve());
-      },
-    );
+    const socket = tls.connect({ ...clientTls(a), host: '127.0.0.1', port: a.port! }, async () => {
+      const meter = new Meter();
+      const end = performance.now() + a.seconds! * 1000;
+      while (performance.now() < end) {
+        const chunk = Buffer.alloc(a.size!);
+        meter.add(chunk.length);
+        if (!socket.write(chunk)) await new Promise((r) => socket.once('drain', r));
+      }
+      emit(meter.result('tls-send'));
+      socket.end();
+      socket.once('close', () => resolve());
+    });
     socket.on('error', reject);
   });
 }
@@ -167,13 +171,7 @@ const DONE_PATH = '/done';
 
 function httpServer(a: Args): void {
   const meter = new Meter();
-  const tlsOptions = {
-    cert: readFileSync(a.cert!),
-    key: readFileSync(a.key!),
-    ca: readFileSync(a.ca!),
-    requestCert: true,
-    rejectUnauthorized: true,
-  };
+  const tlsOptions = serverTls(a);
   const handler = (
     req: IncomingMessage | http2.Http2ServerRequest,
     res: ServerResponse | http2.Http2ServerResponse,
@@ -197,10 +195,7 @@ function httpServer(a: Args): void {
     a.proto === 'h2'
       ? http2.createSecureServer({ ...tlsOptions, settings: { initialWindowSize: 8 * 1024 * 1024 } }, handler)
       : https.createServer(tlsOptions, handler);
-  server.listen(0, '127.0.0.1', () => {
-    const addr = server.address();
-    emit({ port: typeof addr === 'object' && addr ? addr.port : 0 });
-  });
+  listenAndReport(server);
 }
 
 async function httpClient(a: Args): Promise<void> {
@@ -210,7 +205,7 @@ async function httpClient(a: Args): Promise<void> {
     connections: h2 ? 1 : a.lanes!,
     pipelining: 1,
     allowH2: h2,
-    connect: { cert: readFileSync(a.cert!), key: readFileSync(a.key!), ca: readFileSync(a.ca!) },
+    connect: clientTls(a),
   });
   const meter = new Meter();
   const end = performance.now() + a.seconds! * 1000;

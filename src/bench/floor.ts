@@ -51,7 +51,7 @@ interface Child {
   /** resolves with the next JSON line the child prints */
   next(): Promise<Record<string, unknown>>;
   done: Promise<void>;
-  /** SIGKILL if still running (a failed pump must not leave its other end waiting forever) */
+  /** SIGKILL if still running */
   kill(): void;
 }
 
@@ -68,6 +68,7 @@ async function startChild(role: string, args: object): Promise<Child> {
       code === 0 ? resolve() : reject(new Error(`floor ${role} exited with ${code}: ${stderr.trim()}`)),
     ),
   );
+  done.catch(() => undefined); // a child killed after a failure elsewhere is not an unhandled rejection
   return {
     async next() {
       const line = await Promise.race([lines.next(), done.then(() => ({ done: true, value: undefined }))]);
@@ -84,21 +85,6 @@ async function startChild(role: string, args: object): Promise<Child> {
   };
 }
 
-/** Runs `body` with the children it starts, and kills whichever is left when it fails. */
-async function withChildren<T>(body: (start: typeof startChild) => Promise<T>): Promise<T> {
-  const started: Child[] = [];
-  try {
-    return await body(async (role, args) => {
-      const c = await startChild(role, args);
-      started.push(c);
-      return c;
-    });
-  } catch (err) {
-    for (const c of started) c.kill();
-    throw err;
-  }
-}
-
 function pump(send: PumpSide, receive: PumpSide): PumpResult {
   const mib = (b: number): number => b / (1024 * 1024);
   return {
@@ -108,70 +94,71 @@ function pump(send: PumpSide, receive: PumpSide): PumpResult {
   };
 }
 
-async function zeromqPump(dir: string, sizeBytes: number, hwm: number, seconds: number): Promise<PumpResult> {
+/**
+ * Starts the receiving end, waits for its first line (bound / listening on a port), starts the sending
+ * end with arguments made from that line, and returns the pair's figures once both are done. Whatever is
+ * still running when a step fails is killed: a failed pump must not leave its other end waiting forever.
+ */
+async function pumpPair(
+  receiver: { role: string; args: object },
+  sender: (ready: Record<string, unknown>) => { role: string; args: object },
+): Promise<PumpResult> {
+  const started: Child[] = [];
+  try {
+    const rx = await startChild(receiver.role, receiver.args);
+    started.push(rx);
+    const ready = await rx.next();
+    const { role, args } = sender(ready);
+    const tx = await startChild(role, args);
+    started.push(tx);
+    const [sent, received] = await Promise.all([tx.next(), rx.next()]);
+    await Promise.all([tx.done, rx.done]);
+    return pump(sent as unknown as PumpSide, received as unknown as PumpSide);
+  } catch (err) {
+    for (const c of started) c.kill();
+    throw err;
+  }
+}
+
+function zeromqPump(dir: string, sizeBytes: number, hwm: number, seconds: number): Promise<PumpResult> {
   const endpoint = `ipc://${path.join(dir, 'floor.ipc')}`;
-  return withChildren(async (start) => {
-    const sink = await start('zmq-sink', { endpoint, hwm });
-    await sink.next(); // bound
-    const source = await start('zmq-source', { endpoint, hwm, size: sizeBytes, seconds });
-    const [sent, received] = await Promise.all([source.next(), sink.next()]);
-    await Promise.all([source.done, sink.done]);
-    return pump(sent as unknown as PumpSide, received as unknown as PumpSide);
-  });
+  return pumpPair({ role: 'zmq-sink', args: { endpoint, hwm } }, () => ({
+    role: 'zmq-source',
+    args: { endpoint, hwm, size: sizeBytes, seconds },
+  }));
 }
 
-async function tlsPump(pki: DemoPki, sizeBytes: number, seconds: number): Promise<PumpResult> {
-  return withChildren(async (start) => {
-    const server = await start('tls-server', { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert });
-    const { port } = (await server.next()) as { port: number };
-    const client = await start('tls-client', {
-      port,
-      size: sizeBytes,
-      seconds,
-      cert: pki.clientCert,
-      key: pki.clientKey,
-      ca: pki.caCert,
-    });
-    const [sent, received] = await Promise.all([client.next(), server.next()]);
-    await Promise.all([client.done, server.done]);
-    return pump(sent as unknown as PumpSide, received as unknown as PumpSide);
-  });
-}
-
-/** Requests in flight and frames per body of the HTTP yardsticks (the bench client's lanes; a small batch). */
+/** Requests in flight and frames per body of the HTTP pumps (the bench client's lanes; a small batch). */
 const HTTP_LANES = 4;
 const HTTP_CHUNKS = 4;
 
-async function httpPump(
+/** `tls` for bare TLS, `http1`/`h2` for undici POSTing to a Node server; both ends with our PKI's certificates. */
+function tlsPairPump(
   pki: DemoPki,
-  proto: 'http1' | 'h2',
+  kind: 'tls' | 'http1' | 'h2',
   sizeBytes: number,
   seconds: number,
 ): Promise<PumpResult> {
-  const identity = { ca: pki.caCert };
-  return withChildren(async (start) => {
-    const server = await start('http-server', {
-      proto,
-      cert: pki.serverCert,
-      key: pki.serverKey,
-      ...identity,
-    });
-    const { port } = (await server.next()) as { port: number };
-    const client = await start('http-client', {
-      proto,
-      port,
-      size: sizeBytes,
-      seconds,
-      lanes: HTTP_LANES,
-      chunks: HTTP_CHUNKS,
-      cert: pki.clientCert,
-      key: pki.clientKey,
-      ...identity,
-    });
-    const [sent, received] = await Promise.all([client.next(), server.next()]);
-    await Promise.all([client.done, server.done]);
-    return pump(sent as unknown as PumpSide, received as unknown as PumpSide);
-  });
+  const http = kind !== 'tls';
+  const proto = http ? { proto: kind, lanes: HTTP_LANES, chunks: HTTP_CHUNKS } : {};
+  return pumpPair(
+    {
+      role: http ? 'http-server' : 'tls-server',
+      args: { ...proto, cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert },
+    },
+    ({ port }) => ({
+      role: http ? 'http-client' : 'tls-client',
+      args: {
+        ...proto,
+        port,
+        size: sizeBytes,
+        seconds,
+        cert: pki.clientCert,
+        key: pki.clientKey,
+        ca: pki.caCert,
+      },
+    }),
+  );
 }
 
 /** The bound for two ZeroMQ hops around `hop` (bare TLS, or HTTP over TLS). */
@@ -198,9 +185,9 @@ export async function measureFloor(opts: {
 }): Promise<FloorResult> {
   const cores = opts.cores ?? os.availableParallelism();
   const zeromq = await zeromqPump(opts.dir, opts.sizeBytes, opts.hwm, opts.seconds);
-  const tls = await tlsPump(opts.pki, opts.sizeBytes, opts.seconds);
-  const http1 = await httpPump(opts.pki, 'http1', opts.sizeBytes, opts.seconds);
-  const h2 = await httpPump(opts.pki, 'h2', opts.sizeBytes, opts.seconds);
+  const tls = await tlsPairPump(opts.pki, 'tls', opts.sizeBytes, opts.seconds);
+  const http1 = await tlsPairPump(opts.pki, 'http1', opts.sizeBytes, opts.seconds);
+  const h2 = await tlsPairPump(opts.pki, 'h2', opts.sizeBytes, opts.seconds);
   const ceiling = gatewayCeiling(zeromq, tls, cores);
   const httpCeiling = gatewayCeiling(zeromq, http1, cores);
   return {
