@@ -45,7 +45,7 @@ Options:
   --slow-sink MS      the sink sleeps MS per message in the matrix runs (back-pressure)
   --extras LIST       additional runs: latency,slow-sink,floor or none (default: all three when
                       neither --sizes nor --modes is given, otherwise none); floor measures bare
-                      ZeroMQ and TLS pumps to bound what any gateway can reach at 1 MiB here
+                      ZeroMQ, TLS and HTTP pumps to bound what a gateway can reach at 1 MiB here
   --drain-timeout S   wait at most S seconds for the sink after the source stops (default 20)
   --json FILE         write the results as JSON (default bench-results/bench.json)
   --svg FILE          write a throughput chart (default bench-results/bench.svg)

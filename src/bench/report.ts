@@ -12,7 +12,7 @@ export interface BenchReport {
   options: BenchOptions;
   runs: RunResult[];
   latency: LatencyComparison | null;
-  /** bare ZeroMQ and TLS pumps (--extras floor) */
+  /** bare ZeroMQ, TLS and HTTP pumps and the bounds made from them (--extras floor) */
   floor?: FloorResult | null;
   targets: TargetResult[];
   /** true when any run lost, duplicated or reordered messages, or could not complete */
