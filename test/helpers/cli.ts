@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const binPath = path.join(repoRoot, 'bin', 'media-gateway');
-export const sharedDir = path.resolve(repoRoot, '..', 'shared');
+/** Reference material (original samples, the seed document), kept in the repository: see its README. */
+export const sharedDir = path.join(repoRoot, 'test', 'fixtures', 'reference');
 
 export interface CliResult {
   code: number | null;
