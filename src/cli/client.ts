@@ -8,6 +8,7 @@ import { ConfigError } from '../config/errors.js';
 import type { ClientConfig } from '../config/types.js';
 import { startClient } from '../client/pipeline.js';
 import { logger } from '../util/log.js';
+import { preflightClient } from '../preflight/index.js';
 import { runHalf, type HalfCommand } from './run-half.js';
 
 const HELP = `Usage: media-gateway client [config.json] [--check]
@@ -21,6 +22,9 @@ Arguments:
 
 Options:
   --check       load and validate the configuration and the files it names, print "configuration OK"
+  --allow-unknown-keys
+                keys this version does not know are warnings, not errors (near misses of a known key
+                stay errors); also MEDIA_GATEWAY_ALLOW_UNKNOWN_KEYS=1
   -h, --help    show this help
 
 SIGINT/SIGTERM: stop reading, deliver what is queued (at most shutdown_timeout), exit 0.
@@ -31,12 +35,14 @@ const log = logger('media_gateway::client');
 const command: HalfCommand<ClientConfig> = {
   name: 'client',
   help: HELP,
-  load: async (file) => (file ? loadClientConfig(file) : { config: defaultClientConfig(), warnings: [] }),
+  load: async (file, opts) =>
+    file ? loadClientConfig(file, undefined, opts) : { config: defaultClientConfig(), warnings: [] },
   warn: (w) => log.warn(w),
   loadFailure(err) {
     if (err instanceof ConfigError) return err.message;
     throw err;
   },
+  preflight: (config, opts) => preflightClient(config, opts),
   async start(config) {
     let client;
     try {

@@ -3,6 +3,8 @@
 // or start the half and run it until a stop signal. Each command module says only what differs.
 import { parseArgs } from 'node:util';
 import { checkReferencedFiles } from '../config/check.js';
+import { ConfigError } from '../config/errors.js';
+import type { Finding } from '../preflight/index.js';
 import type { ClientConfig, ServerConfig } from '../config/types.js';
 
 export interface LoadedConfig<C> {
@@ -20,10 +22,12 @@ export interface HalfCommand<C extends ClientConfig | ServerConfig> {
   name: string;
   help: string;
   /** `file` is undefined when no configuration file was given */
-  load(file: string | undefined): Promise<LoadedConfig<C>>;
+  load(file: string | undefined, opts: { allowUnknownKeys?: boolean }): Promise<LoadedConfig<C>>;
   warn(warning: string): void;
   /** The stderr line for a configuration that failed to load or check (or rethrows what it does not expect). */
   loadFailure(err: unknown): string;
+  /** The start-up checks (src/preflight/); `bind` only for `--check`, since start-up binds for real. */
+  preflight(config: C, opts: { bind: boolean }): Promise<Finding[]>;
   /** Starts the half; a rejection's message is printed after the `media-gateway <name>:` prefix. */
   start(config: C): Promise<RunningHalf>;
   stopSignals: readonly NodeJS.Signals[];
@@ -38,7 +42,11 @@ export async function runHalf<C extends ClientConfig | ServerConfig>(
     args = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { check: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        check: { type: 'boolean' },
+        'allow-unknown-keys': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (err) {
     process.stderr.write(`media-gateway ${cmd.name}: ${(err as Error).message}\n\n${cmd.help}`);
@@ -55,15 +63,25 @@ export async function runHalf<C extends ClientConfig | ServerConfig>(
 
   let config: C;
   try {
-    const loaded = await cmd.load(args.positionals[0]);
+    const allowUnknownKeys = args.values['allow-unknown-keys'] ? true : undefined;
+    const loaded = await cmd.load(args.positionals[0], { allowUnknownKeys });
     config = loaded.config;
     for (const w of loaded.warnings) cmd.warn(w);
+    await checkReferencedFiles(config);
+    const findings = await cmd.preflight(config, { bind: args.values.check === true });
+    const where = (f: Finding) => `${config.source ? `${config.source}: ` : ''}${f.path}: ${f.message}`;
+    for (const f of findings.filter((x) => x.severity === 'warning')) cmd.warn(where(f));
+    const errors = findings.filter((x) => x.severity === 'error');
+    if (errors.length > 0) {
+      for (const f of errors) process.stderr.write(`media-gateway ${cmd.name}: ${where(f)}\n`);
+      return 1;
+    }
     if (args.values.check) {
-      await checkReferencedFiles(config);
       process.stdout.write('configuration OK\n');
       return 0;
     }
   } catch (err) {
+    if (err instanceof ConfigError) for (const w of err.warnings) cmd.warn(w);
     process.stderr.write(`${cmd.loadFailure(err)}\n`);
     return 1;
   }

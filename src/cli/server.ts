@@ -5,6 +5,7 @@ import { loadServerConfig } from '../config/server.js';
 import { defaultServerConfig } from '../config/defaults.js';
 import { ConfigError } from '../config/errors.js';
 import { logger } from '../util/log.js';
+import { preflightServer } from '../preflight/index.js';
 import { runHalf, type HalfCommand } from './run-half.js';
 
 const USAGE = `Usage: media-gateway server [config.json] [--check]
@@ -15,19 +16,24 @@ Without a configuration file the embedded default is used (127.0.0.1:8080, pub+b
 
 Options:
   --check     load the configuration, check the files it names, print "configuration OK" and exit
+  --allow-unknown-keys
+              keys this version does not know are warnings, not errors (near misses of a known key
+              stay errors); also MEDIA_GATEWAY_ALLOW_UNKNOWN_KEYS=1
   -h, --help  show this help
 `;
 
 const command: HalfCommand<ServerConfig> = {
   name: 'server',
   help: USAGE,
-  load: async (file) => (file ? loadServerConfig(file) : { config: defaultServerConfig(), warnings: [] }),
+  load: async (file, opts) =>
+    file ? loadServerConfig(file, undefined, opts) : { config: defaultServerConfig(), warnings: [] },
   warn: (w) => process.stderr.write(`warning: ${w}\n`),
   // Configuration problems are the operator's to fix: the message says where, a stack trace would not help.
   loadFailure: (err) =>
     err instanceof ConfigError
       ? `media-gateway server: ${err.message}`
       : `media-gateway server: cannot load configuration: ${(err as Error).message}`,
+  preflight: (config, opts) => preflightServer(config, opts),
   async start(config) {
     // Loaded only to run: --check needs neither ZeroMQ nor the HTTP stack.
     const { startServer } = await import('../server/gateway.js');

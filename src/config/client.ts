@@ -2,7 +2,7 @@
 // (spec 8.4) plus our extensions, normalised into ClientConfig.
 import path from 'node:path';
 import { readConfigFile } from './read.js';
-import { parseDocument, type ParseOptions } from './document.js';
+import { parseDocument, withWarnings, type ParseOptions } from './document.js';
 import {
   duration,
   filePath,
@@ -36,6 +36,10 @@ const DEFAULT_TRANSPORT: ClientConfig['transport'] = {
 
 export function parseClientConfig(text: string, opts: ParseOptions = {}): LoadedClientConfig {
   const root = parseDocument(text, opts);
+  return withWarnings(root, () => readClient(root, opts));
+}
+
+function readClient(root: Node, opts: ParseOptions): LoadedClientConfig {
   const top = root.object();
   const ip = top.required('ip', nonEmptyStr);
   const port = top.required('port', u16);
@@ -71,8 +75,12 @@ export function parseClientConfig(text: string, opts: ParseOptions = {}): Loaded
   return { config: prune(config), warnings: root.ctx.warnings };
 }
 
-export async function loadClientConfig(file: string, env?: NodeJS.ProcessEnv): Promise<LoadedClientConfig> {
-  return parseClientConfig(await readConfigFile(file), { file, env });
+export async function loadClientConfig(
+  file: string,
+  env?: NodeJS.ProcessEnv,
+  opts: { allowUnknownKeys?: boolean } = {},
+): Promise<LoadedClientConfig> {
+  return parseClientConfig(await readConfigFile(file), { file, env, ...opts });
 }
 
 const serverUrl = (n: Node): string => {

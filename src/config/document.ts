@@ -11,11 +11,17 @@ export interface ParseOptions {
   file?: string;
   /** variables for substitution (default process.env) */
   env?: NodeJS.ProcessEnv;
+  /** unknown keys (but not near misses) as warnings; default: MEDIA_GATEWAY_ALLOW_UNKNOWN_KEYS=1 in `env` */
+  allowUnknownKeys?: boolean;
 }
+
+/** The environment switch of `--allow-unknown-keys`, for deployments that cannot change the command line. */
+export const ALLOW_UNKNOWN_KEYS_ENV = 'MEDIA_GATEWAY_ALLOW_UNKNOWN_KEYS';
 
 export function parseDocument(text: string, opts: ParseOptions = {}): Node {
   const { file } = opts;
-  const substituted = substituteEnv(text, opts.env ?? process.env, file);
+  const env = opts.env ?? process.env;
+  const substituted = substituteEnv(text, env, file);
   const errors: ParseError[] = [];
   const value: unknown = parse(substituted, errors, { allowTrailingComma: true, disallowComments: false });
   if (errors.length > 0) {
@@ -29,6 +35,8 @@ export function parseDocument(text: string, opts: ParseOptions = {}): Node {
     file,
     baseDir: file ? path.dirname(path.resolve(file)) : process.cwd(),
     warnings: [],
+    allowUnknownKeys:
+      opts.allowUnknownKeys ?? ['1', 'true', 'yes'].includes(env[ALLOW_UNKNOWN_KEYS_ENV] ?? ''),
   };
   const root = new Node(ctx, '$', value);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -82,4 +90,14 @@ function describeParseError(e: ParseError): string {
   return printParseErrorCode(e.error)
     .replace(/([a-z])([A-Z])/g, '$1 $2')
     .toLowerCase();
+}
+
+/** Runs a section reader over the document; a ConfigError it throws carries the warnings gathered until then. */
+export function withWarnings<T>(root: Node, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof ConfigError) e.warnings = [...root.ctx.warnings];
+    throw e;
+  }
 }

@@ -2,7 +2,15 @@
 // and, for type mismatches, what was expected and what was found, so every message reads
 // `server.json: $.out_stream.send_timeout.secs: expected a non-negative integer, found "1"`.
 
+/**
+ * Stable codes of configuration errors (docs/errors.md): `config_invalid` for a wrong value, `config_unknown_key`
+ * for a key this version does not know, `config_check_failed` for a start-up check of `--check` (a file, a
+ * certificate, an address) that failed.
+ */
+export type ConfigErrorCode = 'config_invalid' | 'config_unknown_key' | 'config_check_failed';
+
 export interface ConfigErrorDetails {
+  code?: ConfigErrorCode;
   /** the configuration file, as given by the operator */
   file?: string;
   /** JSON path of the offending value, e.g. `$.out_stream.url` */
@@ -15,7 +23,10 @@ export interface ConfigErrorDetails {
 }
 
 export class ConfigError extends Error {
+  readonly code: ConfigErrorCode;
   readonly file?: string;
+  /** warnings collected before the error, so that they are not lost when loading fails */
+  warnings: string[] = [];
   readonly path?: string;
   readonly line?: number;
   readonly column?: number;
@@ -26,6 +37,7 @@ export class ConfigError extends Error {
   constructor(details: ConfigErrorDetails, problem?: string) {
     super(formatMessage(details, problem));
     this.name = 'ConfigError';
+    this.code = details.code ?? 'config_invalid';
     this.file = details.file;
     this.path = details.path;
     this.line = details.line;

@@ -1,8 +1,10 @@
 // Typed readers over the parsed JSON tree. Each reader knows the JSON path it reads, so a wrong value is
 // reported as `file: $.path: expected X, found Y`; object readers remember which keys were read, and
-// everything left over becomes an "unknown key" warning (the original silently ignored unknown keys).
+// everything left over is an "unknown key" error with a "did you mean" suggestion (the original silently
+// ignored unknown keys, so a typo such as `tsl` for `tls` turned TLS off without a word).
 import path from 'node:path';
-import { ConfigError, describeValue } from './errors.js';
+import levenshtein from 'damerau-levenshtein';
+import { ConfigError, describeValue, type ConfigErrorCode } from './errors.js';
 
 /** Node's timers and ZeroMQ's int options stop at 2^31 - 1 ms (~24.8 days); longer values would misfire. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -12,6 +14,11 @@ export interface ParseContext {
   /** relative file paths in the configuration are resolved against this directory */
   baseDir: string;
   warnings: string[];
+  /**
+   * Unknown keys that are not near misses of a known key become warnings instead of errors (for people who
+   * keep extra keys in their files). A near miss is always an error: it is almost surely a typo.
+   */
+  allowUnknownKeys?: boolean;
 }
 
 export type Read<T> = (node: Node) => T;
@@ -33,8 +40,8 @@ export class Node {
   }
 
   /** Any other problem with this value. */
-  error(problem: string): ConfigError {
-    return new ConfigError({ file: this.ctx.file, path: this.path }, problem);
+  error(problem: string, code?: ConfigErrorCode): ConfigError {
+    return new ConfigError({ file: this.ctx.file, path: this.path, code }, problem);
   }
 
   warn(message: string): void {
@@ -51,6 +58,18 @@ export class Node {
   object(): ObjectReader {
     return new ObjectReader(this);
   }
+}
+
+/**
+ * `typo` is probably a misspelling of `known`: at most one edit (a transposition counts as one) for keys of up
+ * to 7 characters, two for longer ones; case is ignored.
+ */
+export function isNearMiss(typo: string, known: string): boolean {
+  const a = typo.toLowerCase();
+  const b = known.toLowerCase();
+  if (a === b) return true;
+  const allowed = Math.max(a.length, b.length) >= 8 ? 2 : 1;
+  return Math.abs(a.length - b.length) <= allowed && levenshtein(a, b).steps <= allowed;
 }
 
 /** `['out_stream', 'url']` → `$.out_stream.url` */
@@ -93,7 +112,15 @@ export class ObjectReader {
 
   required<T>(key: string, read: Read<T>, secret = false): T {
     const node = this.child(key, secret);
-    if (!Object.hasOwn(this.value, key)) throw node.error('required field is missing');
+    if (!Object.hasOwn(this.value, key)) {
+      const typo = Object.keys(this.value).find((k) => !this.used.has(k) && isNearMiss(k, key));
+      throw typo === undefined
+        ? node.error('required field is missing')
+        : node.error(
+            `required field is missing (found "${typo}": did you mean "${key}"?)`,
+            'config_unknown_key',
+          );
+    }
     return read(node);
   }
 
@@ -102,11 +129,30 @@ export class ObjectReader {
     return this.has(key) ? read(node) : undefined;
   }
 
-  /** Unknown keys are warnings: configurations of newer or older versions still load. */
+  /**
+   * Unknown keys are errors, with a suggestion when one is a near miss of a key this object knows. With
+   * `allowUnknownKeys` they are warnings, except near misses, which stay errors.
+   */
   done(): void {
     for (const key of Object.keys(this.value)) {
-      if (!this.used.has(key)) this.node.child(key).warn('unknown key, ignored');
+      if (this.used.has(key)) continue;
+      const node = this.node.child(key);
+      const suggestion = [...this.used].find((known) => isNearMiss(key, known));
+      if (suggestion !== undefined)
+        throw node.error(`unknown key (did you mean "${suggestion}"?)`, 'config_unknown_key');
+      if (!this.node.ctx.allowUnknownKeys)
+        throw node.error(
+          `unknown key (remove it, or start with --allow-unknown-keys to ignore keys this version does not know)`,
+          'config_unknown_key',
+        );
+      node.warn('unknown key, ignored');
     }
+  }
+
+  /** A key this version accepts for compatibility and ignores. */
+  ignored(key: string, why: string): void {
+    const node = this.child(key);
+    if (Object.hasOwn(this.value, key)) node.warn(`accepted for compatibility and ignored: ${why}`);
   }
 
   /** For shapes the original rejected extra keys in (serde's Duration): an error instead of a warning. */

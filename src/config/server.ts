@@ -1,7 +1,7 @@
 // The server configuration (`media-gateway server <config.json>`): the original's GatewayConfiguration
 // (spec 8.4) plus our extensions, normalised into ServerConfig.
 import { readConfigFile } from './read.js';
-import { parseDocument, type ParseOptions } from './document.js';
+import { parseDocument, withWarnings, type ParseOptions } from './document.js';
 import {
   arrayOf,
   bool,
@@ -34,6 +34,10 @@ export interface LoadedServerConfig {
 
 export function parseServerConfig(text: string, opts: ParseOptions = {}): LoadedServerConfig {
   const root = parseDocument(text, opts);
+  return withWarnings(root, () => readServer(root, opts));
+}
+
+function readServer(root: Node, opts: ParseOptions): LoadedServerConfig {
   const top = root.object();
   const config: ServerConfig = {
     source: opts.file,
@@ -57,8 +61,12 @@ export function parseServerConfig(text: string, opts: ParseOptions = {}): Loaded
   return { config: prune(config), warnings: root.ctx.warnings };
 }
 
-export async function loadServerConfig(file: string, env?: NodeJS.ProcessEnv): Promise<LoadedServerConfig> {
-  return parseServerConfig(await readConfigFile(file), { file, env });
+export async function loadServerConfig(
+  file: string,
+  env?: NodeJS.ProcessEnv,
+  opts: { allowUnknownKeys?: boolean } = {},
+): Promise<LoadedServerConfig> {
+  return parseServerConfig(await readConfigFile(file), { file, env, ...opts });
 }
 
 /** `out_stream`: every field is required, as in the original (its docs promised defaults serde never had). */
@@ -76,6 +84,8 @@ function writer(n: Node): WriterConfig {
     receiveHwm: o.required('receive_hwm', positive),
     fixIpcPermissions: fixIpcPermissions(o, parsed),
   };
+  // in the original's certificate_auth sample: a key of older versions that the server never read
+  o.ignored('inflight_ops', 'the server has no in-flight queue');
   o.done();
   return config;
 }

@@ -33,6 +33,8 @@ import { splitPem, toPem } from './pem.js';
 import { canonicalName, certificateSubjectDer, crlIssuerDer, nameHash, nameHashOld } from './name-hash.js';
 import { x509, normalizeSerial } from './x509.js';
 import type { CaEntry, CrlEntry, TrustSnapshot } from './snapshot.js';
+import { readTlv } from './der.js';
+import { applyCrlFloors } from './floors.js';
 
 export type ProblemCode =
   | 'unparsable'
@@ -49,6 +51,8 @@ export type ProblemCode =
   | 'crl-not-yet-valid'
   | 'ca-expired'
   | 'delta-crl'
+  | 'crl-rollback'
+  | 'crl-kept'
   | 'no-ca';
 
 export interface Problem {
@@ -74,10 +78,18 @@ export interface ScanOptions {
   afterList?: () => Promise<void>;
 }
 
-const HASH_NAME = /^([0-9a-f]{8})\.(r?)(0|[1-9][0-9]*)$/;
+const HASH_NAME = /^([0-9a-f]{8})\.(r?)(0|[1-9][0-9]{0,3})$/;
+/** The largest `.N` / `.rN` index loaded; larger ones are stray files (OpenSSL's own readers stop far earlier). */
+export const MAX_HASH_INDEX = 9999;
+/**
+ * Files larger than this are not read (reported, and a previous good content stays in force): a real CA
+ * certificate or CRL of a private CA is far smaller, and this bounds the time and memory one scan can take.
+ */
+export const MAX_TRUST_FILE_BYTES = 16 * 1024 * 1024;
 const CERT_LABELS = ['CERTIFICATE', 'TRUSTED CERTIFICATE'];
 const CRL_LABEL = 'X509 CRL';
 const DELTA_CRL_INDICATOR = '2.5.29.27';
+const CRL_NUMBER = '2.5.29.20';
 const REMOVE_FROM_CRL = 8;
 const DAY_MS = 86_400_000;
 
@@ -108,8 +120,10 @@ function describeDuration(ms: number): string {
 async function readBlocks(file: string, crl: boolean): Promise<Blocks> {
   let data: Buffer;
   try {
-    const r = await readRegularFile(file);
+    const r = await readRegularFile(file, MAX_TRUST_FILE_BYTES);
     if (r === 'not-regular') return { ok: false, gone: true, why: 'is not a regular file' };
+    if (r === 'too-large')
+      return { ok: false, gone: false, why: `is larger than ${MAX_TRUST_FILE_BYTES} bytes and is not read` };
     data = r;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
@@ -206,7 +220,7 @@ export async function scanHashDirectory(dir: string, opts: ScanOptions): Promise
       report(
         'warning',
         'stray-file',
-        `${name} is ignored: not a hash-directory name (<8 hex digits>.N or .rN)`,
+        `${name} is ignored: not a hash-directory name (<8 hex digits>.N or .rN, N at most ${MAX_HASH_INDEX})`,
         name,
       );
       continue;
@@ -331,94 +345,45 @@ export async function scanHashDirectory(dir: string, opts: ScanOptions): Promise
 
   // CRLs
   const crls: CrlEntry[] = [];
-  const seenCrl = new Set<string>();
   if (opts.crlEnabled) {
+    const seenCrl = new Set<string>();
+    const rejectedFiles = new Set<string>();
+    const acceptedFiles = new Set<string>();
     for (const f of files.filter((x) => x.crl)) {
       for (const der of await load(f)) {
-        let crl: InstanceType<typeof x509.X509Crl>;
-        let issuerDer: Buffer;
-        try {
-          crl = new x509.X509Crl(der);
-          issuerDer = crlIssuerDer(der);
-        } catch (e) {
-          report(
-            'error',
-            'unparsable',
-            `${f.name}: CRL cannot be parsed (${(e as Error).message}); it is not used`,
-            f.name,
-          );
+        const verdict = await judgeCrl(f, der, cas, seenCrl);
+        if ('problem' in verdict) {
+          const p = verdict.problem;
+          report(p.severity, p.code, p.message, f.name);
+          if (p.severity === 'error') rejectedFiles.add(f.name);
           continue;
         }
-        const issuer = crl.issuer;
-        const h = nameHash(issuerDer);
-        if (h !== f.hash) {
-          report(
-            'error',
-            'hash-mismatch',
-            `${f.name} holds a CRL of "${issuer}", whose issuer hash is ${h}: rename it to ${h}.rN; it is not used`,
-            f.name,
-          );
-          continue;
-        }
-        if (crl.extensions.some((e) => e.type === DELTA_CRL_INDICATOR)) {
-          report(
-            'warning',
-            'delta-crl',
-            `${f.name} is a delta CRL of "${issuer}"; delta CRLs are not supported and it is ignored`,
-            f.name,
-          );
-          continue;
-        }
-        const fp = sha256(der);
-        if (seenCrl.has(fp)) {
-          report(
-            'warning',
-            'duplicate',
-            `${f.name} repeats a CRL already loaded ("${issuer}"); the copy is ignored`,
-            f.name,
-          );
-          continue;
-        }
-        const canon = canonicalName(issuerDer);
-        const candidates = cas.filter((c) => c.canonicalSubject.equals(canon));
-        if (candidates.length === 0) {
-          report(
-            'error',
-            'crl-issuer-unknown',
-            `${f.name}: no CA certificate in the directory is named "${issuer}" (expected ${h}.0); the CRL is not used`,
-            f.name,
-          );
-          continue;
-        }
-        let signer: CaEntry | undefined;
-        for (const c of candidates) if (await crlSignedBy(crl, fp, c)) signer = signer ?? c;
-        if (!signer) {
-          report(
-            'error',
-            'crl-bad-signature',
-            `${f.name}: the signature of this CRL of "${issuer}" does not verify with ${candidates.map((c) => c.file).join(', ')}; it is not used (clients of that CA are refused unless another valid CRL exists)`,
-            f.name,
-          );
-          continue;
-        }
+        seenCrl.add(sha256(der));
+        acceptedFiles.add(f.name);
+        crls.push(verdict.entry);
+      }
+    }
+    // A revocation, once loaded, is never forgotten because its file went bad: a CRL file whose new content
+    // is rejected (bad signature, another key, wrong issuer, unparsable) keeps its last good content.
+    for (const file of rejectedFiles) {
+      if (acceptedFiles.has(file)) continue;
+      for (const prev of opts.previous?.crls.filter((c) => c.file === file) ?? []) {
+        const fp = sha256(prev.der);
+        if (seenCrl.has(fp) || !cas.some((ca) => ca.fingerprint === prev.issuerFingerprint)) continue;
         seenCrl.add(fp);
-        const revoked = new Set<string>();
-        for (const e of crl.entries)
-          if (e.reason !== REMOVE_FROM_CRL) revoked.add(normalizeSerial(e.serialNumber));
-        const entry: CrlEntry = {
-          file: f.name,
-          pem: toPem(CRL_LABEL, der),
-          der,
-          issuerFingerprint: signer.fingerprint,
-          issuer,
-          thisUpdate: crl.thisUpdate,
-          revoked,
-        };
-        if (crl.nextUpdate) entry.nextUpdate = crl.nextUpdate;
-        crls.push(entry);
+        crls.push(prev);
+        report(
+          'error',
+          'crl-kept',
+          `${file}: its new content is rejected (see above); its previous content (thisUpdate ${iso(prev.thisUpdate)}) stays in force until a valid CRL replaces it`,
+          file,
+        );
       }
     }
   }
+
+  // A CA's effective CRL never goes back to an older one while the process runs (src/trust/floors.ts)
+  const floors = applyCrlFloors(cas, crls, opts.previous?.crlFloors, now, report);
 
   // per-CA CRL coverage
   let earliestNextUpdate: Date | undefined;
@@ -426,6 +391,7 @@ export async function scanHashDirectory(dir: string, opts: ScanOptions): Promise
     report('error', 'no-ca', `${dir} holds no usable CA certificate: every client certificate is refused`);
   } else if (opts.crlEnabled) {
     for (const ca of cas) {
+      if (floors.rolledBack.has(ca.fingerprint)) continue; // reported as 'crl-rollback'
       const own = crls.filter((c) => c.issuerFingerprint === ca.fingerprint);
       const end = coverageEnd(own, now);
       if (own.length === 0) {
@@ -474,6 +440,8 @@ export async function scanHashDirectory(dir: string, opts: ScanOptions): Promise
     (a, b) => a.file.localeCompare(b.file) || Buffer.compare(a.der, b.der),
   ))
     digest.update(`${o.file}\0${o.der.length}\0`).update(o.der);
+  // a rollback changes verdicts without changing the objects in force
+  for (const fp of [...floors.rolledBack].sort()) digest.update(`rollback\0${fp}\0`);
 
   const snapshot: TrustSnapshot = {
     cas,
@@ -484,10 +452,100 @@ export async function scanHashDirectory(dir: string, opts: ScanOptions): Promise
     loadedAt: now,
   };
   if (earliestNextUpdate) snapshot.earliestNextUpdate = earliestNextUpdate;
+  snapshot.crlFloors = floors.floors;
+  if (floors.rolledBack.size > 0) snapshot.crlRolledBack = floors.rolledBack;
   const after = await dirIdentity(dir).catch(() => 'gone');
   if (after !== identity)
     throw new ScanRaceError(`trust directory ${dir} was removed or replaced during the scan`);
   return { snapshot, problems };
+}
+
+type CrlVerdict = { entry: CrlEntry } | { problem: Omit<Problem, 'file'> };
+
+/** One CRL of file `f`: parsed, named after its issuer, not a delta, signed by a CA of the directory. */
+async function judgeCrl(f: HashFile, der: Buffer, cas: CaEntry[], seen: Set<string>): Promise<CrlVerdict> {
+  const problem = (severity: Problem['severity'], code: ProblemCode, message: string): CrlVerdict => ({
+    problem: { severity, code, message },
+  });
+  let crl: InstanceType<typeof x509.X509Crl>;
+  let issuerDer: Buffer;
+  try {
+    crl = new x509.X509Crl(der);
+    issuerDer = crlIssuerDer(der);
+  } catch (e) {
+    return problem(
+      'error',
+      'unparsable',
+      `${f.name}: CRL cannot be parsed (${(e as Error).message}); it is not used`,
+    );
+  }
+  const issuer = crl.issuer;
+  const h = nameHash(issuerDer);
+  if (h !== f.hash)
+    return problem(
+      'error',
+      'hash-mismatch',
+      `${f.name} holds a CRL of "${issuer}", whose issuer hash is ${h}: rename it to ${h}.rN; it is not used`,
+    );
+  if (crl.extensions.some((e) => e.type === DELTA_CRL_INDICATOR))
+    return problem(
+      'warning',
+      'delta-crl',
+      `${f.name} is a delta CRL of "${issuer}"; delta CRLs are not supported and it is ignored`,
+    );
+  const fp = sha256(der);
+  if (seen.has(fp))
+    return problem(
+      'warning',
+      'duplicate',
+      `${f.name} repeats a CRL already loaded ("${issuer}"); the copy is ignored`,
+    );
+  const canon = canonicalName(issuerDer);
+  const candidates = cas.filter((c) => c.canonicalSubject.equals(canon));
+  if (candidates.length === 0)
+    return problem(
+      'error',
+      'crl-issuer-unknown',
+      `${f.name}: no CA certificate in the directory is named "${issuer}" (expected ${h}.0); the CRL is not used`,
+    );
+  let signer: CaEntry | undefined;
+  for (const c of candidates) if (await crlSignedBy(crl, fp, c)) signer = signer ?? c;
+  if (!signer)
+    return problem(
+      'error',
+      'crl-bad-signature',
+      `${f.name}: the signature of this CRL of "${issuer}" does not verify with ${candidates.map((c) => c.file).join(', ')}; it is not used`,
+    );
+  const revoked = new Set<string>();
+  for (const e of crl.entries) if (e.reason !== REMOVE_FROM_CRL) revoked.add(normalizeSerial(e.serialNumber));
+  const entry: CrlEntry = {
+    file: f.name,
+    pem: toPem(CRL_LABEL, der),
+    der,
+    issuerFingerprint: signer.fingerprint,
+    issuer,
+    thisUpdate: crl.thisUpdate,
+    revoked,
+  };
+  if (crl.nextUpdate) entry.nextUpdate = crl.nextUpdate;
+  const number = crlNumber(crl);
+  if (number !== undefined) entry.number = number;
+  return { entry };
+}
+
+/** The CRL Number extension (RFC 5280 5.2.3), or undefined when absent or unreadable. */
+function crlNumber(crl: InstanceType<typeof x509.X509Crl>): bigint | undefined {
+  const ext = crl.getExtension(CRL_NUMBER);
+  if (!ext) return undefined;
+  try {
+    const value = Buffer.from(ext.value);
+    const tlv = readTlv(value, 0);
+    if (tlv.tag !== 0x02) return undefined;
+    const hex = value.subarray(tlv.contentStart, tlv.end).toString('hex');
+    return hex ? BigInt(`0x${hex}`) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** device:inode of the directory itself (a rename or re-creation changes it) */
@@ -525,17 +583,16 @@ function reportGaps(
     groups.set(key, [...(groups.get(key) ?? []), f.index]);
   }
   for (const [prefix, indices] of groups) {
-    const present = new Set(indices);
-    const max = Math.max(...indices);
-    const missing: number[] = [];
-    for (let i = 0; i < max; i++) if (!present.has(i)) missing.push(i);
-    if (missing.length === 0) continue;
-    const after = indices.filter((i) => i > missing[0]).sort((a, b) => a - b);
+    const sorted = [...new Set(indices)].sort((a, b) => a - b);
+    // the first index i with sorted[i] !== i is the first gap (linear; indexes are at most MAX_HASH_INDEX)
+    const firstMissing = sorted.findIndex((v, i) => v !== i);
+    if (firstMissing === -1) continue;
+    const after = sorted.filter((i) => i > firstMissing);
     report(
       'warning',
       'sequence-gap',
-      `${prefix}${missing[0]} is missing: this gateway still loads ${after.map((i) => prefix + i).join(', ')}, but native OpenSSL readers stop at the gap and would not`,
-      `${prefix}${missing[0]}`,
+      `${prefix}${firstMissing} is missing: this gateway still loads ${after.map((i) => prefix + i).join(', ')}, but native OpenSSL readers stop at the gap and would not`,
+      `${prefix}${firstMissing}`,
     );
   }
 }

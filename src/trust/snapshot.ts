@@ -30,6 +30,14 @@ export interface CrlEntry {
   nextUpdate?: Date;
   /** normalised serials (see normalizeSerial) of revoked certificates; removeFromCRL entries left out */
   revoked: Set<string>;
+  /** the CRL Number extension, when present */
+  number?: bigint;
+}
+
+/** The newest CRL a CA has had in force while this process runs (src/trust/floors.ts). */
+export interface CrlFloor {
+  thisUpdate: Date;
+  number?: bigint;
 }
 
 export interface TrustSnapshot {
@@ -42,6 +50,10 @@ export interface TrustSnapshot {
   digest: string;
   earliestNextUpdate?: Date;
   loadedAt: Date;
+  /** per CA fingerprint: the newest CRL seen in force so far; carried from snapshot to snapshot */
+  crlFloors?: ReadonlyMap<string, CrlFloor>;
+  /** CA fingerprints whose newest CRL is older than their floor: their clients are refused */
+  crlRolledBack?: ReadonlySet<string>;
 }
 
 /**

@@ -30,6 +30,14 @@ import { contextTrust, type TrustSnapshot } from './snapshot.js';
 import { directoryStamp } from './dir-stamp.js';
 
 const log = logger('media_gateway::trust');
+/** Problem codes that health() judges from the snapshot and the clock instead (they change with time). */
+const JUDGED_FROM_SNAPSHOT: ReadonlySet<string> = new Set([
+  'no-ca',
+  'ca-without-crl',
+  'crl-expired',
+  'crl-not-yet-valid',
+  'crl-expiring',
+]);
 const DEBOUNCE_MS = 100;
 const SCAN_RACE_ATTEMPTS = 3;
 const MAX_TIMER_MS = 2_147_000_000;
@@ -128,6 +136,10 @@ export class TrustStore extends EventEmitter {
           reasons.push(`the CRL of CA "${ca.subject}" expires at ${end.toISOString()}`);
       }
     }
+    // what the checks above judge from the snapshot is not repeated from the scan's problems
+    for (const p of this.problems)
+      if (p.severity === 'error' && !JUDGED_FROM_SNAPSHOT.has(p.code))
+        reasons.push(`${p.code}: ${p.message}`);
     return { healthy: reasons.length === 0, reasons };
   }
 

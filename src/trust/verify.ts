@@ -6,7 +6,7 @@
 // needs a valid CRL of its issuer, as OpenSSL's CRL_CHECK_ALL requires.
 import { X509Certificate } from 'node:crypto';
 import { x509, normalizeSerial } from './x509.js';
-import type { CaEntry, CrlEntry, TrustSnapshot } from './snapshot.js';
+import type { CaEntry, TrustSnapshot } from './snapshot.js';
 
 export type RejectReason =
   | 'revoked'
@@ -14,6 +14,7 @@ export type RejectReason =
   | 'crl_missing'
   | 'crl_expired'
   | 'crl_not_yet_valid'
+  | 'crl_rollback'
   | 'certificate_expired'
   | 'certificate_not_yet_valid'
   | 'wrong_purpose'
@@ -71,10 +72,15 @@ function findIssuer(c: X509Certificate, snap: TrustSnapshot): { ca?: CaEntry; na
 function crlCheck(
   c: X509Certificate,
   issuer: CaEntry,
-  crls: CrlEntry[],
+  snap: TrustSnapshot,
   now: number,
 ): VerifyResult | undefined {
-  const own = crls.filter((x) => x.issuerFingerprint === issuer.fingerprint);
+  if (snap.crlRolledBack?.has(issuer.fingerprint))
+    return fail(
+      'crl_rollback',
+      `the newest CRL of "${issuer.subject}" is older than one already in force (src/trust/floors.ts)`,
+    );
+  const own = snap.crls.filter((x) => x.issuerFingerprint === issuer.fingerprint);
   if (own.length === 0) return fail('crl_missing', `no CRL of "${issuer.subject}" is available`);
   const valid = own.filter(
     (x) => x.thisUpdate.getTime() <= now && (!x.nextUpdate || now < x.nextUpdate.getTime()),
@@ -118,7 +124,7 @@ export function verifyPeerChain(
   }
   if (opts.crlEnabled && (snap.cas.length === 0 || snap.crls.length === 0))
     return fail(
-      snap.cas.length === 0 ? 'unknown_ca' : 'crl_missing',
+      snap.cas.length === 0 ? 'unknown_ca' : snap.crlRolledBack?.size ? 'crl_rollback' : 'crl_missing',
       'the trust store holds no usable CA/CRL set',
     );
 
@@ -162,7 +168,7 @@ export function verifyPeerChain(
     const checks: [X509Certificate, CaEntry][] = chain.map((c, i) => [c, issuers[i]]);
     checks.push([root.cert, root]);
     // report a revocation anywhere before a CRL availability problem (matches Node's reporting)
-    const results = checks.map(([c, iss]) => crlCheck(c, iss, snap.crls, now)).filter((r) => r !== undefined);
+    const results = checks.map(([c, iss]) => crlCheck(c, iss, snap, now)).filter((r) => r !== undefined);
     const revoked = results.find((r) => !r.ok && r.reason === 'revoked');
     if (revoked) return revoked;
     if (results.length) return results[0];

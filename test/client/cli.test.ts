@@ -1,6 +1,7 @@
 // `media-gateway client` as an operator runs it (the built CLI in a child process): --help, --check on the
 // original's sample configs, and SIGTERM draining the queue before exit 0.
 import { test } from 'node:test';
+import { makePki } from '../../src/cli/demo.js';
 import assert from 'node:assert/strict';
 import { copyFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -20,8 +21,15 @@ test('client --help', async () => {
 
 test('client --check accepts every original client sample (with the files they name)', async (t) => {
   const dir = await tempDir(t);
-  for (const f of ['ca.crt', 'server.crt', 'client.crt', 'client.key'])
-    await writeFile(path.join(dir, f), 'PEM\n');
+  // --check proves the files (src/preflight/): real certificates from our PKI
+  const pki = await makePki(path.join(dir, 'pki'));
+  for (const [f, from] of [
+    ['ca.crt', pki.caCert],
+    ['server.crt', pki.serverCert],
+    ['client.crt', pki.clientCert],
+    ['client.key', pki.clientKey],
+  ])
+    await copyFile(from, path.join(dir, f));
   const files = [
     ...(await readdir(path.join(samples, 'client'))).map((f) => path.join(samples, 'client', f)),
     path.join(samples, 'e2e', 'client_config.json'),

@@ -181,9 +181,17 @@ test('relative file paths are resolved against the configuration file directory'
   });
 });
 
-test('unknown keys at any depth are warned about, with their JSON path', () => {
-  const { warnings } = parse(
+test('unknown keys at any depth are refused with their JSON path', () => {
+  rejects(clientJson({ colour: 'blue' }), /^\/etc\/mg\/client\.json: \$\.colour: unknown key \(remove it/);
+  rejects(clientJson({}, { batch: 3 }), /\$\.in_stream\.batch: unknown key/);
+  rejects(clientJson({ transport: { mode: 'auto', turbo: true } }), /\$\.transport\.turbo: unknown key/);
+  rejects(clientJson({ 'odd key': 1 }), /\$\["odd key"\]: unknown key/);
+});
+
+test('with allowUnknownKeys they are warnings naming each JSON path', () => {
+  const { warnings } = parseClientConfig(
     clientJson({ colour: 'blue', transport: { mode: 'auto', turbo: true }, 'odd key': 1 }, { batch: 3 }),
+    { ...opts, allowUnknownKeys: true },
   );
   assert.deepEqual(warnings.sort(), [
     '/etc/mg/client.json: $.colour: unknown key, ignored',
@@ -191,6 +199,22 @@ test('unknown keys at any depth are warned about, with their JSON path', () => {
     '/etc/mg/client.json: $.transport.turbo: unknown key, ignored',
     '/etc/mg/client.json: $["odd key"]: unknown key, ignored',
   ]);
+});
+
+test("a misspelled client TLS section or root certificate is refused, so TLS can't silently fall away", () => {
+  const url = 'https://gw.example:8443';
+  rejects(
+    clientJson({ url, tsl: { root_certificate: '/ca.crt' } }),
+    /\$\.tsl: unknown key \(did you mean "tls"\?\)/,
+  );
+  rejects(
+    clientJson({ url, tls: { root_certifcate: '/ca.crt' } }),
+    /\$\.tls\.root_certifcate: unknown key \(did you mean "root_certificate"\?\)/,
+  );
+  rejects(
+    clientJson({ url, tls: { root_certificate: '/ca.crt', identty: {} } }),
+    /\$\.tls\.identty: unknown key \(did you mean "identity"\?\)/,
+  );
 });
 
 test('a metrics listener on the main address is refused', () => {

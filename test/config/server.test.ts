@@ -1,4 +1,4 @@
-// Server configuration: syntax, types, required fields, validations and unknown-key warnings.
+// Server configuration: syntax, types, required fields, validations and unknown keys (errors by default).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseServerConfig } from '../../src/config/server.js';
@@ -88,14 +88,78 @@ test('top-level nulls are dropped (an absent optional section)', () => {
   rejects(serverJson({ port: null }), 'server.json: $.port: required field is missing');
 });
 
-test('unknown keys are warnings naming each JSON path', () => {
-  const { warnings } = parse(
-    serverJson({ extra: 1, statistics: { frame_period: 10, history_size: 100 } }, { inflight_ops: 100 }),
+test('an unknown key is an error naming its JSON path, with the stable code', () => {
+  const err = rejects(
+    serverJson({ extra: 1 }),
+    /^server\.json: \$\.extra: unknown key \(remove it, or start with --allow-unknown-keys/,
   );
+  assert.equal(err.code, 'config_unknown_key');
+  rejects(
+    serverJson({ statistics: { frame_period: 10, history_size: 100 } }),
+    /\$\.statistics\.history_size: unknown key/,
+  );
+});
+
+test('a misspelled security section is refused with a suggestion, not ignored', () => {
+  const tsl = { identity: { certificate: '/c.crt', key: '/k.key' } };
+  rejects(serverJson({ tsl }), 'server.json: $.tsl: unknown key (did you mean "tls"?)');
+  rejects(serverJson({ sll: { server: {} } }), 'server.json: $.sll: unknown key (did you mean "ssl"?)');
+  rejects(
+    serverJson({ tls: { identity: { certificate: '/c.crt', key: '/k.key' }, peer: {} } }),
+    'server.json: $.tls.peer: unknown key (did you mean "peers"?)',
+  );
+});
+
+test('a misspelled required key names the typo in the missing-field error', () => {
+  const writer = { ...WRITER, send_timout: WRITER.send_timeout } as Record<string, unknown>;
+  delete writer.send_timeout;
+  const err = expectConfigError(
+    () => parseServerConfig(JSON.stringify({ ip: '127.0.0.1', port: 8080, out_stream: writer }), opts),
+    'server.json: $.out_stream.send_timeout: required field is missing (found "send_timout": did you mean "send_timeout"?)',
+  );
+  assert.equal(err.code, 'config_unknown_key');
+});
+
+test('with allowUnknownKeys unknown keys are warnings, but near misses stay errors', () => {
+  const lenient = (text: string) => parseServerConfig(text, { ...opts, allowUnknownKeys: true });
+  const { warnings } = lenient(serverJson({ extra: 1, statistics: { frame_period: 10, history_size: 100 } }));
   assert.deepEqual(warnings.sort(), [
     'server.json: $.extra: unknown key, ignored',
-    'server.json: $.out_stream.inflight_ops: unknown key, ignored',
     'server.json: $.statistics.history_size: unknown key, ignored',
+  ]);
+  expectConfigError(
+    () => lenient(serverJson({ tsl: {} })),
+    'server.json: $.tsl: unknown key (did you mean "tls"?)',
+  );
+});
+
+test('MEDIA_GATEWAY_ALLOW_UNKNOWN_KEYS=1 is the environment form of the opt-out', () => {
+  const env = { MEDIA_GATEWAY_ALLOW_UNKNOWN_KEYS: '1' };
+  const { warnings } = parseServerConfig(serverJson({ extra: 1 }), { file: 'server.json', env });
+  assert.deepEqual(warnings, ['server.json: $.extra: unknown key, ignored']);
+});
+
+test('warnings gathered before a failure travel with the error', () => {
+  const err = expectConfigError(
+    () => parseServerConfig(serverJson({ extra: 1, port: 'x' }), { ...opts, allowUnknownKeys: true }),
+    /\$\.port: expected/,
+  );
+  assert.deepEqual(err.warnings, []);
+  const late = expectConfigError(
+    () =>
+      parseServerConfig(serverJson({ statistics: { frame_period: 10, x: 1 }, metrics: { port: 'x' } }), {
+        ...opts,
+        allowUnknownKeys: true,
+      }),
+    /\$\.metrics\.port: expected/,
+  );
+  assert.deepEqual(late.warnings, ['server.json: $.statistics.x: unknown key, ignored']);
+});
+
+test('out_stream.inflight_ops of older versions is accepted with a warning that it is ignored', () => {
+  const { warnings } = parse(serverJson({}, { inflight_ops: 100 }));
+  assert.deepEqual(warnings, [
+    'server.json: $.out_stream.inflight_ops: accepted for compatibility and ignored: the server has no in-flight queue',
   ]);
 });
 

@@ -3,7 +3,8 @@
 // logs "listening on", serves, and exits 0 on SIGTERM.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { makePki } from '../../src/cli/demo.js';
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
@@ -17,33 +18,18 @@ import { post, request } from './http-client.js';
 
 const samples = path.join(sharedDir, 'compat', 'original-samples');
 
-/** The files the sample configs name, made real: a PEM pair from openssl, an empty hash dir, etcd files. */
+/**
+ * The files the sample configs name, made real: a server pair and a trust directory (a CA with its CRL) from
+ * our PKI, since --check proves them (src/preflight/); the etcd files reuse the CA and the client pair.
+ */
 async function materialise(dir: string): Promise<void> {
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-keyout',
-      path.join(dir, 'server.key'),
-      '-out',
-      path.join(dir, 'server.crt'),
-    ],
-    { stdio: 'ignore' },
-  );
-  await copyFile(path.join(dir, 'server.crt'), path.join(dir, 'etcd-ca.crt'));
-  await copyFile(path.join(dir, 'server.crt'), path.join(dir, 'etcd-client.crt'));
-  await copyFile(path.join(dir, 'server.key'), path.join(dir, 'etcd-client.key'));
-  await mkdir(path.join(dir, 'lookup-hash-dir'));
+  const pki = await makePki(path.join(dir, 'pki'));
+  await copyFile(pki.serverCert, path.join(dir, 'server.crt'));
+  await copyFile(pki.serverKey, path.join(dir, 'server.key'));
+  await copyFile(pki.caCert, path.join(dir, 'etcd-ca.crt'));
+  await copyFile(pki.clientCert, path.join(dir, 'etcd-client.crt'));
+  await copyFile(pki.clientKey, path.join(dir, 'etcd-client.key'));
+  await cp(pki.hashDir, path.join(dir, 'lookup-hash-dir'), { recursive: true });
 }
 
 test('--check accepts every original server sample and the e2e server config', async (t) => {

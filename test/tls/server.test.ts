@@ -145,7 +145,7 @@ test('handshake verdicts: good, root-issued, revoked, expired, wrong EKU, unknow
   assert.deepEqual(r.listener.health(), { healthy: true, reasons: [] });
 });
 
-test('CRL changes at run time: missing (intermediate, root), expired, future, bad signature, restored', async (t) => {
+test('CRL changes at run time: missing (intermediate, root), older, future, bad signature, restored', async (t) => {
   const files = standard();
   const r = await start(t, files);
   const inter = `${lab.inter.hash}.r0`;
@@ -160,22 +160,27 @@ test('CRL changes at run time: missing (intermediate, root), expired, future, ba
   );
   assert.equal(r.listener.health().healthy, false);
 
+  // an older CRL than the one in force is a rollback (src/trust/floors.ts); a CRL from the future is not in
+  // force yet; a CRL with a bad signature keeps the file's previous content (the future one) in force
   for (const [crl, reason] of [
     [
       lab.crl(lab.inter, { lastUpdate: new Date('2025-01-01Z'), nextUpdate: new Date('2025-02-01Z') }),
-      'crl_expired',
+      'crl_rollback',
     ],
     [
       lab.crl(lab.inter, { lastUpdate: new Date('2040-01-01Z'), nextUpdate: new Date('2040-02-01Z') }),
       'crl_not_yet_valid',
     ],
-    [lab.badSignature(lab.crl(lab.inter)), 'crl_missing'],
   ] as const) {
     reload = r.next();
     r.put(inter, crl);
     await reload;
     await refused(r, lab.clients.good, reason);
   }
+  r.put(inter, lab.badSignature(lab.crl(lab.inter)));
+  await r.listener.trust!.reload(); // nothing changes in force, so no 'reload' event
+  assert.ok(r.listener.trust!.currentProblems().some((p) => p.code === 'crl-kept'));
+  await refused(r, lab.clients.good, 'crl_not_yet_valid');
   reload = r.next();
   r.put(inter, files[inter]);
   await reload;
@@ -316,7 +321,14 @@ test('a broken file keeps what was in force and never widens access; a vanished 
   assert.ok(accepted(await get(r.port, lab.clients.good)), 'the last good snapshot stays in force');
   renameSync(`${r.dir}-gone`, r.dir);
   await r.listener.trust!.reload();
-  assert.equal(r.listener.health().healthy, true);
+  const broken = r.listener.health();
+  assert.equal(broken.healthy, false, 'the broken files are still there');
+  assert.doesNotMatch(broken.reasons.join('\n'), /reload failed/);
+  assert.match(broken.reasons.join('\n'), /unparsable: .*\.r0 .*previous content stays in force/);
+  r.put(`${lab.inter.hash}.r0`, files[`${lab.inter.hash}.r0`]);
+  unlinkSync(path.join(r.dir, `${lab.ca2.hash}.0`));
+  await r.listener.trust!.reload();
+  assert.deepEqual(r.listener.health().reasons, []);
 });
 
 test("the seed's workflow: hash.0 + hash.r0, then a new CRL as hash.r1", async (t) => {

@@ -1,0 +1,33 @@
+// Start-up check of the client-certificate trust directory, with the scanner the server itself uses
+// (src/trust/scan.ts): a directory in which no client could ever be accepted is an error, not a warning
+// found later in `store doctor`.
+import type { ClientAuthConfig } from '../config/types.js';
+import { scanHashDirectory, type ProblemCode } from '../trust/scan.js';
+import type { Finding } from './finding.js';
+
+/** Problems that refuse every client of a CA (or every client at all): the server would start useless. */
+const REFUSES_CLIENTS: ReadonlySet<ProblemCode> = new Set([
+  'no-ca',
+  'ca-without-crl',
+  'crl-expired',
+  'crl-not-yet-valid',
+  'crl-rollback',
+]);
+
+export async function trustFindings(cfg: ClientAuthConfig, where: string, now: Date): Promise<Finding[]> {
+  let problems;
+  try {
+    ({ problems } = await scanHashDirectory(cfg.directory, {
+      crlEnabled: cfg.crlEnabled,
+      crlExpiryWarningMs: cfg.crlExpiryWarningMs,
+      now,
+    }));
+  } catch (e) {
+    return [{ severity: 'error', path: where, message: (e as Error).message }];
+  }
+  return problems.map((p) => ({
+    severity: REFUSES_CLIENTS.has(p.code) ? 'error' : 'warning',
+    path: where,
+    message: `trust directory ${cfg.directory}: ${p.code}: ${p.message}`,
+  }));
+}

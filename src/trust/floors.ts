@@ -1,0 +1,64 @@
+// The rule that a revocation, once loaded, is never forgotten while the process runs: per CA, the newest CRL
+// ever in force (highest thisUpdate, highest CRL Number) is a floor. A CRL whose thisUpdate is still in the
+// future is not in force yet and neither raises a floor nor counts against one (a CRL published early by
+// mistake must not lock its CA out until that date). When files change or vanish so that a
+// CA's newest CRL is older than its floor, the CA's CRLs are taken out of the snapshot, which refuses its
+// clients (OpenSSL: no CRL; src/trust/verify.ts: crl_rollback) until a CRL at least as new is present again.
+// Floors live in the snapshot and are carried from one scan to the next, so they last as long as the process.
+import type { CaEntry, CrlEntry, CrlFloor } from './snapshot.js';
+import type { Problem, ProblemCode } from './scan.js';
+
+type Report = (severity: Problem['severity'], code: ProblemCode, message: string, file?: string) => void;
+
+export interface FloorResult {
+  floors: ReadonlyMap<string, CrlFloor>;
+  rolledBack: ReadonlySet<string>;
+}
+
+/** Updates the floors with `crls` and removes (in place) the CRLs of CAs that went back below theirs. */
+export function applyCrlFloors(
+  cas: CaEntry[],
+  crls: CrlEntry[],
+  previous: ReadonlyMap<string, CrlFloor> | undefined,
+  now: Date,
+  report: Report,
+): FloorResult {
+  const floors = new Map(previous ?? []);
+  const rolledBack = new Set<string>();
+  for (const ca of cas) {
+    const own = crls.filter(
+      (c) => c.issuerFingerprint === ca.fingerprint && c.thisUpdate.getTime() <= now.getTime(),
+    );
+    if (own.length === 0) continue; // 'ca-without-crl' / 'crl-not-yet-valid' already refuse its clients
+    const newest = newestOf(own);
+    const floor = floors.get(ca.fingerprint);
+    if (floor && isOlder(newest, floor)) {
+      rolledBack.add(ca.fingerprint);
+      report(
+        'error',
+        'crl-rollback',
+        `CA "${ca.subject}" (${ca.file}): its newest CRL now is older (${describe(newest)}) than one already in force (${describe(floor)}); its clients are refused until a CRL at least as new is back in the directory`,
+        ca.file,
+      );
+      continue;
+    }
+    floors.set(ca.fingerprint, floor ? newestOf([floor, newest]) : newest);
+  }
+  for (let i = crls.length - 1; i >= 0; i--) if (rolledBack.has(crls[i].issuerFingerprint)) crls.splice(i, 1);
+  return { floors, rolledBack };
+}
+
+function newestOf(list: CrlFloor[]): CrlFloor {
+  const thisUpdate = new Date(Math.max(...list.map((c) => c.thisUpdate.getTime())));
+  const numbers = list.map((c) => c.number).filter((n): n is bigint => n !== undefined);
+  const number = numbers.length ? numbers.reduce((a, b) => (b > a ? b : a)) : undefined;
+  return number === undefined ? { thisUpdate } : { thisUpdate, number };
+}
+
+function isOlder(candidate: CrlFloor, floor: CrlFloor): boolean {
+  if (candidate.thisUpdate.getTime() < floor.thisUpdate.getTime()) return true;
+  return floor.number !== undefined && candidate.number !== undefined && candidate.number < floor.number;
+}
+
+const describe = (f: CrlFloor): string =>
+  `thisUpdate ${f.thisUpdate.toISOString()}${f.number !== undefined ? `, CRL Number ${f.number}` : ''}`;
