@@ -3,9 +3,8 @@
 // logs "listening on", serves, and exits 0 on SIGTERM.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, cp, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { copyFile, cp, readdir, writeFile } from 'node:fs/promises';
 import { makePki } from '../../src/cli/demo.js';
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { runCli, sharedDir, startCli } from '../helpers/cli.js';
