@@ -72,7 +72,10 @@ export class SavantWriter {
     resolveIpcPermissions(url, cfg.fixIpcPermissions);
     const w = new SavantWriter(cfg, url);
     try {
-      w.boundEndpoint = await attachSocket(w.sock, url, cfg.fixIpcPermissions);
+      w.boundEndpoint = await attachSocket(w.sock, url, {
+        fixIpcPermissions: cfg.fixIpcPermissions,
+        configuredUrl: cfg.url,
+      });
     } catch (err) {
       w.sock.close();
       throw err;
@@ -199,13 +202,12 @@ export class SavantWriter {
   private async recreate(): Promise<void> {
     detachSocket(this.sock);
     this.sock = this.makeSocket();
-    this.boundEndpoint = await attachSocket(
-      this.sock,
-      this.url,
-      this.cfg.fixIpcPermissions,
-      this.boundEndpoint ?? this.url.endpoint,
-      REBIND_RETRY_MS,
-    );
+    this.boundEndpoint = await attachSocket(this.sock, this.url, {
+      fixIpcPermissions: this.cfg.fixIpcPermissions,
+      configuredUrl: this.cfg.url,
+      endpoint: this.boundEndpoint ?? this.url.endpoint,
+      addressInUseRetryMs: REBIND_RETRY_MS,
+    });
     this.broken = false;
     // close() may have run while we were re-binding; do not leave the new socket open
     if (this.closed) detachSocket(this.sock);
