@@ -87,6 +87,12 @@ export const zmqReadResultsTotal = hotCounter({
   labelNames: ['result'] as const,
   registers: r,
 });
+export const writerSocketsReplacedTotal = new Counter({
+  name: 'media_gateway_writer_sockets_replaced_total',
+  help: 'Writer sockets closed without lingering and replaced after an ack timeout, by socket type (what they still queued is dropped)',
+  labelNames: ['type'] as const,
+  registers: r,
+});
 export const tlsRejectionsTotal = new Counter({
   name: 'media_gateway_tls_rejections_total',
   help: 'Client certificates refused, by reason',

@@ -1,10 +1,13 @@
 // Savant ZeroMQ writer (savant-wire.md §3): sends [topic, message, extra...] on a pub/req/dealer socket with
 // savant_core's retry and acknowledgement rules. Calls to send() are queued and run one at a time in call
 // order, because a ZeroMQ socket allows one pending send and the ack of a req/EOS must pair with its send.
+// A send whose ack timed out is reported as failed and must not reach the sink afterwards: its socket is
+// closed without lingering and replaced (see replaceAfterAckTimeout). What a result guarantees per socket
+// type is written down in docs/zeromq.md.
 import type * as zmq from 'zeromq';
 import type { WriterConfig } from '../config/types.js';
 import { hotSlotsBy } from '../metrics/hot.js';
-import { zmqSendResultsTotal } from '../metrics/registry.js';
+import { writerSocketsReplacedTotal, zmqSendResultsTotal } from '../metrics/registry.js';
 import { logger } from '../util/log.js';
 import { resolveIpcPermissions } from './ipc.js';
 import { attachSocket, createSocket, detachSocket, isTimeout, type SavantSocket } from './socket.js';
@@ -12,7 +15,7 @@ import { parseSocketUrl, type SocketUrl } from './url.js';
 
 const sendResults = hotSlotsBy(zmqSendResultsTotal, {}, 'result');
 
-/** How long a re-created req socket retries binding its predecessor's endpoint (released asynchronously). */
+/** How long a re-created socket retries binding its predecessor's endpoint (released asynchronously). */
 const REBIND_RETRY_MS = 2000;
 
 export type WriteResult =
@@ -51,10 +54,16 @@ function validateWriterConfig(cfg: WriterConfig): void {
   }
 }
 
+/** Closes a socket whose queued messages must never be delivered. */
+function discardSocket(sock: SavantSocket): void {
+  if (!sock.closed) sock.linger = 0;
+  detachSocket(sock);
+}
+
 export class SavantWriter {
   private sock: SavantSocket;
   private boundEndpoint: string | undefined;
-  /** set when a req socket must be replaced before the next send (see recreate()) */
+  /** set when the socket must be replaced before the next send (see recreate()) */
   private broken = false;
   private closed = false;
   private queue: Promise<unknown> = Promise.resolve();
@@ -167,7 +176,7 @@ export class SavantWriter {
         this.assertAlive();
         if (!isTimeout(err)) throw err;
         if (receiveRetriesSpent >= receiveRetries) {
-          if (type === 'req') await this.recreateAfterAckTimeout();
+          await this.replaceAfterAckTimeout();
           return { kind: 'ack_timeout', timeSpentMs: elapsed() };
         }
         receiveRetriesSpent++;
@@ -184,23 +193,32 @@ export class SavantWriter {
   }
 
   /**
-   * A req socket whose reply never came still waits for it and refuses every later send (EFSM); the
-   * original then fails forever. We replace the socket instead so that later messages go through.
+   * After an ack timeout (req, or an EOS on dealer) the old socket goes, closed with LINGER 0, and a fresh
+   * one takes its place:
+   * - the request we answered as failed may still sit in the old socket's queue (the sink was away and
+   *   reconnects); lingering would deliver it after the failure was reported, and the client's retry
+   *   would then make it a duplicate. LINGER 0 drops it.
+   * - a req socket still waiting for its reply refuses every later send (EFSM); savant_core then fails
+   *   for good.
+   * - a late OK for a timed-out EOS on dealer would otherwise be taken as the ack of the next EOS.
+   * On dealer this also drops data messages still queued before the EOS; they were answered as queued,
+   * not delivered (docs/zeromq.md).
    */
-  private async recreateAfterAckTimeout(): Promise<void> {
+  private async replaceAfterAckTimeout(): Promise<void> {
     this.broken = true;
+    writerSocketsReplacedTotal.inc({ type: this.url.type });
     try {
       await this.recreate();
     } catch (err) {
       log.warn(
         { err: (err as Error).message, url: this.cfg.url },
-        'cannot re-create req socket; will retry on the next send',
+        'cannot re-create the writer socket; will retry on the next send',
       );
     }
   }
 
   private async recreate(): Promise<void> {
-    detachSocket(this.sock);
+    discardSocket(this.sock);
     this.sock = this.makeSocket();
     this.boundEndpoint = await attachSocket(this.sock, this.url, {
       fixIpcPermissions: this.cfg.fixIpcPermissions,
@@ -211,7 +229,10 @@ export class SavantWriter {
     this.broken = false;
     // close() may have run while we were re-binding; do not leave the new socket open
     if (this.closed) detachSocket(this.sock);
-    log.info({ url: this.cfg.url }, 'req socket re-created after an ack timeout');
+    log.info(
+      { url: this.cfg.url },
+      'writer socket replaced after an ack timeout; what the old one still queued was dropped',
+    );
   }
 
   /** Closes the socket; queued and later sends resolve with an error result. */
