@@ -10,6 +10,7 @@ import { hotSlotsBy } from '../metrics/hot.js';
 import { writerSocketsReplacedTotal, zmqSendResultsTotal } from '../metrics/registry.js';
 import { logger } from '../util/log.js';
 import { resolveIpcPermissions } from './ipc.js';
+import { PubPeerWatch } from './peer-watch.js';
 import { attachSocket, createSocket, detachSocket, isTimeout, type SavantSocket } from './socket.js';
 import { parseSocketUrl, type SocketUrl } from './url.js';
 
@@ -65,6 +66,8 @@ export class SavantWriter {
   private boundEndpoint: string | undefined;
   /** set when the socket must be replaced before the next send (see recreate()) */
   private broken = false;
+  /** pub only: connected subscribers, and the count of what is sent while there are none */
+  readonly peers: PubPeerWatch | undefined;
   private closed = false;
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -73,6 +76,8 @@ export class SavantWriter {
     readonly url: SocketUrl,
   ) {
     this.sock = this.makeSocket();
+    // a pub socket is never replaced, so one watch lasts as long as the writer
+    this.peers = url.type === 'pub' ? new PubPeerWatch(this.sock as zmq.Publisher, cfg.url) : undefined;
   }
 
   static async open(cfg: WriterConfig): Promise<SavantWriter> {
@@ -164,6 +169,7 @@ export class SavantWriter {
 
     const type = this.url.type;
     if (!(type === 'req' || (isEos && type !== 'pub'))) {
+      this.peers?.sent();
       return { kind: 'success', retriesSpent: sendRetriesSpent, timeSpentMs: elapsed() };
     }
 
