@@ -3,10 +3,16 @@
 // as the ack of a later send. Real req/dealer writers against raw zeromq sinks on ipc paths in temp dirs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as zmq from 'zeromq';
+import { startCli } from '../helpers/cli.js';
+import { serverJson } from '../helpers/config-json.js';
+import { freePort } from '../helpers/net.js';
 import { tempDir } from '../helpers/tmp.js';
+import { encodeMedia } from '../../src/savant/media.js';
 import { buildMessage, inspectMessage } from '../../src/savant/message.js';
+import { post } from '../server/http-client.js';
 import { openWriter, writerCfg } from './harness.js';
 
 const b = (s: string) => Buffer.from(s);
@@ -75,4 +81,38 @@ test('dealer: an EOS queued while the sink was away and timed out is not deliver
   assert.equal((await writer.send(b('cam'), frame(2n), [], false)).kind, 'success');
   const [, , msg] = await sink.receive();
   assert.equal(inspectMessage(msg).seqId, 2n, 'the timed-out EOS (seq 1) never arrives');
+});
+
+test('gateway server with a req writer: the request answered 502 never reaches the sink when it comes back', async (t) => {
+  const dir = await tempDir(t);
+  const url = `ipc://${path.join(dir, 'sink')}`;
+  const port = await freePort();
+  const file = path.join(dir, 'server.json');
+  const ms200 = { secs: 0, nanos: 200_000_000 };
+  await writeFile(
+    file,
+    serverJson({ port }, { url: `req+connect:${url}`, receive_timeout: ms200, receive_retries: 0 }),
+  );
+  const cli = startCli(t, ['server', file]);
+  await cli.waitForOutput(/listening on/);
+  const postSeq = async (seq: bigint) =>
+    (await post(`http://127.0.0.1:${port}/`, encodeMedia({ message: frame(seq), topic: b('cam'), data: [] })))
+      .status;
+  assert.equal(await postSeq(1n), 502);
+
+  const sink = new zmq.Reply({ linger: 0, receiveTimeout: 10_000 });
+  t.after(() => sink.close());
+  await sink.bind(url);
+  const firstSeen = sink.receive().then(async ([, msg]) => {
+    await sink.send(b('OK'));
+    return inspectMessage(msg).seqId;
+  });
+  let accepted = 2n;
+  for (; ; accepted++) {
+    const status = await postSeq(accepted);
+    if (status === 200) break;
+    assert.equal(status, 502);
+    assert.ok(accepted < 20n, 'the sink is reached within a few reconnect intervals');
+  }
+  assert.equal(await firstSeen, accepted, 'the first request the sink sees is the one answered 200');
 });
