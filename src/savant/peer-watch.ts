@@ -12,9 +12,10 @@ const log = logger('media_gateway::savant::writer');
 const dropped = hotSlot(writerDroppedNoSubscriberTotal, {});
 
 /**
- * Counts the peers of one pub socket. Emits 'change' with the new count. The count is a lower bound of
- * the loss: monitor events arrive asynchronously, and a subscriber that has connected but whose
- * subscription has not reached us yet (or that subscribed to other topics) also gets nothing.
+ * Counts the peers of one pub socket. Emits 'change' with the new count. The drop count is close to the
+ * loss, not exact: monitor events arrive after libzmq acted on them, so a few sends around a connect or
+ * disconnect land on the wrong side, and a subscriber whose subscription does not match (or is still on
+ * its way) gets nothing without being counted (docs/zeromq.md has measured figures).
  */
 export class PubPeerWatch extends EventEmitter {
   private count = 0;
