@@ -4,7 +4,9 @@
 // killed process is reused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createConnection } from 'node:net';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as zmq from 'zeromq';
@@ -146,4 +148,57 @@ test('a writer closed and opened again on the same ipc path in one process binds
   const first = await SavantWriter.open(writerCfg(url));
   await first.close();
   await openWriter(t, writerCfg(url));
+});
+
+/** A child process listening on a unix socket with a tiny backlog, stopped (SIGSTOP) so it never accepts. */
+async function stoppedListener(t: Parameters<typeof startCli>[0], socketPath: string) {
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `require('net').createServer().listen({ path: process.argv[1], backlog: 1 }, () => console.log('ready'))`,
+      socketPath,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  t.after(() => {
+    child.kill('SIGCONT');
+    child.kill('SIGKILL');
+  });
+  await once(child.stdout!, 'data');
+  child.kill('SIGSTOP');
+  return child;
+}
+
+test('a process that is stopped, not dead, still owns its endpoint', async (t) => {
+  const sock = path.join(await tempDir(t), 'stopped.ipc');
+  await stoppedListener(t, sock);
+  // the kernel completes a connection into the backlog of a stopped listener: that is a live endpoint
+  await assert.rejects(SavantWriter.open(writerCfg(`pub+bind:ipc://${sock}`)), {
+    code: 'IPC_ENDPOINT_IN_USE',
+  });
+});
+
+test('when the probe cannot tell (a full backlog answers EAGAIN), the bind is refused, not attempted', async (t) => {
+  const sock = path.join(await tempDir(t), 'full.ipc');
+  await stoppedListener(t, sock);
+  // fill the backlog: connections queue until the kernel answers EAGAIN
+  for (let i = 0; ; i++) {
+    assert.ok(i < 16, 'the backlog fills');
+    const filler = createConnection({ path: sock });
+    t.after(() => filler.destroy());
+    try {
+      await once(filler, 'connect'); // events.once rejects on 'error'
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') break;
+      throw err;
+    }
+  }
+  await assert.rejects(SavantWriter.open(writerCfg(`pub+bind:ipc://${sock}`)), {
+    code: 'IPC_PROBE_FAILED',
+    message: new RegExp(
+      `cannot tell whether ipc endpoint pub\\+bind:ipc://${sock} is in use .*refusing to replace it`,
+    ),
+  });
+  assert.ok((await stat(sock)).isSocket(), 'the listener keeps its socket file');
 });
