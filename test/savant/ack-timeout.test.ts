@@ -12,11 +12,14 @@ import { freePort } from '../helpers/net.js';
 import { tempDir } from '../helpers/tmp.js';
 import { encodeMedia } from '../../src/savant/media.js';
 import { buildMessage, inspectMessage } from '../../src/savant/message.js';
+import { writerSocketsReplacedTotal } from '../../src/metrics/registry.js';
 import { post } from '../server/http-client.js';
 import { openWriter, writerCfg } from './harness.js';
 
 const b = (s: string) => Buffer.from(s);
 const frame = (seq: bigint) => buildMessage({ content: 'video_frame', sourceId: 'cam', seqId: seq });
+const replaced = async (type: string) =>
+  (await writerSocketsReplacedTotal.get()).values.find((v) => v.labels.type === type)?.value ?? 0;
 const eos = (seq: bigint) => buildMessage({ content: 'end_of_stream', sourceId: 'cam', seqId: seq });
 // well above libzmq's 100 ms reconnect interval, so that a fresh socket reaches a sink that is back in time
 const acks = { receiveTimeoutMs: 500, receiveRetries: 0 };
@@ -58,9 +61,11 @@ test('dealer: an OK arriving after its EOS timed out is not taken as the ack of 
   await sink.bind(url);
   const writer = await openWriter(t, writerCfg(`dealer+connect:${url}`, acks));
 
+  const replacedBefore = await replaced('dealer');
   const first = writer.send(b('cam'), eos(1n), [], true);
   const [firstPeer] = await sink.receive();
   assert.equal((await first).kind, 'ack_timeout');
+  assert.equal((await replaced('dealer')) - replacedBefore, 1, 'the replacement is counted');
   await sink.send([firstPeer, b('OK')]); // late
 
   const second = writer.send(b('cam'), eos(2n), [], true);
