@@ -87,6 +87,22 @@ export const zmqReadResultsTotal = hotCounter({
   labelNames: ['result'] as const,
   registers: r,
 });
+export const writerSocketsReplacedTotal = new Counter({
+  name: 'media_gateway_writer_sockets_replaced_total',
+  help: 'Writer sockets closed without lingering and replaced after an ack timeout, by socket type (what they still queued is dropped)',
+  labelNames: ['type'] as const,
+  registers: r,
+});
+export const writerDroppedNoSubscriberTotal = hotCounter({
+  name: 'media_gateway_writer_dropped_no_subscriber_total',
+  help: 'Messages a pub writer handed to ZeroMQ while no subscriber was connected (ZeroMQ drops them)',
+  registers: r,
+});
+export const writerConnectedPeers = new Gauge({
+  name: 'media_gateway_writer_connected_peers',
+  help: 'Peers connected to the pub writer socket, from the libzmq socket monitor',
+  registers: r,
+});
 export const tlsRejectionsTotal = new Counter({
   name: 'media_gateway_tls_rejections_total',
   help: 'Client certificates refused, by reason',

@@ -104,7 +104,10 @@ export class SavantReader {
     resolveIpcPermissions(url, cfg.fixIpcPermissions);
     const r = new SavantReader(cfg, url);
     try {
-      r.boundEndpoint = await attachSocket(r.sock, url, cfg.fixIpcPermissions);
+      r.boundEndpoint = await attachSocket(r.sock, url, {
+        fixIpcPermissions: cfg.fixIpcPermissions,
+        configuredUrl: cfg.url,
+      });
     } catch (err) {
       r.sock.close();
       throw err;

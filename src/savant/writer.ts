@@ -1,18 +1,22 @@
 // Savant ZeroMQ writer (savant-wire.md §3): sends [topic, message, extra...] on a pub/req/dealer socket with
 // savant_core's retry and acknowledgement rules. Calls to send() are queued and run one at a time in call
 // order, because a ZeroMQ socket allows one pending send and the ack of a req/EOS must pair with its send.
+// A send whose ack timed out is reported as failed and must not reach the sink afterwards: its socket is
+// closed without lingering and replaced (see replaceAfterAckTimeout). What a result guarantees per socket
+// type is written down in docs/zeromq.md.
 import type * as zmq from 'zeromq';
 import type { WriterConfig } from '../config/types.js';
 import { hotSlotsBy } from '../metrics/hot.js';
-import { zmqSendResultsTotal } from '../metrics/registry.js';
+import { writerSocketsReplacedTotal, zmqSendResultsTotal } from '../metrics/registry.js';
 import { logger } from '../util/log.js';
 import { resolveIpcPermissions } from './ipc.js';
+import { PubPeerWatch } from './peer-watch.js';
 import { attachSocket, createSocket, detachSocket, isTimeout, type SavantSocket } from './socket.js';
 import { parseSocketUrl, type SocketUrl } from './url.js';
 
 const sendResults = hotSlotsBy(zmqSendResultsTotal, {}, 'result');
 
-/** How long a re-created req socket retries binding its predecessor's endpoint (released asynchronously). */
+/** How long a re-created socket retries binding its predecessor's endpoint (released asynchronously). */
 const REBIND_RETRY_MS = 2000;
 
 export type WriteResult =
@@ -51,11 +55,19 @@ function validateWriterConfig(cfg: WriterConfig): void {
   }
 }
 
+/** Closes a socket whose queued messages must never be delivered. */
+function discardSocket(sock: SavantSocket): void {
+  if (!sock.closed) sock.linger = 0;
+  detachSocket(sock);
+}
+
 export class SavantWriter {
   private sock: SavantSocket;
   private boundEndpoint: string | undefined;
-  /** set when a req socket must be replaced before the next send (see recreate()) */
+  /** set when the socket must be replaced before the next send (see recreate()) */
   private broken = false;
+  /** pub only: connected subscribers, and the count of what is sent while there are none */
+  readonly peers: PubPeerWatch | undefined;
   private closed = false;
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -64,6 +76,8 @@ export class SavantWriter {
     readonly url: SocketUrl,
   ) {
     this.sock = this.makeSocket();
+    // a pub socket is never replaced, so one watch lasts as long as the writer
+    this.peers = url.type === 'pub' ? new PubPeerWatch(this.sock as zmq.Publisher, cfg.url) : undefined;
   }
 
   static async open(cfg: WriterConfig): Promise<SavantWriter> {
@@ -72,7 +86,10 @@ export class SavantWriter {
     resolveIpcPermissions(url, cfg.fixIpcPermissions);
     const w = new SavantWriter(cfg, url);
     try {
-      w.boundEndpoint = await attachSocket(w.sock, url, cfg.fixIpcPermissions);
+      w.boundEndpoint = await attachSocket(w.sock, url, {
+        fixIpcPermissions: cfg.fixIpcPermissions,
+        configuredUrl: cfg.url,
+      });
     } catch (err) {
       w.sock.close();
       throw err;
@@ -152,6 +169,7 @@ export class SavantWriter {
 
     const type = this.url.type;
     if (!(type === 'req' || (isEos && type !== 'pub'))) {
+      this.peers?.sent();
       return { kind: 'success', retriesSpent: sendRetriesSpent, timeSpentMs: elapsed() };
     }
 
@@ -164,7 +182,7 @@ export class SavantWriter {
         this.assertAlive();
         if (!isTimeout(err)) throw err;
         if (receiveRetriesSpent >= receiveRetries) {
-          if (type === 'req') await this.recreateAfterAckTimeout();
+          await this.replaceAfterAckTimeout();
           return { kind: 'ack_timeout', timeSpentMs: elapsed() };
         }
         receiveRetriesSpent++;
@@ -181,35 +199,46 @@ export class SavantWriter {
   }
 
   /**
-   * A req socket whose reply never came still waits for it and refuses every later send (EFSM); the
-   * original then fails forever. We replace the socket instead so that later messages go through.
+   * After an ack timeout (req, or an EOS on dealer) the old socket goes, closed with LINGER 0, and a fresh
+   * one takes its place:
+   * - the request we answered as failed may still sit in the old socket's queue (the sink was away and
+   *   reconnects); lingering would deliver it after the failure was reported, and the client's retry
+   *   would then make it a duplicate. LINGER 0 drops it.
+   * - a req socket still waiting for its reply refuses every later send (EFSM); savant_core then fails
+   *   for good.
+   * - a late OK for a timed-out EOS on dealer would otherwise be taken as the ack of the next EOS.
+   * On dealer this also drops data messages still queued before the EOS; they were answered as queued,
+   * not delivered (docs/zeromq.md).
    */
-  private async recreateAfterAckTimeout(): Promise<void> {
+  private async replaceAfterAckTimeout(): Promise<void> {
     this.broken = true;
+    writerSocketsReplacedTotal.inc({ type: this.url.type });
     try {
       await this.recreate();
     } catch (err) {
       log.warn(
         { err: (err as Error).message, url: this.cfg.url },
-        'cannot re-create req socket; will retry on the next send',
+        'cannot re-create the writer socket; will retry on the next send',
       );
     }
   }
 
   private async recreate(): Promise<void> {
-    detachSocket(this.sock);
+    discardSocket(this.sock);
     this.sock = this.makeSocket();
-    this.boundEndpoint = await attachSocket(
-      this.sock,
-      this.url,
-      this.cfg.fixIpcPermissions,
-      this.boundEndpoint ?? this.url.endpoint,
-      REBIND_RETRY_MS,
-    );
+    this.boundEndpoint = await attachSocket(this.sock, this.url, {
+      fixIpcPermissions: this.cfg.fixIpcPermissions,
+      configuredUrl: this.cfg.url,
+      endpoint: this.boundEndpoint ?? this.url.endpoint,
+      addressInUseRetryMs: REBIND_RETRY_MS,
+    });
     this.broken = false;
     // close() may have run while we were re-binding; do not leave the new socket open
     if (this.closed) detachSocket(this.sock);
-    log.info({ url: this.cfg.url }, 'req socket re-created after an ack timeout');
+    log.info(
+      { url: this.cfg.url },
+      'writer socket replaced after an ack timeout; what the old one still queued was dropped',
+    );
   }
 
   /** Closes the socket; queued and later sends resolve with an error result. */

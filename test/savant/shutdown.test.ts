@@ -52,6 +52,6 @@ test('a bind on an endpoint still held retries until it is released, only when a
   const started = performance.now();
   // the holder lets go only after the first attempts have failed, so success means the retries worked
   setTimeout(() => holder.close(), 100);
-  assert.equal(await attachSocket(patient, url, undefined, url.endpoint, 5000), `tcp://127.0.0.1:${port}`);
+  assert.equal(await attachSocket(patient, url, { addressInUseRetryMs: 5000 }), `tcp://127.0.0.1:${port}`);
   assert.ok(performance.now() - started >= 90, 'bound only after the holder closed');
 });
