@@ -4,6 +4,7 @@ import path from 'node:path';
 import { readConfigFile } from './read.js';
 import { parseDocument, withWarnings, type ParseOptions } from './document.js';
 import {
+  listenHost,
   duration,
   filePath,
   int,
@@ -41,7 +42,7 @@ export function parseClientConfig(text: string, opts: ParseOptions = {}): Loaded
 
 function readClient(root: Node, opts: ParseOptions): LoadedClientConfig {
   const top = root.object();
-  const ip = top.required('ip', nonEmptyStr);
+  const ip = top.required('ip', listenHost);
   const port = top.required('port', u16);
   const urlNode = top.child('url');
   const url = top.required('url', serverUrl);

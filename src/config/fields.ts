@@ -2,6 +2,7 @@
 // reported as `file: $.path: expected X, found Y`; object readers remember which keys were read, and
 // everything left over is an "unknown key" error with a "did you mean" suggestion (the original silently
 // ignored unknown keys, so a typo such as `tsl` for `tls` turned TLS off without a word).
+import { isIP } from 'node:net';
 import path from 'node:path';
 import levenshtein from 'damerau-levenshtein';
 import { ConfigError, describeValue, type ConfigErrorCode } from './errors.js';
@@ -72,6 +73,15 @@ export function isNearMiss(typo: string, known: string): boolean {
   return Math.abs(a.length - b.length) <= allowed && levenshtein(a, b).steps <= allowed;
 }
 
+/** The known keys `typo` is a near miss of, the closest first (ties all named: `tsl` → `tls` or `ssl`). */
+export function closestKeys(typo: string, known: string[]): string[] {
+  const near = known
+    .filter((k) => isNearMiss(typo, k))
+    .map((k) => ({ k, d: levenshtein(typo.toLowerCase(), k.toLowerCase()).steps }));
+  const best = Math.min(...near.map((n) => n.d));
+  return near.filter((n) => n.d === best).map((n) => n.k);
+}
+
 /** `['out_stream', 'url']` → `$.out_stream.url` */
 export function formatPath(segments: (string | number)[]): string {
   return segments.reduce<string>(childPath, '$');
@@ -137,9 +147,12 @@ export class ObjectReader {
     for (const key of Object.keys(this.value)) {
       if (this.used.has(key)) continue;
       const node = this.node.child(key);
-      const suggestion = [...this.used].find((known) => isNearMiss(key, known));
-      if (suggestion !== undefined)
-        throw node.error(`unknown key (did you mean "${suggestion}"?)`, 'config_unknown_key');
+      const suggestions = closestKeys(key, [...this.used]);
+      if (suggestions.length > 0)
+        throw node.error(
+          `unknown key (did you mean ${suggestions.map((k) => `"${k}"`).join(' or ')}?)`,
+          'config_unknown_key',
+        );
       if (!this.node.ctx.allowUnknownKeys)
         throw node.error(
           `unknown key (remove it, or start with --allow-unknown-keys to ignore keys this version does not know)`,
@@ -213,6 +226,17 @@ export function oneOf<T extends string>(...values: T[]): Read<T> {
     return n.value as T;
   };
 }
+
+const HOST_LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const HOST_NAME = new RegExp(`^${HOST_LABEL}(?:\\.${HOST_LABEL})*$`);
+
+/** A listen address: an IPv4 or IPv6 literal, or a host name (`300.1.1.1` or `127.0.0.1x` are refused). */
+export const listenHost: Read<string> = (n) => {
+  const v = nonEmptyStr(n);
+  const looksNumeric = /^[0-9.]+$/.test(v);
+  if (isIP(v) !== 0 || (!looksNumeric && !v.includes(':') && HOST_NAME.test(v))) return v;
+  throw n.mismatch('an IP address (e.g. "127.0.0.1", "::1", "0.0.0.0") or a host name');
+};
 
 /** A file or directory path; relative paths are taken from the configuration file's directory. */
 export const filePath: Read<string> = (n) => path.resolve(n.ctx.baseDir, nonEmptyStr(n));

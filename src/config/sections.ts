@@ -1,19 +1,39 @@
 // Configuration sections shared by the server and the client: Savant socket URLs, statistics, metrics, caches.
 import { parseSocketUrl, type SocketUrl } from '../savant/url.js';
 import type { CacheConfig, MetricsConfig, StatisticsConfig } from './types.js';
-import { duration, int, nonEmptyStr, positive, u16, u32, type Node, type ObjectReader } from './fields.js';
+import {
+  duration,
+  int,
+  listenHost,
+  nonEmptyStr,
+  positive,
+  u16,
+  u32,
+  type Node,
+  type ObjectReader,
+} from './fields.js';
 
 /** A Savant ZeroMQ URL checked with the same parser the sockets use, so `--check` catches what start-up would. */
 export function socketUrl(role: 'reader' | 'writer'): (n: Node) => { url: string; parsed: SocketUrl } {
   return (n) => {
     const url = nonEmptyStr(n);
+    let parsed: SocketUrl;
     try {
-      return { url, parsed: parseSocketUrl(url, role) };
+      parsed = parseSocketUrl(url, role);
     } catch (err) {
       throw n.error(err instanceof Error ? err.message : String(err));
     }
+    const ipc = parsed.endpoint.startsWith('ipc://') ? parsed.endpoint.slice('ipc://'.length) : undefined;
+    if (ipc !== undefined && Buffer.byteLength(ipc) > MAX_IPC_PATH_BYTES)
+      throw n.error(
+        `the ipc path ${ipc} is ${Buffer.byteLength(ipc)} bytes long; a Unix socket path holds at most ${MAX_IPC_PATH_BYTES}`,
+      );
+    return { url, parsed };
   };
 }
+
+/** sockaddr_un.sun_path on Linux is 108 bytes including the terminating NUL. */
+export const MAX_IPC_PATH_BYTES = 107;
 
 /** `fix_ipc_permissions`: a decimal file mode (511 = 0o777), only meaningful where the socket file is created. */
 export function fixIpcPermissions(o: ObjectReader, parsed: SocketUrl): number | undefined {
@@ -38,7 +58,7 @@ export function statistics(n: Node): StatisticsConfig {
 
 export function metrics(n: Node): MetricsConfig {
   const o = n.object();
-  const ip = o.optional('ip', nonEmptyStr);
+  const ip = o.optional('ip', listenHost);
   const port = o.optional('port', u16);
   o.done();
   if (ip !== undefined && port === undefined)

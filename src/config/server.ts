@@ -3,6 +3,7 @@
 import { readConfigFile } from './read.js';
 import { parseDocument, withWarnings, type ParseOptions } from './document.js';
 import {
+  listenHost,
   arrayOf,
   bool,
   duration,
@@ -41,7 +42,7 @@ function readServer(root: Node, opts: ParseOptions): LoadedServerConfig {
   const top = root.object();
   const config: ServerConfig = {
     source: opts.file,
-    ip: top.required('ip', nonEmptyStr),
+    ip: top.required('ip', listenHost),
     port: top.required('port', u16),
     maxBodySize: top.optional('max_body_size', positive) ?? DEFAULT_MAX_BODY_SIZE,
     outStream: top.required('out_stream', writer),

@@ -130,6 +130,12 @@ export const trustReloadsTotal = new Counter({
   labelNames: ['result'] as const,
   registers: r,
 });
+export const trustProblems = new Gauge({
+  name: 'media_gateway_trust_problems',
+  help: 'Problems the latest trust directory scan found, by code and severity (docs/errors.md); e.g. crl-kept, crl-rollback',
+  labelNames: ['code', 'severity'] as const,
+  registers: r,
+});
 export const trustLastGoodReload = new Gauge({
   name: 'media_gateway_trust_last_good_reload_timestamp_seconds',
   help: 'Unix time of the last successful trust directory reload',

@@ -17,6 +17,7 @@ import {
   trustCrlSecondsToNextUpdate,
   trustReloadsTotal,
   trustLastGoodReload,
+  trustProblems,
 } from '../metrics/registry.js';
 import {
   scanHashDirectory,
@@ -265,6 +266,8 @@ export class TrustStore extends EventEmitter {
   }
 
   private publishMetrics(): void {
+    trustProblems.reset();
+    for (const p of this.problems) trustProblems.inc({ code: p.code, severity: p.severity });
     trustCas.set(this.snap.cas.length);
     trustCrls.set(this.snap.crls.length);
     const end = this.snap.earliestNextUpdate;

@@ -205,7 +205,7 @@ test("a misspelled client TLS section or root certificate is refused, so TLS can
   const url = 'https://gw.example:8443';
   rejects(
     clientJson({ url, tsl: { root_certificate: '/ca.crt' } }),
-    /\$\.tsl: unknown key \(did you mean "tls"\?\)/,
+    /\$\.tsl: unknown key \(did you mean "tls" or "ssl"\?\)/,
   );
   rejects(
     clientJson({ url, tls: { root_certifcate: '/ca.crt' } }),

@@ -102,7 +102,7 @@ test('an unknown key is an error naming its JSON path, with the stable code', ()
 
 test('a misspelled security section is refused with a suggestion, not ignored', () => {
   const tsl = { identity: { certificate: '/c.crt', key: '/k.key' } };
-  rejects(serverJson({ tsl }), 'server.json: $.tsl: unknown key (did you mean "tls"?)');
+  rejects(serverJson({ tsl }), 'server.json: $.tsl: unknown key (did you mean "tls" or "ssl"?)');
   rejects(serverJson({ sll: { server: {} } }), 'server.json: $.sll: unknown key (did you mean "ssl"?)');
   rejects(
     serverJson({ tls: { identity: { certificate: '/c.crt', key: '/k.key' }, peer: {} } }),
@@ -129,7 +129,7 @@ test('with allowUnknownKeys unknown keys are warnings, but near misses stay erro
   ]);
   expectConfigError(
     () => lenient(serverJson({ tsl: {} })),
-    'server.json: $.tsl: unknown key (did you mean "tls"?)',
+    'server.json: $.tsl: unknown key (did you mean "tls" or "ssl"?)',
   );
 });
 
