@@ -34,6 +34,8 @@ export interface LabPki {
   inter: CaHandle;
   ca2: CaHandle;
   rogue: CaHandle;
+  /** a self-signed CA with the intermediate's subject and another key */
+  lookAlike: CaHandle;
   clients: Record<ClientName, Leaf>;
   server: Leaf;
   /** a CRL of `ca` revoking the named leaves (keyCompromise), via `openssl ca -gencrl` */
@@ -201,6 +203,8 @@ export function buildLabPki(dir: string): LabPki {
   const inter = makeCa('inter', '/C=US/O=Test Org/CN=Test Intermediate CA', root);
   const ca2 = makeCa('ca2', '/O=Other Org/CN=Second CA');
   const rogue = makeCa('rogue', '/O=Rogue/CN=Rogue CA');
+  // same subject as the intermediate, another key: its CRLs hash to the intermediate's .rN names
+  const lookAlike = makeCa('lookalike', '/C=US/O=Test Org/CN=Test Intermediate CA');
   const clients: Record<ClientName, Leaf> = {
     good: issue(inter, 'client-good', '/O=Test Org/CN=client-good', clientExt(), undefined, inter),
     revoked: issue(inter, 'client-revoked', '/O=Test Org/CN=client-revoked', clientExt(), undefined, inter),
@@ -322,5 +326,5 @@ export function buildLabPki(dir: string): LabPki {
     return `-----BEGIN X509 CRL-----\n${b64}\n-----END X509 CRL-----\n`;
   };
 
-  return { dir, root, inter, ca2, rogue, clients, server, crl, badSignature, openssl };
+  return { dir, root, inter, ca2, rogue, lookAlike, clients, server, crl, badSignature, openssl };
 }

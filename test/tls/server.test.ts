@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildLabPki, type LabPki, type Leaf } from '../helpers/openssl-pki.js';
 import { createSecureListener, type SecureListener } from '../../src/tls/server.js';
-import { tlsRejectionsTotal, liveConnectionsClosedTotal } from '../../src/metrics/registry.js';
+import { trustProblems, tlsRejectionsTotal, liveConnectionsClosedTotal } from '../../src/metrics/registry.js';
 
 let lab: LabPki;
 let base: string;
@@ -397,4 +397,52 @@ test('fail closed: no CRL at all refuses everyone; missing directory is a clear 
     ),
     /client certificate directory .*missing does not exist/,
   );
+});
+
+/** r0: an older CRL without revocations; r1: the newer one revoking `revoked`. */
+function withNewerRevokingCrl(): Record<string, string> {
+  const files = standard();
+  files[`${lab.inter.hash}.r0`] = lab.crl(lab.inter);
+  files[`${lab.inter.hash}.r1`] = lab.crl(lab.inter, { revoke: ['revoked'] });
+  return files;
+}
+
+async function problemGauge(code: string): Promise<number> {
+  return (await trustProblems.get()).values.find((v) => v.labels.code === code)?.value ?? 0;
+}
+
+for (const [what, damage] of [
+  ['one flipped bit in its signature', () => lab.badSignature(lab.crl(lab.inter))],
+  ['a CRL of a look-alike CA with the same name', () => lab.crl(lab.lookAlike)],
+] as const) {
+  test(`a CRL rewritten in place with ${what} keeps its revocation in force`, async (t) => {
+    const r = await start(t, withNewerRevokingCrl());
+    await refused(r, lab.clients.revoked, 'revoked');
+    writeFileSync(path.join(r.dir, `${lab.inter.hash}.r1`), damage()); // in place, as the red team did
+    await r.listener.trust!.reload();
+    await refused(r, lab.clients.revoked, 'revoked');
+    assert.ok(accepted(await get(r.port, lab.clients.good)), 'the CA stays usable with the kept CRL');
+    const h = r.listener.health();
+    assert.equal(h.healthy, false);
+    assert.match(h.reasons.join('\n'), /crl-kept: .*\.r1: its new content is rejected/);
+    assert.equal(await problemGauge('crl-kept'), 1);
+  });
+}
+
+test('a newer CRL that vanishes refuses its CA (no rollback to the older one) until it is back', async (t) => {
+  const files = withNewerRevokingCrl();
+  const r = await start(t, files);
+  let reload = r.next();
+  unlinkSync(path.join(r.dir, `${lab.inter.hash}.r1`));
+  await reload;
+  await refused(r, lab.clients.revoked, 'crl_rollback');
+  await refused(r, lab.clients.good, 'crl_rollback');
+  assert.ok(accepted(await get(r.port, lab.clients.rootIssued)), 'other CAs are not affected');
+  assert.match(r.listener.health().reasons.join('\n'), /crl-rollback: .*older .* than one already in force/);
+  reload = r.next();
+  r.put(`${lab.inter.hash}.r1`, files[`${lab.inter.hash}.r1`]);
+  await reload;
+  assert.ok(accepted(await get(r.port, lab.clients.good)));
+  await refused(r, lab.clients.revoked, 'revoked');
+  assert.equal(r.listener.health().healthy, true);
 });

@@ -15,7 +15,14 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { buildLabPki, type LabPki, type ClientName } from '../helpers/openssl-pki.js';
-import { scanHashDirectory, nextTimeEvent, ScanRaceError, type ScanResult } from '../../src/trust/scan.js';
+import {
+  scanHashDirectory,
+  nextTimeEvent,
+  ScanRaceError,
+  MAX_TRUST_FILE_BYTES,
+  type ScanResult,
+} from '../../src/trust/scan.js';
+import { runCli } from '../helpers/cli.js';
 import { TrustStore } from '../../src/trust/store.js';
 import { verifyPeerChain, reasonFromAuthorizationError } from '../../src/trust/verify.js';
 import { contextTrust } from '../../src/trust/snapshot.js';
@@ -404,4 +411,61 @@ test('polling without file events: files are read only when the directory stamp 
   let polls = [await nextPoll()];
   while (polls.at(-1) !== 'unchanged' && polls.length < 4) polls = [...polls, await nextPoll()];
   assert.equal(polls.at(-1), 'unchanged', `polls after the reload: ${polls.join(', ')}`);
+});
+
+test('an absurd hash index (.r4294967296) is a stray file, not a 4-billion-entry gap report', async () => {
+  const huge = `${lab.inter.hash}.r4294967296`;
+  const r = await scanHashDirectory(store(standard({ [huge]: lab.crl(lab.inter) })), { crlEnabled: true });
+  assert.deepEqual(codes(r), [`stray-file:${huge}`]);
+  assert.equal(reasonOf(r, 'revoked'), 'revoked');
+});
+
+test('2 MB of PEM BEGIN lines without an END is reported as unparsable in linear time', async () => {
+  const soup = '-----BEGIN X509 CRL-----\n'.repeat(Math.ceil((2 * 1024 * 1024) / 25));
+  const dir = store(standard({ [`${lab.inter.hash}.r1`]: soup }));
+  const t0 = process.hrtime.bigint();
+  const r = await scanHashDirectory(dir, { crlEnabled: true });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  assert.deepEqual(codes(r), [`unparsable:${lab.inter.hash}.r1`]);
+  // the old lazy BEGIN..END regular expression took 19-21 s here; the bound is loose so load cannot flake it
+  assert.ok(ms < 2000, `scan took ${ms.toFixed(0)} ms`);
+  console.log(`2 MB PEM soup scanned in ${ms.toFixed(1)} ms`);
+});
+
+test('a file over the size limit is not read, and a good previous content stays in force', async () => {
+  const dir = store(standard());
+  const first = await scanHashDirectory(dir, { crlEnabled: true });
+  const name = `${lab.inter.hash}.r0`;
+  writeFileSync(path.join(dir, name), Buffer.alloc(MAX_TRUST_FILE_BYTES + 1, 0x41));
+  const r = await scanHashDirectory(dir, { crlEnabled: true, previous: first.snapshot });
+  assert.deepEqual(codes(r), [`unparsable:${name}`]);
+  assert.match(
+    r.problems[0].message,
+    /is larger than 16777216 bytes and is not read; its previous content stays in force/,
+  );
+  assert.equal(reasonOf(r, 'revoked'), 'revoked');
+});
+
+test('store doctor reports the absurd index and the PEM soup instead of crashing', async () => {
+  const dir = store(
+    standard({
+      [`${lab.inter.hash}.r4294967296`]: lab.crl(lab.inter),
+      [`${lab.inter.hash}.r1`]: '-----BEGIN X509 CRL-----\n'.repeat(40_000),
+    }),
+  );
+  const r = await runCli(['store', 'doctor', dir]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stdout, /stray-file .*r4294967296/);
+  assert.match(r.stdout, /unparsable .*\.r1/);
+});
+
+test('a CRL whose new content has a bad signature keeps its previous content (scan level)', async () => {
+  const dir = store(standard());
+  const first = await scanHashDirectory(dir, { crlEnabled: true });
+  const name = `${lab.inter.hash}.r0`;
+  writeFileSync(path.join(dir, name), lab.badSignature(lab.crl(lab.inter)));
+  const r = await scanHashDirectory(dir, { crlEnabled: true, previous: first.snapshot });
+  assert.deepEqual(codes(r), [`crl-bad-signature:${name}`, `crl-kept:${name}`]);
+  assert.equal(reasonOf(r, 'revoked'), 'revoked');
+  assert.equal(r.snapshot.digest, first.snapshot.digest);
 });
