@@ -2,7 +2,8 @@
 // processes, mutual TLS with certificates from our own PKI, a real Savant source. A revoked client says
 // once that its certificate is revoked (not `other side closed` ten times a second), retries at the maximum
 // delay, reports it in /health and /metrics, and the server logs the rejection once however often the
-// client retries. A client trusting another CA says that the server is not trusted.
+// client retries. A client trusting another CA says that the server is not trusted. Refused Basic
+// credentials (users in a real etcd) are reason auth_refused until the user exists.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
@@ -14,8 +15,13 @@ import { clientJson, serverJson } from '../helpers/config-json.js';
 import { freePort } from '../helpers/net.js';
 import { tempDir } from '../helpers/tmp.js';
 import { sendNumbered, source, waitUntil } from '../client/fixtures.js';
-import { request } from '../server/fixtures.js';
-import { scrape, value } from '../metrics/prom.js';
+import { nextMessage, request } from '../server/fixtures.js';
+import { current, scrape, value } from '../metrics/prom.js';
+import { Etcd3 } from 'etcd3';
+import { clientRefusalsTotal } from '../../src/metrics/registry.js';
+import { startEtcd } from '../helpers/etcd.js';
+import { VECTORS, basicConfig } from '../helpers/basic-auth.js';
+import { startChain } from './chain.js';
 
 type T = { after(fn: () => unknown): void };
 
@@ -140,4 +146,33 @@ test('a client trusting another CA says the server is not trusted, once', async 
   assert.match(said[0], /reason=server_untrusted detail="self-signed certificate in certificate chain"/);
   const health = (await request(`${status}/health`)).body.toString();
   assert.match(health, /"status":"degraded".*reason=server_untrusted/);
+});
+
+test('credentials refused: reason auth_refused in /health and the metric until the user exists, then delivered', async (t) => {
+  const etcd = await startEtcd(t);
+  const kv = new Etcd3({ hosts: etcd.url });
+  t.after(() => kv.close());
+  const c = await startChain(t, {
+    source: 'dealer',
+    sink: 'dealer',
+    server: { auth: { basic: basicConfig(etcd) } },
+    client: { auth: { basic: { username: 'edge', password: 'password1' } } },
+  });
+  const before = await current(clientRefusalsTotal, { reason: 'auth_refused' });
+  await sendNumbered(c.source, 'cam1', 0);
+  await waitUntil(
+    async () => (await current(clientRefusalsTotal, { reason: 'auth_refused' })) >= before + 2,
+    'two refused attempts',
+  );
+  assert.match(
+    JSON.stringify(c.client.health()),
+    /delivery refused since .*reason=auth_refused \(HTTP 401\)/,
+  );
+  assert.equal(c.client.stats().delivered, 0);
+
+  await kv.put('/users/edge').value(JSON.stringify({ password_hash: VECTORS.password1 }));
+  const got = await nextMessage(c.sink);
+  assert.equal(got.data[0].toString(), '0');
+  await waitUntil(() => c.client.stats().delivered === 1, 'delivered');
+  assert.deepEqual(c.client.health(), { status: 'healthy' });
 });
