@@ -108,6 +108,16 @@ test('our server refusing our certificate: the reason comes with its 401 answer'
   assert.equal(await classify(t, url, as(lab.clients.good)), undefined, 'a 200 is no failure');
 });
 
+test('the reason arrives even when the server does not read a large upload (8 MiB in 4 chunks)', async (t) => {
+  const url = await gatewayTls(t);
+  const { cfg } = await clientSetup(t, url, { extra: { tls: as(lab.clients.revoked) } });
+  const http = await GatewayHttp.open(cfg);
+  t.after(() => http.close());
+  const chunk = new Uint8Array(2 << 20);
+  const out = await http.post('single', { chunks: [chunk, chunk, chunk, chunk], length: 4 * chunk.length });
+  assert.equal(classifyFailure(out, { presentsCertificate: true })?.reason, 'certificate_revoked');
+});
+
 test('our trust refusing the server: other CA, name mismatch, expired certificate', async (t) => {
   const url = await gatewayTls(t);
   const wrongCa = await classify(t, url, as(lab.clients.good, lab.ca2.certFile));
