@@ -94,6 +94,7 @@ class ClientPipeline {
       http,
       deadLetters: new DeadLetterDir(cfg.deadLetterDir),
       onComplete: (c) => this.completed(c),
+      presentsCertificate: !!cfg.tls?.identity,
       onRetry: (reason) => {
         this.counts.retries++;
         clientRetriesTotal.inc({ reason });

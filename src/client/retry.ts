@@ -24,6 +24,13 @@ export class Backoff {
     return this.previous;
   }
 
+  /** The maximum delay, for failures that retrying soon cannot cure (a refused certificate or credential). */
+  maximum(): number {
+    this.previous = this.cfg.maximumDelayMs;
+    this.count++;
+    return this.previous;
+  }
+
   /** Progress was made: the next failure starts again from the initial delay. */
   reset(): void {
     this.previous = undefined;

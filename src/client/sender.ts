@@ -4,7 +4,9 @@
 // accepted prefix is done and the rest is retried from the first item that was not accepted. 'auto' falls
 // back for good to the original's one-message POST / when the server has no /batch endpoint.
 // Failures are retried with exponential backoff, forever, except 400 and 413 (they can never succeed):
-// those messages go to the dead-letter directory and the stream moves on.
+// those messages go to the dead-letter directory and the stream moves on. Failures of the exchange itself
+// (transport, TLS, 401/403) are classified (./refusal.ts) and reported by one RefusalMonitor rather than a
+// line per retry; while the server refuses us (certificate, trust, credentials) retries wait the maximum delay.
 import type { ClientConfig, RetryConfig } from '../config/types.js';
 import type { PartHealth } from '../health/health.js';
 import { encodeMedia, encodeMediaChunks, type ChunkedBody, type Media } from '../savant/media.js';
@@ -14,6 +16,8 @@ import type { PostOutcome, PostTarget } from './http.js';
 import { parseBatchReply } from './batch-reply.js';
 import { laneOf } from './lanes.js';
 import { Backoff, sleep } from './retry.js';
+import { classifyFailure, isRefusal, type DeliveryFailure } from './refusal.js';
+import { RefusalMonitor } from './refusal-monitor.js';
 
 const log = logger('media_gateway::client');
 
@@ -41,12 +45,18 @@ export interface SenderOptions {
   /** called once per message, in each lane's order; the lane waits for it (acks go out in order) */
   onComplete(c: Completion): void | Promise<void>;
   onRetry(reason: string): void;
+  /** whether a client certificate is presented (tells a bare TLS handshake-failure alert apart) */
+  presentsCertificate?: boolean;
+  /** reports classified failures; default: one with the standard summary interval */
+  refusals?: RefusalMonitor;
 }
 
 /** Statuses that can never succeed for the same bytes: the message is dead-lettered. */
 const PERMANENT = new Set([400, 413]);
 /** Statuses of a server without our /batch endpoint (the original answers 404). */
 const NO_BATCH_ENDPOINT = new Set([404, 405, 415]);
+/** Answers classified with transport failures (./refusal.ts): the server did not take the request. */
+const CLASSIFIED_STATUS = new Set([401, 403]);
 /** MediaBatch framing per item: tag + length varint. */
 const ITEM_OVERHEAD = 6;
 
@@ -57,21 +67,24 @@ interface Lane {
   done: Promise<void>;
   /** current batch size limit; shrinks to isolate an item the server refuses as a whole request */
   limit: number;
-  failing?: { since: number; reason: string };
+  /** `classified`: reported by the RefusalMonitor, not per lane */
+  failing?: { since: number; reason: string; classified: boolean };
 }
 
 type Step =
   | { kind: 'progress' }
   | { kind: 'again' }
-  | { kind: 'retry'; reason: string; detail: string; progressed: boolean };
+  | { kind: 'retry'; reason: string; detail: string; progressed: boolean; failure?: DeliveryFailure };
 
 export class Sender {
   private readonly lanes: Lane[];
   private mode: 'single' | 'batch';
   private readonly aborter = new AbortController();
   private batchEndpointMissingLogged = false;
+  private readonly refusals: RefusalMonitor;
 
   constructor(private readonly opts: SenderOptions) {
+    this.refusals = opts.refusals ?? new RefusalMonitor();
     const count = Math.max(1, opts.transport.lanes);
     this.lanes = Array.from({ length: count }, (_, index) => ({
       index,
@@ -110,11 +123,12 @@ export class Sender {
 
   health(): PartHealth {
     const reasons = this.lanes
-      .filter((l) => l.failing)
+      .filter((l) => l.failing && !l.failing.classified)
       .map(
         (l) =>
           `delivery failing since ${new Date(l.failing!.since).toISOString()} (lane ${l.index}: ${l.failing!.reason})`,
       );
+    reasons.unshift(...this.refusals.health().reasons);
     return { healthy: reasons.length === 0, reasons };
   }
 
@@ -128,15 +142,24 @@ export class Sender {
         if (step.kind === 'progress' || step.progressed) {
           backoff.reset();
           lane.failing = undefined;
+          this.refusals.succeeded();
         }
         if (step.kind === 'retry' && !signal.aborted) {
-          const delay = backoff.next();
-          lane.failing = { since: lane.failing?.since ?? Date.now(), reason: step.detail };
+          const failure = step.failure;
+          const delay = failure && isRefusal(failure) ? backoff.maximum() : backoff.next();
+          lane.failing = {
+            since: lane.failing?.since ?? Date.now(),
+            reason: step.detail,
+            classified: !!failure,
+          };
           this.opts.onRetry(step.reason);
-          log.warn(
-            { lane: lane.index, reason: step.detail, retry: backoff.attempts, delayMs: delay },
-            'delivery failed, retrying',
-          );
+          const fields = { lane: lane.index, reason: step.detail, retry: backoff.attempts, delayMs: delay };
+          if (failure) {
+            this.refusals.failed(failure, delay);
+            log.debug(fields, 'delivery failed, retrying');
+          } else {
+            log.warn(fields, 'delivery failed, retrying');
+          }
           await sleep(delay, signal);
         }
       }
@@ -155,7 +178,7 @@ export class Sender {
       encodeMediaChunks([item.media], false),
       this.aborter.signal,
     );
-    if (out.kind === 'transport_error') return transportRetry(out.error);
+    if (out.kind === 'transport_error' || CLASSIFIED_STATUS.has(out.status)) return this.classified(out);
     if (out.status === 200) {
       await this.complete(lane, 1);
       return { kind: 'progress' };
@@ -171,7 +194,7 @@ export class Sender {
       true,
     );
     const out = await this.opts.http.post('batch', body, this.aborter.signal);
-    if (out.kind === 'transport_error') return transportRetry(out.error);
+    if (out.kind === 'transport_error' || CLASSIFIED_STATUS.has(out.status)) return this.classified(out);
     if (NO_BATCH_ENDPOINT.has(out.status)) {
       if (this.opts.transport.mode === 'auto') {
         if (this.mode === 'batch') {
@@ -218,6 +241,14 @@ export class Sender {
     return statusRetry(reply.status, progressed);
   }
 
+  /** The retry step of a transport failure or a 401/403, with its classified failure. */
+  private classified(out: PostOutcome): Step {
+    const reason = out.kind === 'transport_error' ? 'transport' : String(out.status);
+    const failure = classifyFailure(out, { presentsCertificate: !!this.opts.presentsCertificate });
+    const detail = failure ? `${failure.reason}: ${failure.detail}` : reason;
+    return { kind: 'retry', reason, detail, progressed: false, failure };
+  }
+
   private takeBatch(lane: Lane): Outgoing[] {
     const max = Math.max(1, Math.min(lane.limit, this.opts.transport.maxBatchMessages));
     const batch: Outgoing[] = [];
@@ -262,16 +293,6 @@ export class Sender {
       if (acking) await acking;
     }
   }
-}
-
-function transportRetry(error: Error): Step {
-  const cause = (error as { cause?: { message?: string } }).cause?.message;
-  return {
-    kind: 'retry',
-    reason: 'transport',
-    detail: `error while sending: ${error.message}${cause ? ` (${cause})` : ''}`,
-    progressed: false,
-  };
 }
 
 function statusRetry(status: number, progressed: boolean): Step {

@@ -69,6 +69,12 @@ export const clientRetriesTotal = new Counter({
   labelNames: ['reason'] as const,
   registers: r,
 });
+export const clientRefusalsTotal = new Counter({
+  name: 'media_gateway_client_refusals_total',
+  help: 'Delivery attempts refused (our certificate, the server certificate or our credentials), by reason code',
+  labelNames: ['reason'] as const,
+  registers: r,
+});
 export const deadLetteredTotal = new Counter({
   name: 'media_gateway_dead_lettered_total',
   help: 'Messages written to the dead-letter directory, by HTTP status',

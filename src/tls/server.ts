@@ -10,7 +10,13 @@
 //   its handshake completes: a handshake that started before a reload ran under the previous
 //   context, so OpenSSL's verdict may predate a revocation (and resumed sessions skip verification);
 // * each request re-checks its connection when the snapshot changed since the last check, so no
-//   window between a reload and the re-check of open connections lets a request through.
+//   window between a reload and the re-check of open connections lets a request through;
+// * a refused client is told why over HTTP, since Node sends no TLS alert (./refusal-answer.ts): a
+//   connection refused at its handshake lives at most REFUSAL_GRACE_MS to answer its first request, and
+//   never reaches the request handler; an open connection refused by a reload answers the request it has
+//   in flight (whose body is no longer read) and is closed at once when it has none;
+// * repeated identical rejections (same certificate, same reason) are logged once per interval with a
+//   count (../util/repeat-log.ts), so a retrying client cannot flood the log.
 import https from 'node:https';
 import type http from 'node:http';
 import tls, { type TLSSocket } from 'node:tls';
@@ -24,10 +30,29 @@ import { peerIdentity } from './peer.js';
 import { TrustStore } from '../trust/store.js';
 import { contextTrust } from '../trust/snapshot.js';
 import { verifyPeerChain, reasonFromAuthorizationError, type RejectReason } from '../trust/verify.js';
+import { RepeatLog } from '../util/repeat-log.js';
+import { peerText } from '../util/peer-text.js';
+import { answerRefusal, cutAfterGrace } from './refusal-answer.js';
 
 const log = logger('media_gateway::tls');
 const MIN_VERSION = 'TLSv1.2';
 const MAX_TIMER_MS = 2_147_000_000;
+
+export interface SecureListenerOptions {
+  /** repeated identical rejections are logged once per this interval, with a count (default 60 s) */
+  rejectionLogIntervalMs?: number;
+  /** at most this many certificate+reason pairs are tracked for that (default 1024) */
+  rejectionLogMaxKeys?: number;
+}
+
+interface RejectionFields {
+  subject: string;
+  serial: string;
+  issuer: string;
+  reason: RejectReason;
+  detail: string;
+  remote?: string;
+}
 
 export interface SecureListener {
   server: https.Server;
@@ -50,6 +75,8 @@ interface Peer {
   /** digest of the snapshot the connection was last verified against */
   checkedDigest?: string;
   expiryTimer?: NodeJS.Timeout;
+  /** the request being answered on this connection, if any */
+  inFlight?: { req: http.IncomingMessage; res: http.ServerResponse };
 }
 
 /** Leaf DER and the rest of the chain as Node completed it (from the session on resumption). */
@@ -69,6 +96,7 @@ function peerChain(socket: TLSSocket): { leaf?: X509Certificate; chain: Buffer[]
 export async function createSecureListener(
   cfg: ServerTlsConfig,
   handler: http.RequestListener,
+  opts: SecureListenerOptions = {},
 ): Promise<SecureListener> {
   const identity = await loadIdentityFiles(cfg.certificate, cfg.key);
   const base = { cert: identity.cert, key: identity.key, minVersion: MIN_VERSION } as const;
@@ -89,33 +117,78 @@ export async function createSecureListener(
     ...base,
     ...contextTrust(store.current(), auth.crlEnabled),
   });
+  const peers = new Map<TLSSocket, Peer>();
+  /** connections refused at their handshake, kept only to answer why (see the module comment) */
+  const refusedAtHandshake = new WeakMap<TLSSocket, RejectReason>();
+  let contextError: string | undefined;
+
+  const guarded: http.RequestListener = (req, res) => {
+    const socket = req.socket as TLSSocket;
+    const p = peers.get(socket);
+    const refused = refusedAtHandshake.get(socket) ?? p?.refused;
+    if (refused) {
+      req.pause();
+      if (!answerRefusal(res, refused)) socket.destroy();
+      return;
+    }
+    if (p) {
+      const current = { req, res };
+      p.inFlight = current;
+      res.once('close', () => {
+        if (p.inFlight === current) p.inFlight = undefined;
+      });
+    }
+    handler(req, res);
+  };
   const server = https.createServer(
     { ...contextOptions(), requestCert: true, rejectUnauthorized: false },
-    handler,
+    guarded,
   );
-  const peers = new Map<TLSSocket, Peer>();
-  let contextError: string | undefined;
+
+  const rejectionLog = new RepeatLog<RejectionFields>({
+    intervalMs: opts.rejectionLogIntervalMs ?? 60_000,
+    maxKeys: opts.rejectionLogMaxKeys ?? 1024,
+    first: (f) => log.warn(f, 'client certificate rejected'),
+    repeated: (f, count) =>
+      log.warn(
+        { ...f, count, intervalMs: opts.rejectionLogIntervalMs ?? 60_000 },
+        'client certificate rejected again',
+      ),
+    overflowed: (count) =>
+      log.warn({ count }, 'more client certificates rejected, from identities beyond the tracked ones'),
+  });
 
   const refuse = (
     socket: TLSSocket,
     reason: RejectReason,
     detail: string,
     who?: PeerIdentity,
-    live = false,
+    live?: Peer,
   ) => {
     tlsRejectionsTotal.inc({ reason });
-    if (live) liveConnectionsClosedTotal.inc({ reason });
-    log.warn(
-      {
-        subject: who?.subject ?? 'none',
-        serial: who?.serial ?? 'none',
-        issuer: who?.issuer ?? 'none',
-        reason,
-        detail,
-        remote: socket.remoteAddress,
-      },
-      live ? 'open connection closed: client certificate no longer accepted' : 'client certificate rejected',
-    );
+    // Certificate names are chosen by the peer: escaped before they reach a log line.
+    const fields: RejectionFields = {
+      subject: peerText(who?.subject ?? 'none'),
+      serial: peerText(who?.serial ?? 'none'),
+      issuer: peerText(who?.issuer ?? 'none'),
+      reason,
+      detail: peerText(detail, 512),
+      remote: socket.remoteAddress,
+    };
+    if (!live) {
+      rejectionLog.hit(`${who?.fingerprint256 ?? `none@${socket.remoteAddress}`}|${reason}`, fields);
+      refusedAtHandshake.set(socket, reason);
+      cutAfterGrace(socket);
+      return;
+    }
+    liveConnectionsClosedTotal.inc({ reason });
+    log.warn(fields, 'open connection closed: client certificate no longer accepted');
+    const pending = live.inFlight;
+    if (pending) {
+      // Its body is no longer read, so a request cut by the reload is never forwarded after it.
+      pending.req.pause();
+      if (answerRefusal(pending.res, reason)) return;
+    }
     socket.destroy();
   };
 
@@ -127,7 +200,7 @@ export async function createSecureListener(
     const v = verifyPeerChain(p.leafDer, p.chainDer, snap, { crlEnabled: auth.crlEnabled });
     if (v.ok) return;
     p.refused = v.reason;
-    refuse(p.socket, v.reason, `${v.detail} (${why})`, p.identity, live);
+    refuse(p.socket, v.reason, `${v.detail} (${why})`, p.identity, live ? p : undefined);
   };
   const recheckAll = (why: string) => {
     for (const p of peers.values()) recheck(p, why);
@@ -211,6 +284,7 @@ export async function createSecureListener(
     },
     async close() {
       store.close();
+      rejectionLog.close();
       for (const p of peers.values()) if (p.expiryTimer) clearTimeout(p.expiryTimer);
       await closeServer(server);
     },

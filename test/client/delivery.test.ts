@@ -117,7 +117,7 @@ test('transport errors (server not listening yet) are retried until it comes up;
   await waitUntil(() => client.stats().retries >= 2, 'two retries');
   const h = client.health();
   assert.equal(h.status, 'degraded');
-  assert.match(JSON.stringify(h), /delivery failing since .*error while sending/);
+  assert.match(JSON.stringify(h), /delivery failing since .*reason=connection_refused/);
   const http = await sink(t, { port });
   assert.deepEqual((await http.waitForAccepted(3)).map(seqOf), range(3));
   await waitUntil(() => client.stats().delivered === 3, 'delivered count');

@@ -80,14 +80,18 @@ async function assertCutOff(
   );
   assert.equal(look.settled(), false, 'the sink received a message after the revocation');
   assert.equal(c.client.stats().delivered, delivered);
-  assert.match(JSON.stringify(c.client.health()), /delivery failing/);
+  // the server answers the new connection's request with why it refuses the certificate
+  assert.match(JSON.stringify(c.client.health()), /delivery refused since .*reason=certificate_revoked/);
 
   const after = await scrape(metricsUrl);
   assert.ok(delta(scrapeBefore, after, 'media_gateway_tls_rejections_total', { reason: 'revoked' }) >= 1);
   assert.ok(
     delta(scrapeBefore, after, 'media_gateway_tls_live_connections_closed_total', { reason: 'revoked' }) >= 1,
   );
-  assert.ok(delta(scrapeBefore, after, 'media_gateway_client_retries_total', { reason: 'transport' }) >= 2);
+  assert.ok(delta(scrapeBefore, after, 'media_gateway_client_retries_total', { reason: '401' }) >= 2);
+  assert.ok(
+    delta(scrapeBefore, after, 'media_gateway_client_refusals_total', { reason: 'certificate_revoked' }) >= 2,
+  );
 }
 
 /** dealer source → client → mutual TLS (PKI from our own code) → server → dealer sink */
@@ -250,9 +254,12 @@ test('a client trusting another CA never delivers: it retries, and says so', asy
   assert.equal(c.client.stats().delivered, 0);
   assert.equal(c.client.stats().read, 1);
   assert.equal(look.settled(), false, 'the sink received a message from an unverified server connection');
-  assert.match(JSON.stringify(c.client.health()), /delivery failing.*certificate/i);
+  assert.match(JSON.stringify(c.client.health()), /delivery refused since .*reason=server_untrusted/);
   const after = await scrape(metricsUrl);
   assert.ok(delta(scrapeBefore, after, 'media_gateway_client_retries_total', { reason: 'transport' }) >= 3);
+  assert.ok(
+    delta(scrapeBefore, after, 'media_gateway_client_refusals_total', { reason: 'server_untrusted' }) >= 3,
+  );
   assert.equal(
     delta(scrapeBefore, after, 'media_gateway_messages_total', { side: 'client', outcome: 'delivered' }),
     0,
