@@ -4,10 +4,9 @@
 
 /**
  * Stable codes of configuration errors (docs/errors.md): `config_invalid` for a wrong value, `config_unknown_key`
- * for a key this version does not know, `config_check_failed` for a start-up check of `--check` (a file, a
- * certificate, an address) that failed.
+ * for a key this version does not know.
  */
-export type ConfigErrorCode = 'config_invalid' | 'config_unknown_key' | 'config_check_failed';
+export type ConfigErrorCode = 'config_invalid' | 'config_unknown_key';
 
 export interface ConfigErrorDetails {
   code?: ConfigErrorCode;

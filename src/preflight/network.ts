@@ -6,6 +6,7 @@ import { constants } from 'node:fs';
 import path from 'node:path';
 import type { Finding } from './finding.js';
 import { parseSocketUrl } from '../savant/url.js';
+import { probeUnixSocket } from '../savant/ipc.js';
 
 /** Binds `ip:port` and closes it again; a finding when that fails, naming why. */
 export async function listenFindings(
@@ -67,7 +68,21 @@ export async function socketFindings(
   }
   const socketPath = parsed.endpoint.slice('ipc://'.length);
   const problem = await writableDirectoryProblem(path.dirname(socketPath));
-  return problem ? [{ severity: 'error', path: where, message: `ipc socket ${socketPath}: ${problem}` }] : [];
+  if (problem) return [{ severity: 'error', path: where, message: `ipc socket ${socketPath}: ${problem}` }];
+  // the same probe start-up makes before binding (src/savant/ipc.ts): a live peer means another process serves it
+  const exists = await stat(socketPath).then(
+    () => true,
+    () => false,
+  );
+  if (exists && (await probeUnixSocket(socketPath)) === 'live')
+    return [
+      {
+        severity: 'error',
+        path: where,
+        message: `ipc endpoint ${url} is in use: another process accepts connections on ${socketPath}`,
+      },
+    ];
+  return [];
 }
 
 /**

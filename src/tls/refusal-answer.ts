@@ -18,6 +18,7 @@ export const CERTIFICATE_REFUSAL_CODES = [
   'server_crl_missing',
   'server_crl_expired',
   'server_crl_not_yet_valid',
+  'server_crl_rollback',
   'certificate_rejected',
 ] as const;
 export type CertificateRefusalCode = (typeof CERTIFICATE_REFUSAL_CODES)[number];
@@ -34,6 +35,7 @@ const WIRE: Partial<Record<RejectReason, CertificateRefusalCode>> = {
   crl_missing: 'server_crl_missing',
   crl_expired: 'server_crl_expired',
   crl_not_yet_valid: 'server_crl_not_yet_valid',
+  crl_rollback: 'server_crl_rollback',
 };
 
 export function refusalCode(reason: RejectReason): CertificateRefusalCode {

@@ -219,3 +219,13 @@ test('a dead_letter_dir that is a file is refused', async (t) => {
   assert.equal(r.code, 1);
   assert.match(r.stderr, /\$\.dead_letter_dir: dead-letter directory: .*dead-letter is not a directory/);
 });
+
+test('an ipc endpoint another live process serves is reported by --check', async (t) => {
+  const dir = await tempDir(t);
+  const squatter = net.createServer().listen(path.join(dir, 'out'));
+  await once(squatter, 'listening');
+  t.after(() => squatter.close());
+  const r = await check('server', await serverConfig(dir));
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /\$\.out_stream\.url: ipc endpoint pub\+bind:ipc:\/\/.*\/out is in use/);
+});
