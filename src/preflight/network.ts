@@ -33,7 +33,7 @@ function tryListen(host: string, port: number): Promise<string | undefined> {
 function describeListenError(e: NodeJS.ErrnoException): string {
   switch (e.code) {
     case 'EADDRINUSE':
-      return 'the address is already in use by another process';
+      return 'the address is already in use by another process (is this gateway already running?)';
     case 'EADDRNOTAVAIL':
       return 'the IP address is not an address of this machine';
     case 'EACCES':

@@ -1,14 +1,8 @@
-// Text a peer chose (certificate names, a server's answer body) made safe to put in a log line: control
-// characters (C0, DEL, C1, and the Unicode line/paragraph separators) become \xNN / \uNNNN escapes, so a
-// hostile value cannot forge log lines or send terminal escape sequences, and long values are cut.
-
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+// Text a peer chose (certificate names, a server's answer body) made safe to keep in a log field or a health
+// reason: cut to a bounded length, with control characters escaped by the logger's own rule
+// (src/util/log.ts escapeControls), so a hostile value can neither forge lines nor grow without bound.
+import { escapeControls } from './log.js';
 
 export function peerText(value: string, maxLength = 256): string {
-  const cut = value.length > maxLength ? `${value.slice(0, maxLength)}…` : value;
-  return cut.replace(CONTROL, (c) => {
-    const code = c.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
-  });
+  return escapeControls(value.length > maxLength ? `${value.slice(0, maxLength)}…` : value);
 }

@@ -233,7 +233,7 @@ test('an unknown or hostile error code in a 401 body is credentials refused, esc
   const f = classifyFailure(out, { presentsCertificate: true });
   assert.equal(f?.reason, 'auth_refused');
   assert.ok(!f!.detail.includes('\u001b'), 'no raw ESC in the detail');
-  assert.match(f!.detail, /\\x1b\[2J/);
+  assert.match(f!.detail, /\\u001b\[2J/);
 });
 
 /** A loopback TCP server doing `onSocket` with every connection. */

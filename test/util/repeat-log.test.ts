@@ -62,7 +62,7 @@ test('close reports what was counted', (t) => {
 test('peer text: control characters escaped (C0, DEL, C1, line separators), long values cut', () => {
   assert.equal(
     peerText('CN=a\u001b[2Jb\r\nc\u007f\u0085\u2028'),
-    'CN=a\\x1b[2Jb\\x0d\\x0ac\\x7f\\x85\\u2028',
+    'CN=a\\u001b[2Jb\\r\\nc\\u007f\\u0085\\u2028',
   );
   assert.equal(peerText('plain CN=client-good, O=Test Org'), 'plain CN=client-good, O=Test Org');
   assert.equal(peerText('x'.repeat(300), 10), 'xxxxxxxxxx…');
