@@ -1,27 +1,29 @@
-// `media-gateway client [config.json] [--check] [--help]`: the edge half. Reads Savant messages from the
+// `media-gateway client [--config FILE | FILE] [--check] [--help]`: the edge half. Reads Savant messages from the
 // configured ZeroMQ socket and delivers them over HTTP(S) to the gateway server; serves /health and /metrics.
 // Without a config file the embedded default (the original's default config, bound to 127.0.0.1) is used.
 // SIGINT/SIGTERM/SIGQUIT stop reading, deliver what is queued (bounded by shutdown_timeout), and exit 0.
 import { loadClientConfig } from '../config/client.js';
 import { defaultClientConfig } from '../config/defaults.js';
-import { ConfigError } from '../config/errors.js';
 import type { ClientConfig } from '../config/types.js';
 import { startClient } from '../client/pipeline.js';
 import { logger } from '../util/log.js';
 import { runHalf, type HalfCommand } from './run-half.js';
 
-const HELP = `Usage: media-gateway client [config.json] [--check]
+const HELP = `Usage: media-gateway client [--config FILE | FILE] [--check]
 
 Reads Savant messages from the in_stream ZeroMQ socket and POSTs them to the gateway server at url.
-Serves GET /health and GET /metrics on ip:port.
+Serves GET /health /livez /readyz /version on ip:port, and GET /metrics there unless "ops" gives the
+operations listener an address of its own.
 
 Arguments:
-  config.json   client configuration (the original Media Gateway format); default: embedded defaults
-                (sub+bind:ipc:///tmp/client, server http://127.0.0.1:8080 or $GATEWAY_URL, port 8081)
+  FILE               client configuration (the original Media Gateway format); default: embedded defaults
+                     (sub+bind:ipc:///tmp/client, server http://127.0.0.1:8080 or $GATEWAY_URL, port 8081)
 
 Options:
-  --check       load and validate the configuration and the files it names, print "configuration OK"
-  -h, --help    show this help
+  -c, --config FILE  the same as giving FILE
+  --check            load and validate the configuration and the files it names, print "configuration OK"
+  --version          print the version and exit
+  -h, --help         show this help
 
 SIGINT/SIGTERM: stop reading, deliver what is queued (at most shutdown_timeout), exit 0.
 `;
@@ -32,11 +34,6 @@ const command: HalfCommand<ClientConfig> = {
   name: 'client',
   help: HELP,
   load: async (file) => (file ? loadClientConfig(file) : { config: defaultClientConfig(), warnings: [] }),
-  warn: (w) => log.warn(w),
-  loadFailure(err) {
-    if (err instanceof ConfigError) return err.message;
-    throw err;
-  },
   async start(config) {
     let client;
     try {

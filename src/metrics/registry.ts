@@ -36,8 +36,23 @@ export function exportFamilies(names: Iterable<FamilyGroup>): void {
     if (exported.has(name)) continue;
     exported.add(name);
     for (const metric of groups[name]) registry.registerMetric(metric);
-    // Unprefixed on purpose: `process_*` and `nodejs_*` are the names stock Node.js dashboards query.
-    if (name === 'common') collectDefaultMetrics({ register: registry });
+    if (name === 'common') exportProcessFamilies();
+  }
+}
+
+/**
+ * prom-client's process and Node.js families, unprefixed on purpose: `process_*` and `nodejs_*` are the
+ * names stock Node.js dashboards query. Left out: the `nodejs_active_{handles,requests,resources}_total`
+ * gauges, which `promtool check metrics` rejects (a gauge named like a counter) and which are only the sums
+ * of their per-type families.
+ */
+function exportProcessFamilies(): void {
+  const scratch = new Registry();
+  collectDefaultMetrics({ register: scratch });
+  for (const metric of scratch.getMetricsAsArray()) {
+    if (/^nodejs_active_\w+_total$/.test(metric.name)) continue;
+    // getMetricsAsArray() is typed as the plain description, but holds the metric objects themselves
+    registry.registerMetric(metric as unknown as Metric);
   }
 }
 
