@@ -28,7 +28,14 @@ export interface Halves {
   sink: SavantReader;
 }
 
-export async function startHalves(t: T): Promise<Halves> {
+export interface HalvesOptions {
+  /** more keys of the server configuration (e.g. `auth`) */
+  server?: Record<string, unknown>;
+  /** false: do not insist on both /readyz being 200 (e.g. with an etcd that is never reached) */
+  ready?: boolean;
+}
+
+export async function startHalves(t: T, opts: HalvesOptions = {}): Promise<Halves> {
   const dir = await tempDir(t, 'mg-halves-');
   const pki = await makePki(dir);
   const [serverPort, serverOpsPort, clientPort, clientOpsPort] = await Promise.all([
@@ -52,6 +59,7 @@ export async function startHalves(t: T): Promise<Halves> {
         peers: { lookup_hash_directory: pki.hashDir, crl_enabled: true },
       },
       ops: { port: serverOpsPort },
+      ...opts.server,
     }),
   );
   const clientFile = path.join(dir, 'client.json');
@@ -87,7 +95,7 @@ export async function startHalves(t: T): Promise<Halves> {
     source: await source(t, 'dealer', sourceEndpoint),
     sink: sinkReader,
   };
-  for (const ops of [halves.serverOps, halves.clientOps]) {
+  for (const ops of opts.ready === false ? [] : [halves.serverOps, halves.clientOps]) {
     const ready = await request(`http://${ops}/readyz`);
     if (ready.status !== 200) throw new Error(`${ops} not ready: ${ready.body.toString()}`);
   }
