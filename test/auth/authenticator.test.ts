@@ -6,12 +6,15 @@ import { Etcd3 } from 'etcd3';
 import { Authenticator, parseBasicHeader } from '../../src/auth/authenticator.js';
 import { createEtcdClient } from '../../src/auth/etcd-client.js';
 import { LruCache } from '../../src/auth/lru.js';
-import { registry } from '../../src/metrics/registry.js';
+import { exportFamilies, registry } from '../../src/metrics/registry.js';
 import type { PeerIdentity } from '../../src/tls/identity.js';
 import { startEtcd } from '../helpers/etcd.js';
 import { VECTORS, afterChange, basic, basicConfig, etcdConfig, nextEvent } from './fixtures.js';
 
 const ADDR = '127.0.0.1';
+// The families a server with Basic auth and quarantine exports (src/ops/families.ts); these tests run the
+// Authenticator without a server, so they switch them on themselves.
+exportFamilies(['auth', 'quarantine']);
 
 function record(password: string, labels?: unknown): string {
   return JSON.stringify({
