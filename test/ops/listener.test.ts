@@ -11,7 +11,19 @@ import { packageVersion } from '../../src/util/version.js';
 import { freePort } from '../helpers/net.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitUntil } from '../client/fixtures.js';
-import { gatewayToRouter, request } from '../server/fixtures.js';
+import { buildMessage } from '../../src/savant/message.js';
+import { encodeMedia } from '../../src/savant/media.js';
+import {
+  gateway,
+  gatewayToRouter,
+  nextMessage,
+  post,
+  request,
+  serverConfig,
+  sink,
+  tcp,
+  writerConfig,
+} from '../server/fixtures.js';
 import { startChain } from '../e2e/chain.js';
 
 const clientAuth = (directory: string): ClientAuthConfig => ({
@@ -20,6 +32,13 @@ const clientAuth = (directory: string): ClientAuthConfig => ({
   pollIntervalMs: 100,
   crlExpiryWarningMs: 3_600_000,
 });
+
+const frame = () =>
+  encodeMedia({
+    message: buildMessage({ content: 'video_frame', sourceId: 'cam1' }),
+    topic: Buffer.from('cam1'),
+    data: [],
+  });
 
 const json = async (url: string) => {
   const res = await request(url);
@@ -126,4 +145,23 @@ test('/readyz is 503 while etcd was never reached (users not loaded), /livez sta
   const health = await json(`${server.ops!.url}/health`);
   assert.equal(health.status, 200);
   assert.equal(health.body.status, 'degraded');
+});
+
+test('/readyz is 503 "shutting down" while the server drains a request in flight, /livez stays 200', async (t) => {
+  // a req writer waits for its sink's OK; the sink never sends it, so the request stays in flight
+  const endpoint = await tcp();
+  const reader = await sink(t, `rep+bind:${endpoint}`, { ack: 'on_delivery' });
+  const server = await gateway(
+    t,
+    serverConfig(writerConfig(`req+connect:${endpoint}`, { receiveTimeoutMs: 3000 }), {
+      ops: { ip: '127.0.0.1', port: 0 },
+    }),
+  );
+  const inFlight = post(server.url, frame()).catch(() => undefined);
+  await nextMessage(reader);
+  const closed = server.close();
+  const ready = await json(`${server.ops!.url}/readyz`);
+  assert.deepEqual(ready, { status: 503, body: { status: 'not_ready', reasons: ['shutting down'] } });
+  assert.equal((await request(`${server.ops!.url}/livez`)).status, 200);
+  await Promise.all([inFlight, closed]);
 });
