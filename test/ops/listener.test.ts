@@ -10,7 +10,7 @@ import type { ClientAuthConfig } from '../../src/config/types.js';
 import { packageVersion } from '../../src/util/version.js';
 import { freePort } from '../helpers/net.js';
 import { tempDir } from '../helpers/tmp.js';
-import { waitUntil } from '../client/fixtures.js';
+import { sendNumbered, waitUntil } from '../client/fixtures.js';
 import { buildMessage } from '../../src/savant/message.js';
 import { encodeMedia } from '../../src/savant/media.js';
 import {
@@ -164,4 +164,21 @@ test('/readyz is 503 "shutting down" while the server drains a request in flight
   assert.deepEqual(ready, { status: 503, body: { status: 'not_ready', reasons: ['shutting down'] } });
   assert.equal((await request(`${server.ops!.url}/livez`)).status, 200);
   await Promise.all([inFlight, closed]);
+});
+
+test('/readyz of the client is 503 "shutting down" while it delivers what is queued', async (t) => {
+  // the sink holds its OK, so the message stays queued in the client when the stop begins
+  const c = await startChain(t, {
+    source: 'dealer',
+    sink: 'req',
+    sinkAck: 'on_delivery',
+    client: { ops: { ip: '127.0.0.1', port: 0 } },
+  });
+  await sendNumbered(c.source, 'cam1', 1);
+  await nextMessage(c.sink);
+  const stopped = c.client.stop({ drainTimeoutMs: 2000 });
+  const ready = await json(`${c.client.ops!.url}/readyz`);
+  assert.deepEqual(ready, { status: 503, body: { status: 'not_ready', reasons: ['shutting down'] } });
+  assert.equal((await request(`${c.client.ops!.url}/livez`)).status, 200);
+  await stopped;
 });
