@@ -321,6 +321,13 @@ test('cache eviction warning in the original wording', async () => {
     assert.equal(lru.size, 2);
     assert.equal(lru.evicted, 3);
   });
-  await seen;
+  // The cache's usage timer is unref'd (it must not keep a server alive); when nothing else is pending the
+  // test runner would see an empty event loop and cancel this test, so a ref'd timer waits with it.
+  const keepAlive = setInterval(() => undefined, 1000);
+  try {
+    await seen;
+  } finally {
+    clearInterval(keepAlive);
+  }
   assert.deepEqual(warnings, ['Evicted entities threshold is exceeded for credentials: 3 per 0.050 seconds']);
 });
