@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests run for real (openssl CLI, etcd server) when missing.
+# Installs the Debian packages the tests run for real when missing: the openssl CLI, etcd (server and
+# etcdctl), Prometheus (`prometheus` server and `promtool`, for the scrape, metrics and rule tests) and
+# systemd's `systemd-analyze` (checks the units in deploy/systemd).
 set -euo pipefail
 need=()
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
+{ command -v prometheus && command -v promtool; } >/dev/null 2>&1 || need+=(prometheus)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 [ ${#need[@]} -eq 0 ] && exit 0
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 echo "installing Debian packages: ${need[*]}" >&2
 $SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+# no recommends: Prometheus would pull in the node exporter and its web assets, which no test uses
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -283,6 +283,13 @@ export class Authenticator {
     return { healthy: reasons.length === 0, reasons };
   }
 
+  /** Readiness (src/health/probes.ts): records never loaded from etcd means every request gets 500. */
+  notReady(): string[] {
+    return [this.users, this.identities]
+      .filter((store) => store && !store.loaded)
+      .map((store) => `etcd never reached: records under ${store!.prefix} not loaded`);
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.users?.close(), this.identities?.close()]);
     this.client?.close();

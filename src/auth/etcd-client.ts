@@ -51,3 +51,28 @@ export async function createEtcdClient(cfg: EtcdConfig): Promise<Etcd3> {
   if (cfg.credentials) opts.auth = { username: cfg.credentials.username, password: cfg.credentials.password };
   return new Etcd3(opts);
 }
+
+/**
+ * gRPC's text for an unreachable etcd ("14 UNAVAILABLE: No connection established. Last error: Error:
+ * connect ECONNREFUSED 127.0.0.1:2379. Resolution note: ") reduced to its cause ("connect ECONNREFUSED
+ * 127.0.0.1:2379"), for logs and CLI messages.
+ */
+export function grpcCause(message: string): string {
+  const cleaned = message.replace(/\s*Resolution note:\s*$/, '').trim();
+  const last = /Last error: (?:Error: )?(.*?)\.?$/.exec(cleaned);
+  if (last) return last[1];
+  return cleaned.replace(/^\d+ [A-Z_]+: /, '').replace(/\.$/, '');
+}
+
+/** One line for an etcd operation that failed: where, what was tried, the cause, and what to check. */
+export function describeEtcdFailure(err: unknown, cfg: EtcdConfig): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const name = err instanceof Error ? err.constructor.name : '';
+  const where = `etcd at ${cfg.urls.join(', ')}`;
+  if (/Auth|Permission/i.test(name))
+    return `${where} refused the request (${grpcCause(message)}): check auth.basic.etcd.credentials and the etcd user's role`;
+  return (
+    `cannot reach ${where} (tried for up to ${cfg.connectTimeoutMs} ms: ${grpcCause(message)}): ` +
+    `check that etcd runs and listens there, the urls in auth.basic.etcd, and its TLS settings`
+  );
+}

@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { Etcd3, Watcher } from 'etcd3';
 import { logger } from '../util/log.js';
+import { grpcCause } from './etcd-client.js';
 
 const log = logger('media_gateway::auth::etcd');
 
@@ -152,7 +153,8 @@ export class EtcdRecordStore extends EventEmitter<RecordStoreEvents> {
     if (!this.closed) throw new Error(reason);
   }
 
-  private markDisconnected(reason: string): void {
+  private markDisconnected(rawReason: string): void {
+    const reason = grpcCause(rawReason);
     const was = this.connected;
     this.connected = false;
     if (was) {

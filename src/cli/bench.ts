@@ -4,6 +4,7 @@ import path from 'node:path';
 import { runBenchmark } from '../bench/benchmark.js';
 import { BENCH_USAGE, BenchUsageError, parseBenchArgs } from '../bench/options.js';
 import { formatTable, renderSvg } from '../bench/report.js';
+import { usageLine } from '../util/usage.js';
 
 async function writeOutput(file: string, text: string): Promise<void> {
   await mkdir(path.dirname(path.resolve(file)), { recursive: true });
@@ -16,7 +17,7 @@ export async function run(argv: string[]): Promise<number> {
     options = parseBenchArgs(argv);
   } catch (err) {
     if (!(err instanceof BenchUsageError)) throw err;
-    process.stderr.write(`media-gateway bench: ${err.message}\n\n${BENCH_USAGE}`);
+    process.stderr.write(usageLine('media-gateway bench', err.message));
     return 2;
   }
   if (!options) {

@@ -1,31 +1,33 @@
-// `media-gateway client [config.json] [--check] [--help]`: the edge half. Reads Savant messages from the
+// `media-gateway client [--config FILE | FILE] [--check] [--help]`: the edge half. Reads Savant messages from the
 // configured ZeroMQ socket and delivers them over HTTP(S) to the gateway server; serves /health and /metrics.
 // Without a config file the embedded default (the original's default config, bound to 127.0.0.1) is used.
 // SIGINT/SIGTERM/SIGQUIT stop reading, deliver what is queued (bounded by shutdown_timeout), and exit 0.
 import { loadClientConfig } from '../config/client.js';
 import { defaultClientConfig } from '../config/defaults.js';
-import { ConfigError } from '../config/errors.js';
 import type { ClientConfig } from '../config/types.js';
 import { startClient } from '../client/pipeline.js';
 import { logger } from '../util/log.js';
 import { preflightClient } from '../preflight/index.js';
 import { runHalf, type HalfCommand } from './run-half.js';
 
-const HELP = `Usage: media-gateway client [config.json] [--check]
+const HELP = `Usage: media-gateway client [--config FILE | FILE] [--check]
 
 Reads Savant messages from the in_stream ZeroMQ socket and POSTs them to the gateway server at url.
-Serves GET /health and GET /metrics on ip:port.
+Serves GET /health /livez /readyz /version on ip:port, and GET /metrics there unless "ops" gives the
+operations listener an address of its own.
 
 Arguments:
-  config.json   client configuration (the original Media Gateway format); default: embedded defaults
-                (sub+bind:ipc:///tmp/client, server http://127.0.0.1:8080 or $GATEWAY_URL, port 8081)
+  FILE               client configuration (the original Media Gateway format); default: embedded defaults
+                     (sub+bind:ipc:///tmp/client, server http://127.0.0.1:8080 or $GATEWAY_URL, port 8081)
 
 Options:
-  --check       load and validate the configuration and the files it names, print "configuration OK"
+  -c, --config FILE  the same as giving FILE
+  --check            load and validate the configuration and the files it names, print "configuration OK"
   --allow-unknown-keys
-                keys this version does not know are warnings, not errors (near misses of a known key
-                stay errors); also MEDIA_GATEWAY_ALLOW_UNKNOWN_KEYS=1
-  -h, --help    show this help
+                     keys this version does not know are warnings, not errors (near misses
+                     of a known key stay errors); also MEDIA_GATEWAY_ALLOW_UNKNOWN_KEYS=1
+  --version          print the version and exit
+  -h, --help         show this help
 
 SIGINT/SIGTERM: stop reading, deliver what is queued (at most shutdown_timeout), exit 0.
 `;
@@ -37,11 +39,6 @@ const command: HalfCommand<ClientConfig> = {
   help: HELP,
   load: async (file, opts) =>
     file ? loadClientConfig(file, undefined, opts) : { config: defaultClientConfig(), warnings: [] },
-  warn: (w) => log.warn(w),
-  loadFailure(err) {
-    if (err instanceof ConfigError) return err.message;
-    throw err;
-  },
   preflight: (config, opts) => preflightClient(config, opts),
   async start(config) {
     let client;

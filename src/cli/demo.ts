@@ -4,6 +4,7 @@
 // ZeroMQ socket, counts what reaches the sink, then revokes the client mid-stream and shows it
 // being cut off without a restart. `--plain` runs the same flow over HTTP with no certificates.
 import { parseArgs } from 'node:util';
+import { parseArgsMessage, usageLine } from '../util/usage.js';
 import { mkdtemp, rm, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -74,15 +75,22 @@ export async function makePki(dir: string): Promise<DemoPki> {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      plain: { type: 'boolean', default: false },
-      seconds: { type: 'string', default: '8' },
-      rate: { type: 'string', default: '200' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        plain: { type: 'boolean', default: false },
+        seconds: { type: 'string', default: '8' },
+        rate: { type: 'string', default: '200' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(usageLine('media-gateway demo', parseArgsMessage(err)));
+    return 2;
+  }
+  const { values } = parsed;
   if (values.help) {
     process.stdout.write(HELP);
     return 0;
@@ -90,7 +98,7 @@ export async function run(argv: string[]): Promise<number> {
   const seconds = Number(values.seconds);
   const rate = Number(values.rate);
   if (!(seconds > 0) || !(rate > 0)) {
-    process.stderr.write('demo: --seconds and --rate must be positive numbers\n');
+    process.stderr.write(usageLine('media-gateway demo', '--seconds and --rate must be positive numbers'));
     return 2;
   }
   const secure = !values.plain;

@@ -1,5 +1,7 @@
 // Command dispatcher for `media-gateway <command> ...`. Each command lives in its own module
 // under src/cli/ and exports `run(argv): Promise<number>` returning the process exit code.
+// `--version` works before or after any command; a command that throws ends in one line, never a stack.
+import { failureLine } from '../util/usage.js';
 
 type CommandModule = { run(argv: string[]): Promise<number> };
 
@@ -18,11 +20,29 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
 
 export function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
-  return `Usage: media-gateway <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun 'media-gateway <command> --help' for the options of a command.\n`;
+  return `Usage: media-gateway <command> [options]\n       media-gateway --version\n\nCommands:\n${lines.join('\n')}\n\nRun 'media-gateway <command> --help' for the options of a command.\n`;
+}
+
+/** True when `--version` is among the options (not after a `--`). */
+function asksForVersion(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).some((a) => a === '--version' || a === '-V');
+}
+
+async function printVersion(): Promise<void> {
+  // loaded only here: the libzmq version needs the native module
+  const { buildInfo } = await import('../ops/build-info.js');
+  const info = buildInfo();
+  process.stdout.write(`media-gateway ${info.version} (node ${info.node}, libzmq ${info.libzmq})\n`);
 }
 
 export async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
+  if (cmd && asksForVersion(argv)) {
+    await printVersion();
+    process.exitCode = 0;
+    return;
+  }
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     process.stdout.write(usage());
     process.exitCode = cmd ? 0 : 2;
@@ -30,11 +50,16 @@ export async function main(argv: string[]): Promise<void> {
   }
   const entry = COMMANDS[cmd];
   if (!entry) {
-    process.stderr.write(`media-gateway: unknown command '${cmd}'\n\n${usage()}`);
+    process.stderr.write(`media-gateway: unknown command '${cmd}' (see 'media-gateway --help')\n`);
     process.exitCode = 2;
     return;
   }
-  const mod = await entry.load();
-  const code = await mod.run(rest);
-  process.exitCode = code;
+  const prog = `media-gateway ${cmd}`;
+  try {
+    const mod = await entry.load();
+    process.exitCode = await mod.run(rest);
+  } catch (err) {
+    process.stderr.write(failureLine(prog, err));
+    process.exitCode = 1;
+  }
 }

@@ -1,11 +1,17 @@
-// The shape shared by `media-gateway client` and `media-gateway server`: parse `[config.json] [--check]`,
-// load the configuration (or the embedded default), then either only check it (with every file it names)
-// or start the half and run it until a stop signal. Each command module says only what differs.
+// The shape shared by `media-gateway client` and `media-gateway server`: parse
+// `[--config FILE | FILE] [--check] [--allow-unknown-keys]`, load the configuration (or the embedded default), then either only
+// check it (with every file it names) or start the half and run it until a stop signal. Both halves print
+// configuration warnings through the logger and errors as one `media-gateway <name>:` line (./errors.ts).
+// Each command module says only what differs.
 import { parseArgs } from 'node:util';
 import { checkReferencedFiles } from '../config/check.js';
 import { ConfigError } from '../config/errors.js';
 import type { Finding } from '../preflight/index.js';
 import type { ClientConfig, ServerConfig } from '../config/types.js';
+import { logger } from '../util/log.js';
+import { failureLine, parseArgsMessage, usageLine } from '../util/usage.js';
+
+const configLog = logger('media_gateway::config');
 
 export interface LoadedConfig<C> {
   config: C;
@@ -23,9 +29,6 @@ export interface HalfCommand<C extends ClientConfig | ServerConfig> {
   help: string;
   /** `file` is undefined when no configuration file was given */
   load(file: string | undefined, opts: { allowUnknownKeys?: boolean }): Promise<LoadedConfig<C>>;
-  warn(warning: string): void;
-  /** The stderr line for a configuration that failed to load or check (or rethrows what it does not expect). */
-  loadFailure(err: unknown): string;
   /** The start-up checks (src/preflight/); `bind` only for `--check`, since start-up binds for real. */
   preflight(config: C, opts: { bind: boolean }): Promise<Finding[]>;
   /** Starts the half; a rejection's message is printed after the `media-gateway <name>:` prefix. */
@@ -37,43 +40,47 @@ export async function runHalf<C extends ClientConfig | ServerConfig>(
   cmd: HalfCommand<C>,
   argv: string[],
 ): Promise<number> {
+  const prog = `media-gateway ${cmd.name}`;
   let args;
   try {
     args = parseArgs({
       args: argv,
       allowPositionals: true,
       options: {
+        config: { type: 'string', short: 'c' },
         check: { type: 'boolean' },
         'allow-unknown-keys': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (err) {
-    process.stderr.write(`media-gateway ${cmd.name}: ${(err as Error).message}\n\n${cmd.help}`);
+    process.stderr.write(usageLine(prog, parseArgsMessage(err)));
     return 2;
   }
   if (args.values.help) {
     process.stdout.write(cmd.help);
     return 0;
   }
-  if (args.positionals.length > 1) {
-    process.stderr.write(`media-gateway ${cmd.name}: expected at most one configuration file\n\n${cmd.help}`);
+  const files = [...(args.values.config === undefined ? [] : [args.values.config]), ...args.positionals];
+  if (files.length > 1) {
+    process.stderr.write(usageLine(prog, `expected one configuration file, got ${files.length}`));
     return 2;
   }
 
   let config: C;
   try {
     const allowUnknownKeys = args.values['allow-unknown-keys'] ? true : undefined;
-    const loaded = await cmd.load(args.positionals[0], { allowUnknownKeys });
+    const loaded = await cmd.load(files[0], { allowUnknownKeys });
     config = loaded.config;
-    for (const w of loaded.warnings) cmd.warn(w);
+    for (const w of loaded.warnings) configLog.warn(w);
+    // the same checks for --check and for start-up; --check also binds and releases the listen addresses
     await checkReferencedFiles(config);
     const findings = await cmd.preflight(config, { bind: args.values.check === true });
     const where = (f: Finding) => `${config.source ? `${config.source}: ` : ''}${f.path}: ${f.message}`;
-    for (const f of findings.filter((x) => x.severity === 'warning')) cmd.warn(where(f));
+    for (const f of findings.filter((x) => x.severity === 'warning')) configLog.warn(where(f));
     const errors = findings.filter((x) => x.severity === 'error');
     if (errors.length > 0) {
-      for (const f of errors) process.stderr.write(`media-gateway ${cmd.name}: ${where(f)}\n`);
+      for (const f of errors) process.stderr.write(failureLine(prog, where(f)));
       return 1;
     }
     if (args.values.check) {
@@ -81,8 +88,11 @@ export async function runHalf<C extends ClientConfig | ServerConfig>(
       return 0;
     }
   } catch (err) {
-    if (err instanceof ConfigError) for (const w of err.warnings) cmd.warn(w);
-    process.stderr.write(`${cmd.loadFailure(err)}\n`);
+    if (err instanceof ConfigError) for (const w of err.warnings) configLog.warn(w);
+    // Configuration problems are the operator's to fix: the message says where, a stack trace would not help.
+    const message =
+      err instanceof ConfigError ? err.message : `cannot load configuration: ${(err as Error).message}`;
+    process.stderr.write(failureLine(prog, message));
     return 1;
   }
 
@@ -90,7 +100,7 @@ export async function runHalf<C extends ClientConfig | ServerConfig>(
   try {
     running = await cmd.start(config);
   } catch (err) {
-    process.stderr.write(`media-gateway ${cmd.name}: ${(err as Error).message}\n`);
+    process.stderr.write(failureLine(prog, err));
     return 1;
   }
   const signal = await waitForStopSignal(cmd.stopSignals);

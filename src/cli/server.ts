@@ -1,25 +1,27 @@
-// `media-gateway server [config.json] [--check]`: loads the configuration (or the embedded default),
+// `media-gateway server [--config FILE | FILE] [--check]`: loads the configuration (or the embedded default),
 // then either only checks it (with every file it names) or runs the gateway until SIGINT/SIGTERM.
 import type { ServerConfig } from '../config/types.js';
 import { loadServerConfig } from '../config/server.js';
 import { defaultServerConfig } from '../config/defaults.js';
-import { ConfigError } from '../config/errors.js';
 import { logger } from '../util/log.js';
 import { preflightServer } from '../preflight/index.js';
 import { runHalf, type HalfCommand } from './run-half.js';
 
-const USAGE = `Usage: media-gateway server [config.json] [--check]
+const USAGE = `Usage: media-gateway server [--config FILE | FILE] [--check]
 
 Runs the cloud half of the gateway: accepts Savant messages over HTTP(S) (POST /, POST /batch)
-and forwards them to the ZeroMQ socket of out_stream. Serves GET /health and GET /metrics.
+and forwards them to the ZeroMQ socket of out_stream. Serves GET /health, and GET /metrics unless
+"ops" gives the operations listener (/health /livez /readyz /metrics /version) an address of its own.
 Without a configuration file the embedded default is used (127.0.0.1:8080, pub+bind:ipc:///tmp/server).
 
 Options:
-  --check     load the configuration, check the files it names, print "configuration OK" and exit
+  -c, --config FILE  the server configuration (same as giving FILE alone)
+  --check            load the configuration, check the files it names, print "configuration OK" and exit
   --allow-unknown-keys
-              keys this version does not know are warnings, not errors (near misses of a known key
-              stay errors); also MEDIA_GATEWAY_ALLOW_UNKNOWN_KEYS=1
-  -h, --help  show this help
+                     keys this version does not know are warnings, not errors (near misses
+                     of a known key stay errors); also MEDIA_GATEWAY_ALLOW_UNKNOWN_KEYS=1
+  --version          print the version and exit
+  -h, --help         show this help
 `;
 
 const command: HalfCommand<ServerConfig> = {
@@ -27,12 +29,6 @@ const command: HalfCommand<ServerConfig> = {
   help: USAGE,
   load: async (file, opts) =>
     file ? loadServerConfig(file, undefined, opts) : { config: defaultServerConfig(), warnings: [] },
-  warn: (w) => process.stderr.write(`warning: ${w}\n`),
-  // Configuration problems are the operator's to fix: the message says where, a stack trace would not help.
-  loadFailure: (err) =>
-    err instanceof ConfigError
-      ? `media-gateway server: ${err.message}`
-      : `media-gateway server: cannot load configuration: ${(err as Error).message}`,
   preflight: (config, opts) => preflightServer(config, opts),
   async start(config) {
     // Loaded only to run: --check needs neither ZeroMQ nor the HTTP stack.

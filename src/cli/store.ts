@@ -18,7 +18,7 @@ non-CA certificates, private keys, and CRLs whose CA is neither in the directory
   options: {},
   async run(args) {
     if (args.length < 2)
-      throw new PkiError(`expected <hash-dir> <file>...\n\nUsage: ${PROG} ${add.usage.split('\n')[0]}`, 2);
+      throw new PkiError(`expected <hash-dir> <file>... (usage: ${PROG} ${add.usage.split('\n')[0]})`, 2);
     const [dir, ...files] = args;
     const r = await storeAdd(dir, files);
     for (const i of r.installed) out(`added ${i.source} -> ${i.path}`);

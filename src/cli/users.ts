@@ -6,9 +6,10 @@ import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import argon2 from 'argon2';
 import type { Etcd3 } from 'etcd3';
-import type { ServerConfig } from '../config/types.js';
+import type { EtcdConfig, ServerConfig } from '../config/types.js';
 import { loadServerConfig } from '../config/server.js';
-import { createEtcdClient, etcdPrefix } from '../auth/etcd-client.js';
+import { createEtcdClient, describeEtcdFailure, etcdPrefix } from '../auth/etcd-client.js';
+import { failureLine, parseArgsMessage, usageLine } from '../util/usage.js';
 import { certificateIdentityPrefix } from '../auth/authenticator.js';
 import { parseLabelRuleText } from '../auth/labels.js';
 import { parseUserRecord, formatUserRecord, type UserRecord } from '../auth/records.js';
@@ -94,7 +95,7 @@ export async function runUsers(argv: string[], io: CliIo): Promise<number> {
       },
     });
   } catch (err) {
-    io.stderr.write(`media-gateway users: ${(err as Error).message}\n\n${HELP}`);
+    io.stderr.write(usageLine('media-gateway users', parseArgsMessage(err)));
     return 2;
   }
   const { values, positionals } = parsed;
@@ -104,6 +105,7 @@ export async function runUsers(argv: string[], io: CliIo): Promise<number> {
   }
   const [action, name, ...extra] = positionals;
   let client: Etcd3 | undefined;
+  let etcd: EtcdConfig | undefined;
   try {
     if (!values.config) throw new UsageError('--config <server-config> is required');
     if (!action) throw new UsageError('an action is required (add, passwd, rm, list, show)');
@@ -120,6 +122,7 @@ export async function runUsers(argv: string[], io: CliIo): Promise<number> {
     const prefix = values.cert ? certPrefix(config) : etcdPrefix(basic.etcd.path);
     const format = basic.etcd.dataFormat;
     const key = (n: string) => prefix + n;
+    etcd = basic.etcd;
     client = await createEtcdClient(basic.etcd);
     const read = async (n: string): Promise<UserRecord | undefined> => {
       const v = await client!.get(key(n)).buffer();
@@ -178,7 +181,11 @@ export async function runUsers(argv: string[], io: CliIo): Promise<number> {
         throw new UsageError(`unknown action '${action}'`);
     }
   } catch (err) {
-    io.stderr.write(`media-gateway users: ${(err as Error).message}\n`);
+    const message =
+      client && etcd && !(err instanceof UsageError)
+        ? describeEtcdFailure(err, etcd)
+        : (err as Error).message;
+    io.stderr.write(failureLine('media-gateway users', message));
     return err instanceof UsageError ? 2 : 1;
   } finally {
     client?.close();

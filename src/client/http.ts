@@ -6,7 +6,7 @@ import tls from 'node:tls';
 import { Pool } from 'undici';
 import type { ClientConfig } from '../config/types.js';
 import type { ChunkedBody } from '../savant/media.js';
-import { httpResponsesTotal, requestDuration } from '../metrics/registry.js';
+import { clientTransportErrorsTotal, httpResponsesTotal, requestDuration } from '../metrics/registry.js';
 
 export type PostTarget = 'single' | 'batch';
 
@@ -67,7 +67,7 @@ export class GatewayHttp {
       httpResponsesTotal.inc({ side: 'client', status: String(res.statusCode) });
       return { kind: 'response', status: res.statusCode, body: text };
     } catch (err) {
-      httpResponsesTotal.inc({ side: 'client', status: 'transport_error' });
+      clientTransportErrorsTotal.inc({ code: errorCode(err) });
       return { kind: 'transport_error', error: err instanceof Error ? err : new Error(String(err)) };
     } finally {
       stopTimer();
@@ -78,6 +78,15 @@ export class GatewayHttp {
     // destroy, not close: close() would wait for requests that a shutdown has already given up on.
     await this.pool.destroy();
   }
+}
+
+/**
+ * A bounded label value for a request that got no response: Node's and undici's error codes
+ * (ECONNREFUSED, UND_ERR_SOCKET, ERR_SSL_..., CERT_HAS_EXPIRED) are a fixed vocabulary; anything else is `other`.
+ */
+export function errorCode(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? code : 'other';
 }
 
 // Loaded only for https URLs, so a plain-HTTP client never touches the TLS code.

@@ -5,7 +5,6 @@
 // once the server answered 200 (or it was dead-lettered), so an upstream OK means "delivered".
 import type { ClientConfig } from '../config/types.js';
 import { aggregateHealth, type HealthReport, type PartHealth } from '../health/health.js';
-import { metricsOnMainPort, startMetricsServer } from '../metrics/http.js';
 import {
   bytesTotal,
   clientRetriesTotal,
@@ -21,7 +20,8 @@ import { logger } from '../util/log.js';
 import { DeadLetterDir } from './dead-letter.js';
 import { GatewayHttp } from './http.js';
 import { Sender, type Completion } from './sender.js';
-import { startStatusServer } from './status-server.js';
+import { clientFamilies, exportHalfFamilies } from '../ops/families.js';
+import { startOpsListener, type OpsListener } from '../ops/listener.js';
 
 const log = logger('media_gateway::client');
 
@@ -47,9 +47,12 @@ export interface RunningClient {
   stop(opts?: { drainTimeoutMs?: number }): Promise<void>;
   health(): HealthReport;
   stats(): ClientStats;
+  /** the operations listener (`ops` in the configuration), when there is one */
+  ops?: OpsListener;
 }
 
 export async function startClient(cfg: ClientConfig): Promise<RunningClient> {
+  exportHalfFamilies(clientFamilies(cfg));
   const http = await GatewayHttp.open(cfg);
   let reader: SavantReader;
   try {
@@ -103,15 +106,19 @@ class ClientPipeline {
   }
 
   async start(): Promise<RunningClient> {
-    const status = await startStatusServer({
-      ip: this.cfg.ip,
-      port: this.cfg.port,
+    // The original's status port answers the same routes as the operations listener; /metrics moves to
+    // the latter when there is one.
+    const probes = {
       health: () => this.health(),
-      metrics: metricsOnMainPort(this.cfg.metrics),
-    });
+      notReady: () => this.notReady(),
+      notLive: () => this.notLive(),
+    };
+    const status = await startOpsListener(this.cfg, probes, { metrics: !this.cfg.ops });
     this.cleanup.push(() => status.close());
-    const metrics = await startMetricsServer(this.cfg.metrics);
-    if (metrics) this.cleanup.push(() => metrics.close());
+    const ops = this.cfg.ops
+      ? await startOpsListener(this.cfg.ops, probes, { metrics: true, name: 'operations' })
+      : undefined;
+    if (ops) this.cleanup.push(() => ops.close());
     setClientQueueDepth(0);
     this.readLoop = this.runReader();
     return {
@@ -119,7 +126,18 @@ class ClientPipeline {
       stop: (opts) => this.stop(opts?.drainTimeoutMs ?? this.cfg.shutdownTimeoutMs),
       health: () => this.health(),
       stats: () => ({ ...this.counts }),
+      ops,
     };
+  }
+
+  /** Readiness (docs/metrics.md, "Probes"): a stopped reader or a shutdown means no message gets through. */
+  private notReady(): string[] {
+    return [...this.notLive(), ...(this.stopping ? ['shutting down'] : [])];
+  }
+
+  /** A reader that failed is not restarted by the client: only a restart brings reading back. */
+  private notLive(): string[] {
+    return this.readerFailure ? [`reader stopped: ${this.readerFailure}`] : [];
   }
 
   private health(): HealthReport {

@@ -18,7 +18,7 @@ import {
   u32,
   type Node,
 } from './fields.js';
-import { checkMetricsAddress, fixIpcPermissions, metrics, socketUrl, statistics } from './sections.js';
+import { checkOpsAddress, fixIpcPermissions, opsListener, socketUrl, statistics } from './sections.js';
 import { clientTls } from './tls.js';
 import type { ClientConfig, ReaderConfig, RetryConfig, TopicPrefixSpec } from './types.js';
 
@@ -66,10 +66,10 @@ function readClient(root: Node, opts: ParseOptions): LoadedClientConfig {
     deadLetterDir: top.optional('dead_letter_dir', filePath) ?? path.resolve(root.ctx.baseDir, 'dead-letter'),
     shutdownTimeoutMs: top.optional('shutdown_timeout', duration()) ?? 10_000,
     transport: top.optional('transport', transport) ?? { ...DEFAULT_TRANSPORT },
-    metrics: top.optional('metrics', metrics),
+    ops: opsListener(top),
   };
   top.done();
-  checkMetricsAddress(top, config);
+  checkOpsAddress(top, config);
   if (config.auth && !tls && new URL(url).protocol === 'http:') {
     urlNode.warn('Basic auth credentials will be sent in clear text over http://');
   }

@@ -1,6 +1,7 @@
-// Configuration sections shared by the server and the client: Savant socket URLs, statistics, metrics, caches.
+// Configuration sections shared by the server and the client: Savant socket URLs, statistics, the
+// operations listener, caches.
 import { parseSocketUrl, type SocketUrl } from '../savant/url.js';
-import type { CacheConfig, MetricsConfig, StatisticsConfig } from './types.js';
+import type { CacheConfig, OpsConfig, StatisticsConfig } from './types.js';
 import {
   duration,
   int,
@@ -56,26 +57,43 @@ export function statistics(n: Node): StatisticsConfig {
   return framePeriod !== undefined ? { framePeriod } : { timestampPeriodMs };
 }
 
-export function metrics(n: Node): MetricsConfig {
-  const o = n.object();
-  const ip = o.optional('ip', listenHost);
-  const port = o.optional('port', u16);
-  o.done();
-  if (ip !== undefined && port === undefined)
-    throw n.error('"ip" needs a "port" for the separate metrics listener');
-  return { ip, port };
+export const DEFAULT_OPS_IP = '127.0.0.1';
+
+/**
+ * `ops: {ip?, port}`, or the older spelling `metrics: {ip?, port?}` (a `metrics` without a port keeps meaning
+ * "/metrics on the main port"). Both at once would leave the operator guessing which one is used: an error.
+ */
+export function opsListener(top: ObjectReader): OpsConfig | undefined {
+  const ops = top.optional('ops', (n) => opsAddress(n, true));
+  const alias = top.optional('metrics', (n) => opsAddress(n, false));
+  if (top.has('ops') && top.has('metrics'))
+    throw top.child('metrics').error('"metrics" is the older name of "ops": give only one of them');
+  return ops ?? alias;
 }
 
-/** A separate metrics listener on the main address could never bind; `/metrics` is served there anyway. */
-export function checkMetricsAddress(
+function opsAddress(n: Node, portRequired: boolean): OpsConfig | undefined {
+  const o = n.object();
+  const ip = o.optional('ip', listenHost);
+  const port = portRequired ? o.required('port', u16) : o.optional('port', u16);
+  o.done();
+  if (port === undefined) {
+    if (ip !== undefined) throw n.error('"ip" needs a "port" for the separate operations listener');
+    return undefined;
+  }
+  return { ip: ip ?? DEFAULT_OPS_IP, port };
+}
+
+/** An operations listener on the main address could never bind. */
+export function checkOpsAddress(
   top: ObjectReader,
-  main: { ip: string; port: number; metrics?: MetricsConfig },
+  main: { ip: string; port: number; ops?: OpsConfig },
 ): void {
-  const m = main.metrics;
-  if (m?.port !== undefined && m.port === main.port && (m.ip ?? main.ip) === main.ip) {
+  const ops = main.ops;
+  if (ops && ops.port !== 0 && ops.port === main.port && ops.ip === main.ip) {
+    const key = top.has('ops') ? 'ops' : 'metrics';
     throw top
-      .child('metrics')
-      .error('the metrics address is the main address: omit "metrics" to serve /metrics on the main port');
+      .child(key)
+      .error(`the operations address is the main address: give "${key}" another port, or omit it`);
   }
 }
 

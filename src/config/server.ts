@@ -16,7 +16,7 @@ import {
   usize,
   type Node,
 } from './fields.js';
-import { cache, checkMetricsAddress, fixIpcPermissions, metrics, socketUrl, statistics } from './sections.js';
+import { cache, checkOpsAddress, fixIpcPermissions, opsListener, socketUrl, statistics } from './sections.js';
 import { clientTls, serverTls } from './tls.js';
 import type {
   BasicAuthServerConfig,
@@ -49,10 +49,10 @@ function readServer(root: Node, opts: ParseOptions): LoadedServerConfig {
     tls: serverTls(top),
     auth: top.optional('auth', serverAuth),
     statistics: top.optional('statistics', statistics),
-    metrics: top.optional('metrics', metrics),
+    ops: opsListener(top),
   };
   top.done();
-  checkMetricsAddress(top, config);
+  checkOpsAddress(top, config);
   if (config.auth?.certificateIdentity && !config.tls?.clientAuth) {
     throw top
       .child('auth')

@@ -107,10 +107,14 @@ export interface CertificateIdentityConfig {
   required: boolean;
 }
 
-export interface MetricsConfig {
-  /** serve /metrics on the main port (default) or on a separate ip:port */
-  ip?: string;
-  port?: number;
+/**
+ * The operations listener (`ops`, or its alias `metrics`): plain HTTP on its own address serving /health,
+ * /livez, /readyz, /metrics and /version (src/ops/listener.ts). Absent: /metrics stays on the main port.
+ */
+export interface OpsConfig {
+  /** default 127.0.0.1: probes and scrapes are local unless the operator opens them */
+  ip: string;
+  port: number;
 }
 
 export interface ServerConfig {
@@ -124,7 +128,7 @@ export interface ServerConfig {
   tls?: ServerTlsConfig;
   auth?: { basic?: BasicAuthServerConfig; certificateIdentity?: CertificateIdentityConfig };
   statistics?: StatisticsConfig;
-  metrics?: MetricsConfig;
+  ops?: OpsConfig;
 }
 
 export interface RetryConfig {
@@ -161,5 +165,5 @@ export interface ClientConfig {
     /** most bytes per batch request */
     maxBatchBytes: number;
   };
-  metrics?: MetricsConfig;
+  ops?: OpsConfig;
 }

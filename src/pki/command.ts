@@ -2,6 +2,7 @@
 // node:util parseArgs, --help, and turning errors into a message plus an exit code.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { PkiError } from './errors.js';
+import { parseArgsMessage, usageLine } from '../util/usage.js';
 
 export interface Subcommand {
   usage: string;
@@ -44,7 +45,7 @@ export async function dispatch(
       strict: true,
     });
   } catch (e) {
-    err(`${prog} ${name}: ${(e as Error).message}\n\nUsage: ${prog} ${sub.usage}`);
+    err(usageLine(`${prog} ${name}`, parseArgsMessage(e)));
     return 2;
   }
   if (parsed.values.help) {
@@ -67,7 +68,7 @@ export async function dispatch(
 export function positionals(args: string[], names: string[], usage: string): string[] {
   if (args.length !== names.length) {
     throw new PkiError(
-      `expected ${names.map((n) => `<${n}>`).join(' ') || 'no arguments'}\n\nUsage: ${usage}`,
+      `expected ${names.map((n) => `<${n}>`).join(' ') || 'no arguments'} (usage: ${usage.split('\n')[0]})`,
       2,
     );
   }

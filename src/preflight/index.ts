@@ -39,15 +39,8 @@ export async function preflightServer(cfg: ServerConfig, opts: PreflightOptions)
   if (etcdTls) out.push(...(await clientTlsFindings(etcdTls, '$.auth.basic.etcd.tls', 'etcd ', now)));
   if (opts.bind) {
     out.push(...(await listenFindings(cfg.ip, cfg.port, '$.port', 'listen address')));
-    if (cfg.metrics?.port !== undefined)
-      out.push(
-        ...(await listenFindings(
-          cfg.metrics.ip ?? cfg.ip,
-          cfg.metrics.port,
-          '$.metrics.port',
-          'metrics address',
-        )),
-      );
+    if (cfg.ops)
+      out.push(...(await listenFindings(cfg.ops.ip, cfg.ops.port, opsPath(cfg), 'operations address')));
     out.push(...(await socketFindings(cfg.outStream.url, 'writer', '$.out_stream.url')));
   }
   return out;
@@ -66,15 +59,8 @@ export async function preflightClient(cfg: ClientConfig, opts: PreflightOptions)
     });
   if (opts.bind) {
     out.push(...(await listenFindings(cfg.ip, cfg.port, '$.port', 'health listen address')));
-    if (cfg.metrics?.port !== undefined)
-      out.push(
-        ...(await listenFindings(
-          cfg.metrics.ip ?? cfg.ip,
-          cfg.metrics.port,
-          '$.metrics.port',
-          'metrics address',
-        )),
-      );
+    if (cfg.ops)
+      out.push(...(await listenFindings(cfg.ops.ip, cfg.ops.port, opsPath(cfg), 'operations address')));
     out.push(...(await socketFindings(cfg.inStream.url, 'reader', '$.in_stream.url')));
   }
   return out;
@@ -109,4 +95,9 @@ async function clientTlsFindings(
       )),
     );
   return out;
+}
+
+/** Where the operations address was written: `ops` or its older spelling `metrics`. */
+function opsPath(cfg: ServerConfig | ClientConfig): string {
+  return originOf(cfg.ops!, 'port') ?? '$.ops.port';
 }

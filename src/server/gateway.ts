@@ -12,12 +12,10 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { SecureListener } from '../tls/server.js';
 import { FpsStatistics } from '../stats/fps.js';
 import { aggregateHealth, writeHealth, type HealthReport } from '../health/health.js';
-import {
-  metricsHandler,
-  metricsOnMainPort,
-  startMetricsServer,
-  type MetricsServer,
-} from '../metrics/http.js';
+import { metricsHandler } from '../metrics/http.js';
+import { exportHalfFamilies, serverFamilies } from '../ops/families.js';
+import { startOpsListener, type OpsListener } from '../ops/listener.js';
+import { serverNotLive, serverNotReady } from '../ops/server-probes.js';
 import { httpResponsesTotal, requestDuration } from '../metrics/registry.js';
 import { logger } from '../util/log.js';
 import { forwardMedia, type ForwardContext, type Grant } from './forward.js';
@@ -29,6 +27,8 @@ export interface RunningServer {
   port: number;
   url: string;
   health(): HealthReport;
+  /** the operations listener (`ops` in the configuration), when there is one */
+  ops?: OpsListener;
   close(): Promise<void>;
 }
 
@@ -44,6 +44,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     // Fail closed: without verified client certificates there is no identity to map.
     throw new Error('auth.certificate_identity requires TLS client certificates (tls.peers or ssl.client)');
   }
+  exportHalfFamilies(serverFamilies(cfg));
   const cleanups: (() => Promise<void> | void)[] = [];
   const cleanup = async () => {
     for (const fn of cleanups.reverse()) {
@@ -62,8 +63,6 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     if (authenticator) cleanups.push(() => authenticator.close());
     const stats = cfg.statistics ? new FpsStatistics(cfg.statistics) : undefined;
     if (stats) cleanups.push(() => stats.close());
-    const metricsServer: MetricsServer | undefined = await startMetricsServer(cfg.metrics);
-    if (metricsServer) cleanups.push(() => metricsServer.close());
 
     const ctx: ForwardContext = { writer, authenticator, stats };
     let listener: SecureListener | undefined;
@@ -149,7 +148,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       });
     };
 
-    const metricsHere = metricsOnMainPort(cfg.metrics);
+    const metricsHere = !cfg.ops;
     const routes: Record<
       string,
       { methods: string[]; run: (req: http.IncomingMessage, res: http.ServerResponse) => unknown }
@@ -221,12 +220,22 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     const url = `${cfg.tls ? 'https' : 'http'}://${host}:${port}`;
     const health = () => aggregateHealth([listener, authenticator]);
     log.info(`listening on ${url}`);
+    const parts = { trust: listener?.trust, authenticator, closing: () => closing };
+    const ops = cfg.ops
+      ? await startOpsListener(
+          cfg.ops,
+          { health, notReady: () => serverNotReady(parts), notLive: serverNotLive },
+          { metrics: true, name: 'operations' },
+        )
+      : undefined;
+    if (ops) cleanups.splice(cleanups.indexOf(closeServer), 0, () => ops.close());
 
     let closed: Promise<void> | undefined;
     return {
       port,
       url,
       health,
+      ops,
       close: () => {
         closing = true;
         closed ??= cleanup();

@@ -14,7 +14,7 @@ import { logger } from '../util/log.js';
 import {
   trustCas,
   trustCrls,
-  trustCrlSecondsToNextUpdate,
+  setEarliestCrlNextUpdate,
   trustReloadsTotal,
   trustLastGoodReload,
   trustProblems,
@@ -271,7 +271,7 @@ export class TrustStore extends EventEmitter {
     trustCas.set(this.snap.cas.length);
     trustCrls.set(this.snap.crls.length);
     const end = this.snap.earliestNextUpdate;
-    trustCrlSecondsToNextUpdate.set(end ? (end.getTime() - Date.now()) / 1000 : 0);
+    setEarliestCrlNextUpdate(end);
   }
 
   private logReload(msg: string): void {

@@ -6,12 +6,15 @@ import { Etcd3 } from 'etcd3';
 import { Authenticator, parseBasicHeader } from '../../src/auth/authenticator.js';
 import { createEtcdClient } from '../../src/auth/etcd-client.js';
 import { LruCache } from '../../src/auth/lru.js';
-import { registry } from '../../src/metrics/registry.js';
+import { exportFamilies, registry } from '../../src/metrics/registry.js';
 import type { PeerIdentity } from '../../src/tls/identity.js';
 import { startEtcd } from '../helpers/etcd.js';
 import { VECTORS, afterChange, basic, basicConfig, etcdConfig, nextEvent } from './fixtures.js';
 
 const ADDR = '127.0.0.1';
+// The families a server with Basic auth and quarantine exports (src/ops/families.ts); these tests run the
+// Authenticator without a server, so they switch them on themselves.
+exportFamilies(['auth', 'quarantine']);
 
 function record(password: string, labels?: unknown): string {
   return JSON.stringify({
@@ -318,6 +321,13 @@ test('cache eviction warning in the original wording', async () => {
     assert.equal(lru.size, 2);
     assert.equal(lru.evicted, 3);
   });
-  await seen;
+  // The cache's usage timer is unref'd (it must not keep a server alive); when nothing else is pending the
+  // test runner would see an empty event loop and cancel this test, so a ref'd timer waits with it.
+  const keepAlive = setInterval(() => undefined, 1000);
+  try {
+    await seen;
+  } finally {
+    clearInterval(keepAlive);
+  }
   assert.deepEqual(warnings, ['Evicted entities threshold is exceeded for credentials: 3 per 0.050 seconds']);
 });

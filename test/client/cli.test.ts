@@ -16,7 +16,7 @@ const samples = path.join(sharedDir, 'compat', 'original-samples');
 test('client --help', async () => {
   const r = await runCli(['client', '--help']);
   assert.equal(r.code, 0);
-  assert.match(r.stdout, /Usage: media-gateway client \[config\.json\] \[--check\]/);
+  assert.match(r.stdout, /Usage: media-gateway client \[--config FILE \| FILE\] \[--check\]/);
 });
 
 test('client --check accepts every original client sample (with the files they name)', async (t) => {

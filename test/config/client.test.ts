@@ -144,14 +144,14 @@ test('extensions: dead_letter_dir, shutdown_timeout, transport, metrics', () => 
       dead_letter_dir: 'dl',
       shutdown_timeout: { secs: 3, nanos: 0 },
       transport: { mode: 'batch', lanes: 2, max_batch_messages: 10, max_batch_bytes: 1000 },
-      metrics: { port: 9091 },
+      ops: { port: 9091 },
     }),
   );
   assert.deepEqual(warnings, []);
   assert.equal(config.deadLetterDir, path.join('/etc/mg', 'dl'));
   assert.equal(config.shutdownTimeoutMs, 3000);
   assert.deepEqual(config.transport, { mode: 'batch', lanes: 2, maxBatchMessages: 10, maxBatchBytes: 1000 });
-  assert.deepEqual(config.metrics, { port: 9091 });
+  assert.deepEqual(config.ops, { ip: '127.0.0.1', port: 9091 });
   assert.deepEqual(parse(clientJson({ transport: { mode: 'single' } })).config.transport, {
     mode: 'single',
     lanes: 4,
@@ -217,9 +217,10 @@ test("a misspelled client TLS section or root certificate is refused, so TLS can
   );
 });
 
-test('a metrics listener on the main address is refused', () => {
-  rejects(clientJson({ metrics: { port: 8081 } }), /\$\.metrics: the metrics address is the main address/);
-  assert.deepEqual(parse(clientJson({ metrics: { ip: '127.0.0.2', port: 8081 } })).config.metrics, {
+test('an operations listener on the main address is refused', () => {
+  rejects(clientJson({ metrics: { port: 8081 } }), /\$\.metrics: the operations address is the main address/);
+  rejects(clientJson({ ops: { port: 8081 } }), /\$\.ops: the operations address is the main address/);
+  assert.deepEqual(parse(clientJson({ metrics: { ip: '127.0.0.2', port: 8081 } })).config.ops, {
     ip: '127.0.0.2',
     port: 8081,
   });

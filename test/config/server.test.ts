@@ -18,7 +18,7 @@ test('a minimal configuration gets the extension defaults', () => {
   assert.equal(config.source, 'server.json');
   assert.equal(config.maxBodySize, 64 * 1024 * 1024);
   assert.equal(config.outStream.fixIpcPermissions, undefined);
-  assert.ok(!('tls' in config) && !('auth' in config) && !('statistics' in config) && !('metrics' in config));
+  assert.ok(!('tls' in config) && !('auth' in config) && !('statistics' in config) && !('ops' in config));
 });
 
 test('a wrong type names file, JSON path, expectation and the value found', () => {
@@ -214,13 +214,27 @@ test('statistics: exactly one of frame_period and timestamp_period', () => {
   );
 });
 
-test('max_body_size and metrics extensions', () => {
-  const { config } = parse(serverJson({ max_body_size: 1024, metrics: { ip: '127.0.0.1', port: 9090 } }));
+test('max_body_size and the operations listener (ops, or its older name metrics)', () => {
+  const { config } = parse(serverJson({ max_body_size: 1024, ops: { ip: '0.0.0.0', port: 9090 } }));
   assert.equal(config.maxBodySize, 1024);
-  assert.deepEqual(config.metrics, { ip: '127.0.0.1', port: 9090 });
-  assert.deepEqual(parse(serverJson({ metrics: {} })).config.metrics, {});
+  assert.deepEqual(config.ops, { ip: '0.0.0.0', port: 9090 });
+  // loopback unless the operator opens it
+  assert.deepEqual(parse(serverJson({ ops: { port: 9090 } })).config.ops, { ip: '127.0.0.1', port: 9090 });
+  assert.deepEqual(parse(serverJson({ metrics: { port: 9091 } })).config.ops, {
+    ip: '127.0.0.1',
+    port: 9091,
+  });
+  // `metrics` without a port kept its meaning: /metrics on the main port, no separate listener
+  assert.equal(parse(serverJson({ metrics: {} })).config.ops, undefined);
+  assert.deepEqual(parse(serverJson({ metrics: {} })).warnings, []);
   rejects(serverJson({ max_body_size: 0 }), /\$\.max_body_size: expected an integer ≥ 1, found 0/);
   rejects(serverJson({ metrics: { ip: '127.0.0.1' } }), /\$\.metrics: "ip" needs a "port"/);
+  rejects(serverJson({ ops: {} }), /\$\.ops\.port: required field is missing/);
+  rejects(serverJson({ ops: { port: 70000 } }), /\$\.ops\.port: expected an integer from 0 to 65535/);
+  rejects(
+    serverJson({ ops: { port: 1 }, metrics: { port: 2 } }),
+    /\$\.metrics: "metrics" is the older name of "ops"/,
+  );
 });
 
 const etcd = {

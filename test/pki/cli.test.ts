@@ -99,7 +99,10 @@ test('CLI errors: clear messages and non-zero exit codes', async (t) => {
 
   r = await cli(['pki', 'issue', 'client', 'c', '--ca', 'ca', '--bogus']);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /Unknown option '--bogus'[\s\S]*Usage:/);
+  assert.equal(
+    r.stderr,
+    "media-gateway pki issue: unknown option '--bogus' (see 'media-gateway pki issue --help')\n",
+  );
   r = await cli(['pki', 'issue', 'robot', 'x', '--ca', 'ca']);
   assert.equal(r.code, 2);
   r = await cli(['store', 'renew-crls', 'ca', 'store']);

@@ -295,12 +295,12 @@ test('POST /batch: writer failures end the batch with their status; body limit i
   assert.equal((await post(server.url + '/batch', many)).status, 413);
 });
 
-test('metrics.port: /metrics moves to its own listener and leaves the main port', async (t) => {
+test('ops (older name metrics): /metrics moves to the operations listener and leaves the main port', async (t) => {
   const metricsPort = await freePort();
   const server = await gateway(
     t,
     serverConfig(writerConfig(`dealer+bind:${await tcp()}`, { sendTimeoutMs: 100 }), {
-      metrics: { ip: '127.0.0.1', port: metricsPort },
+      ops: { ip: '127.0.0.1', port: metricsPort },
     }),
   );
   assert.equal((await request(server.url + '/metrics')).status, 404);
