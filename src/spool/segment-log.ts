@@ -248,6 +248,7 @@ export class SegmentLog {
       const item = readRecordFd(this.readFd(seg), seg, this.cursor.offset);
       if (item.kind === 'damage') {
         this.cursor.offset += item.skipped;
+        this.forgetDamaged(seg, item.offset, item.skipped);
         return item;
       }
       this.cursor.offset += item.length;
@@ -257,13 +258,11 @@ export class SegmentLog {
     }
   }
 
-  /** Passes over the record at the cursor as the consumer would after finishing it; returns what it was. */
-  skipNext(): { summary?: RecordSummary; segment: Segment; damaged: boolean } | undefined {
-    const item = this.next();
-    if (!item) return undefined;
-    if (item.kind === 'damage') return { segment: item.segment, damaged: true };
-    this.finish(item.segment, item.message.seq);
-    return { summary: item.message, segment: item.segment, damaged: false };
+  /** Records of a damaged region that the opening scan counted as live will never be delivered. */
+  private forgetDamaged(seg: Segment, offset: number, skipped: number): void {
+    for (const s of scanSummaries(seg.file, offset + skipped, offset)) {
+      if (s.kind === 'record' && !seg.finished.has(s.summary.seq)) seg.live = Math.max(0, seg.live - 1);
+    }
   }
 
   /** Records that the consumer took a record handed out by next() (or by direct hand-off) off its hands. */
@@ -430,10 +429,10 @@ export type ScanItem =
  * Walks a segment file record by record reading only headers and summaries (no checksum: that costs a full
  * read and is done when a record is delivered). Used at open and by `spool inspect`.
  */
-export function* scanSummaries(file: string, size: number): Generator<ScanItem> {
+export function* scanSummaries(file: string, size: number, start = 0): Generator<ScanItem> {
   const fd = fs.openSync(file, 'r');
   try {
-    let offset = 0;
+    let offset = start;
     while (offset < size) {
       const head = preadExact(fd, Math.min(HEADER_BYTES + SUMMARY_BYTES, size - offset), offset);
       const header = readHeader(head);

@@ -263,7 +263,8 @@ export async function until<V>(
   for (;;) {
     const v = await read().catch(() => undefined);
     if (v !== undefined && cond(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v)}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v)?.slice(0, 300)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
