@@ -24,9 +24,10 @@ import {
 export type SyncMode = 'always' | 'periodic' | 'never';
 
 export interface Segment {
-  readonly firstSeq: number;
-  readonly file: string;
-  readonly ackFile: string;
+  /** from the file name; a drained segment is renamed after the next sequence number (see recycleTail) */
+  firstSeq: number;
+  file: string;
+  ackFile: string;
   /** bytes of complete records (a failed write is truncated away, so this is also the file size) */
   size: number;
   ackSize: number;
@@ -141,9 +142,11 @@ export class SegmentLog {
     const seg = this.writableSegment(seq, length);
     const before = seg.size;
     try {
+      // positioned: a drained segment is truncated and written again from 0 (recycleTail)
       let written = 0;
       while (written < length) {
-        written += fs.writevSync(this.fd!, written === 0 ? chunks : remaining(chunks, written));
+        const rest = written === 0 ? chunks : remaining(chunks, written);
+        written += fs.writevSync(this.fd!, rest, before + written);
       }
     } catch (err) {
       this.truncateAfterFailure(before);
@@ -274,7 +277,42 @@ export class SegmentLog {
     acks.push(seq);
     // one write per segment per turn of the event loop, not one per message
     this.ackFlush ??= setImmediate(() => this.writeAcks());
-    if (seg.outstanding === 0) this.releaseFinished();
+    if (seg.outstanding === 0) {
+      this.releaseFinished();
+      this.recycleTail();
+    }
+  }
+
+  /**
+   * Everything written is finished: the segment being written gives its space back (truncated to 0) and is
+   * renamed after the next sequence number, so the name still tells a restart where numbering goes on. Without
+   * this a segment larger than the free space would fill the disk and never be freed.
+   */
+  private recycleTail(): void {
+    const seg = this.segments.at(-1);
+    if (!seg || this.fd === undefined || seg.size === 0 || seg.live > 0 || seg.outstanding > 0) return;
+    if (!this.atTail()) return;
+    const firstSeq = seg.highestSeq + 1;
+    const file = path.join(this.dir, `${String(firstSeq).padStart(20, '0')}.seg`);
+    try {
+      fs.ftruncateSync(this.fd, 0);
+      fs.renameSync(seg.file, file);
+    } catch {
+      return; // e.g. the file system went read-only: the space stays taken until the next segment
+    }
+    const ackFd = this.ackFds.get(seg);
+    if (ackFd !== undefined) fs.closeSync(ackFd);
+    this.ackFds.delete(seg);
+    this.pendingAcks.delete(seg);
+    try {
+      fs.unlinkSync(seg.ackFile);
+    } catch {
+      // no finished list was written yet
+    }
+    Object.assign(seg, { firstSeq, file, ackFile: file.replace(/\.seg$/, '.ack'), size: 0, ackSize: 0 });
+    seg.finished.clear();
+    this.cursor = { index: this.segments.length - 1, offset: 0 };
+    if (this.sync === 'always') syncDirectory(this.dir);
   }
 
   /** Counts the record just appended as handed to the consumer at once (no read back); only at the tail. */
