@@ -27,6 +27,7 @@ import {
   observeSpool,
   Spool,
   spoolEvents,
+  type Admission,
   type SpooledEntry,
 } from '../spool/index.js';
 import { DeadLetterDir } from './dead-letter.js';
@@ -182,8 +183,10 @@ class ClientPipeline {
         return;
       }
       if (!result) return;
-      if (this.spool) await this.acceptSpooled(this.spool, result);
-      else this.accept(result);
+      if (this.spool) {
+        const accepting = this.acceptSpooled(this.spool, result);
+        if (accepting) await accepting;
+      } else this.accept(result);
     }
   }
 
@@ -221,21 +224,30 @@ class ClientPipeline {
 
   /**
    * With a spool: store the message (when_full applies there), then acknowledge upstream as the ack policy
-   * says. The spool hands stored messages to the sender (sendSpooled).
+   * says. The spool hands stored messages to the sender (sendSpooled). Synchronous in the common case (stored
+   * at once, nothing to acknowledge).
    */
-  private async acceptSpooled(spool: Spool, result: ReadResult): Promise<void> {
+  private acceptSpooled(spool: Spool, result: ReadResult): void | Promise<void> {
     if (result.kind !== 'message') return this.dropNonMessage(result);
-    const admission = await spool.admit({
+    const admission = spool.admit({
       topic: result.topic,
       message: result.message,
       data: result.data,
       endOfStream: result.info.content === 'end_of_stream',
     });
+    if (admission instanceof Promise) return admission.then((a) => this.admitted(a, result));
+    return this.admitted(admission, result);
+  }
+
+  private admitted(
+    admission: Admission,
+    result: Extract<ReadResult, { kind: 'message' }>,
+  ): void | Promise<void> {
     if (admission.kind === 'stopped') return; // shutting down: not stored and not acknowledged
     if (admission.kind === 'dropped') {
       messagesTotal.inc({ side: 'client', outcome: 'spool_dropped' });
       // a REP peer waits for its OK forever: it gets it, the drop is counted and logged by the spool
-      if (result.ack !== NOTHING_OWED) await result.ack().catch(() => undefined);
+      if (result.ack !== NOTHING_OWED) return result.ack().catch(() => undefined);
       return;
     }
     this.countRead(result.message.length + result.data.reduce((n, d) => n + d.length, 0));
@@ -244,17 +256,19 @@ class ClientPipeline {
       this.owedAcks.set(admission.seq, result.ack);
       return;
     }
-    await admission.durable.catch((err: Error) =>
+    return this.ackWhenDurable(admission.durable, result.ack);
+  }
+
+  private async ackWhenDurable(durable: Promise<void>, ack: () => Promise<void>): Promise<void> {
+    await durable.catch((err: Error) =>
       log.warn(
         { err: err.message },
         'spool sync failed; acknowledging a message that is only in the page cache',
       ),
     );
-    await result
-      .ack()
-      .catch((err: Error) =>
-        log.warn({ err: err.message }, 'could not acknowledge a spooled message upstream'),
-      );
+    await ack().catch((err: Error) =>
+      log.warn({ err: err.message }, 'could not acknowledge a spooled message upstream'),
+    );
   }
 
   /** The spool hands a stored message to the sender (straight after storing it, or read back from disk). */

@@ -38,7 +38,9 @@ export function encodeRecord(
   const frames = [m.message, ...m.data];
   const fixed = Buffer.allocUnsafe(HEADER_BYTES + FIXED_BODY_BYTES + m.topic.length + frames.length * 4);
   let pos = HEADER_BYTES;
-  fixed.writeBigUInt64LE(BigInt(seq), pos);
+  // two 32-bit halves: no BigInt per message (sequence numbers stay below 2^53)
+  fixed.writeUInt32LE(seq % 0x100000000, pos);
+  fixed.writeUInt32LE(Math.floor(seq / 0x100000000), pos + 4);
   fixed.writeDoubleLE(time, pos + 8);
   fixed[pos + 16] = m.endOfStream ? FLAG_EOS : 0;
   fixed[pos + 17] = frames.length;

@@ -334,7 +334,10 @@ export class SegmentLog {
     for (const [seg, seqs] of pending) {
       if (!this.segments.includes(seg)) continue;
       const b = Buffer.allocUnsafe(seqs.length * 8);
-      seqs.forEach((s, i) => b.writeBigUInt64LE(BigInt(s), i * 8));
+      seqs.forEach((s, i) => {
+        b.writeUInt32LE(s % 0x100000000, i * 8);
+        b.writeUInt32LE(Math.floor(s / 0x100000000), i * 8 + 4);
+      });
       try {
         let fd = this.ackFds.get(seg);
         if (fd === undefined) this.ackFds.set(seg, (fd = fs.openSync(seg.ackFile, 'a')));

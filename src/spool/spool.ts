@@ -65,6 +65,8 @@ export class SpoolError extends Error {
   }
 }
 
+const DONE = Promise.resolve();
+
 /** Health turns degraded at this share of max_bytes. */
 export const DEGRADED_SHARE = 0.8;
 /** How often a blocked writer tries again when nothing else wakes it (a disk that got space back). */
@@ -140,12 +142,25 @@ export class Spool {
   }
 
   /**
-   * Appends a message read from ZeroMQ, applying when_full. Resolves once it is stored (its `durable`
-   * resolves when the sync setting says it is on disk), dropped, or the spool closed while it waited.
+   * Appends a message read from ZeroMQ, applying when_full. Returns (synchronously when it fits and the
+   * write succeeds, the common case) once it is stored (its `durable` resolves when the sync setting says it
+   * is on disk), dropped, or the spool closed while it waited.
    */
-  async admit(m: SpoolMessage): Promise<Admission> {
+  admit(m: SpoolMessage): Admission | Promise<Admission> {
     const length = recordLength(m);
     if (!m.endOfStream && length > this.opts.maxBytes - this.reserve) return this.drop('too_large', m);
+    if (this.active && this.fits(length, m.endOfStream)) {
+      try {
+        return this.store(m);
+      } catch (err) {
+        this.noteWriteError(err as Error);
+      }
+    }
+    return this.admitWhenFull(m, length);
+  }
+
+  /** The slow path of admit(): the spool is full or the last write failed. */
+  private async admitWhenFull(m: SpoolMessage, length: number): Promise<Admission> {
     let evictionTried = false;
     for (;;) {
       if (!this.active) return { kind: 'stopped' };
@@ -198,12 +213,7 @@ export class Spool {
       this.feed();
     }
     const durable =
-      this.opts.sync === 'always'
-        ? log.flush().catch((err: Error) => {
-            this.noteWriteError(err);
-            throw err;
-          })
-        : Promise.resolve();
+      this.opts.sync === 'always' ? log.flush().catch((err: Error) => this.syncFailed(err)) : DONE;
     return { kind: 'stored', seq, durable };
   }
 
@@ -288,6 +298,11 @@ export class Spool {
   private drop(reason: DropReason, m: SpoolMessage): Admission {
     this.events.dropped(reason, m.topic);
     return { kind: 'dropped', reason };
+  }
+
+  private syncFailed(err: Error): never {
+    this.noteWriteError(err);
+    throw err;
   }
 
   private noteWriteError(err: Error): void {
