@@ -97,7 +97,7 @@ export interface RecordSummary {
   topic: Uint8Array;
 }
 
-/** Bytes of the body needed by summarize(): the fixed part plus a topic of up to `topicLimit` bytes. */
+/** Bytes of the body read for summarize(): the fixed part and a topic of up to 4 KiB (longer ones read the body). */
 export const SUMMARY_BYTES = FIXED_BODY_BYTES + 4096;
 
 export function summarize(body: Uint8Array): RecordSummary | undefined {

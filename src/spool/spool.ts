@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { PartHealth } from '../health/health.js';
-import { recordLength, type SpoolMessage, type StoredMessage } from './record.js';
+import { MAX_FRAMES, recordLength, type SpoolMessage, type StoredMessage } from './record.js';
 import { SegmentLog, type ReadItem, type Segment, type SyncMode } from './segment-log.js';
 
 export type WhenFull = 'block' | 'drop_oldest' | 'drop_newest';
@@ -148,6 +148,8 @@ export class Spool {
    */
   admit(m: SpoolMessage): Admission | Promise<Admission> {
     const length = recordLength(m);
+    // cannot be stored at all: neither waiting nor evicting would ever make room for it
+    if (m.data.length + 1 > MAX_FRAMES) return this.drop('too_large', m);
     if (!m.endOfStream && length > this.opts.maxBytes - this.reserve) return this.drop('too_large', m);
     if (this.active && this.fits(length, m.endOfStream)) {
       try {

@@ -150,6 +150,17 @@ test('end-of-stream messages use the reserve and are stored when regular message
   await spool.close();
 });
 
+test('a message that can never be stored (too large, too many frames) is dropped as too_large', async (t) => {
+  const dir = await tempDir(t);
+  const s = openCollecting(options(dir, { maxBytes: 4 * MiB }));
+  assert.deepEqual(await s.spool.admit(msg('t', 1, 5 * MiB)), { kind: 'dropped', reason: 'too_large' });
+  const frames = { ...msg('t', 2), data: Array.from({ length: 300 }, () => enc.encode('x')) };
+  assert.deepEqual(await s.spool.admit(frames), { kind: 'dropped', reason: 'too_large' });
+  assert.equal(s.events.counts.too_large, 2);
+  assert.equal((await s.spool.admit(msg('t', 3))).kind, 'stored', 'the spool goes on');
+  await s.spool.close();
+});
+
 test('a second client on the same directory is refused; a dead owner’s lock is taken over', async (t) => {
   const dir = await tempDir(t);
   const a = Spool.open(options(dir), spoolEvents());
