@@ -64,6 +64,8 @@ export function clientConfig(opts: {
   settings: ClientTransportSettings;
   deadLetterDir: string;
   pki?: DemoPki;
+  /** a client spool (docs/spool.md) in this directory with this sync setting */
+  spool?: { dir: string; sync: 'always' | 'periodic' | 'never'; maxBytes?: number };
 }): object {
   const hwm = queueLength(opts.frameBytes);
   const cfg: Record<string, unknown> = {
@@ -87,6 +89,13 @@ export function clientConfig(opts: {
     },
     dead_letter_dir: opts.deadLetterDir,
   };
+  if (opts.spool) {
+    cfg.spool = {
+      dir: opts.spool.dir,
+      sync: opts.spool.sync,
+      max_bytes: opts.spool.maxBytes ?? 4 * 1024 * 1024 * 1024,
+    };
+  }
   if (opts.transport !== 'http') {
     const pki = requirePki(opts.pki);
     cfg.tls = {

@@ -1,10 +1,18 @@
 // Command-line options of `media-gateway bench`: parsing, defaults and validation.
 import { parseArgs } from 'node:util';
 
-export const ALL_MODES = ['direct', 'one-in-flight', 'http', 'https', 'mtls'] as const;
+export const ALL_MODES = [
+  'direct',
+  'one-in-flight',
+  'http',
+  'https',
+  'mtls',
+  'mtls-spool',
+  'mtls-spool-always',
+] as const;
 export type BenchMode = (typeof ALL_MODES)[number];
 
-export const ALL_EXTRAS = ['latency', 'slow-sink', 'floor'] as const;
+export const ALL_EXTRAS = ['latency', 'slow-sink', 'floor', 'spool-replay'] as const;
 export type BenchExtra = (typeof ALL_EXTRAS)[number];
 
 export interface BenchOptions {
@@ -39,13 +47,17 @@ Throughput and latency of the gateway on loopback: a Savant source (ZeroMQ deale
 Options:
   --seconds N         seconds of sending per run (default 4)
   --sizes LIST        extra-frame sizes, e.g. 1k,64k,1m or bytes (default 1k,64k,1m)
-  --modes LIST        direct,one-in-flight,http,https,mtls (default: all)
+  --modes LIST        direct,one-in-flight,http,https,mtls,mtls-spool,mtls-spool-always (default:
+                      all); the spool modes are mtls with a client spool (sync "periodic", the
+                      default, or "always") and are reported as a share of mtls
   --streams N         number of topics sent interleaved (default 4)
   --rate N            fixed total messages/s in the matrix runs (default: as fast as possible)
   --slow-sink MS      the sink sleeps MS per message in the matrix runs (back-pressure)
-  --extras LIST       additional runs: latency,slow-sink,floor or none (default: all three when
-                      neither --sizes nor --modes is given, otherwise none); floor measures bare
-                      ZeroMQ, TLS and HTTP pumps to bound what a gateway can reach at 1 MiB here
+  --extras LIST       additional runs: latency,slow-sink,floor,spool-replay or none (default: all
+                      when neither --sizes nor --modes is given, otherwise none); floor measures bare
+                      ZeroMQ, TLS and HTTP pumps to bound what a gateway can reach at 1 MiB here;
+                      spool-replay fills a 1 GiB spool with the server away, then measures the
+                      client's peak RSS and speed while a restarted client replays it
   --drain-timeout S   wait at most S seconds for the sink after the source stops (default 20)
   --json FILE         write the results as JSON (default bench-results/bench.json)
   --svg FILE          write a throughput chart (default bench-results/bench.svg)

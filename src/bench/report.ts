@@ -2,6 +2,7 @@
 import { formatSize, type BenchOptions } from './options.js';
 import type { FloorResult } from './floor.js';
 import type { RunResult } from './runner.js';
+import type { SpoolReplayResult } from './spool-replay.js';
 import { fmt, type LatencyComparison, type TargetResult } from './targets.js';
 
 export interface BenchReport {
@@ -14,6 +15,8 @@ export interface BenchReport {
   latency: LatencyComparison | null;
   /** bare ZeroMQ, TLS and HTTP pumps and the bounds made from them (--extras floor) */
   floor?: FloorResult | null;
+  /** the spool-replay extra (--extras spool-replay) */
+  spoolReplay?: SpoolReplayResult | null;
   targets: TargetResult[];
   /** true when any run lost, duplicated or reordered messages, or could not complete */
   failed: boolean;
@@ -102,12 +105,12 @@ export function formatTable(report: BenchReport): string {
     const measured =
       t.measured === null
         ? 'n/a'
-        : t.unit === 'of direct'
+        : t.unit === 'of direct' || t.unit === 'of mtls'
           ? `${(t.measured * 100).toFixed(0)}%`
           : `${fmt(t.measured)}${t.unit === '×' ? '' : ' '}${t.unit}`;
     const goal =
-      t.id === 'bytes-1m'
-        ? `>= ${t.target * 100}% of direct`
+      t.id === 'bytes-1m' || t.unit === 'of mtls'
+        ? `>= ${t.target * 100}% ${t.unit}`
         : t.id === 'throughput-1k'
           ? `>= ${t.target}×`
           : `<= ${t.target} ${t.unit}`;
@@ -124,6 +127,8 @@ const COLORS: Record<string, string> = {
   http: '#2ca02c',
   https: '#1f77b4',
   mtls: '#9467bd',
+  'mtls-spool': '#8c564b',
+  'mtls-spool-always': '#e377c2',
 };
 
 /** One panel per frame size (each with its own MB/s scale), one bar per mode, labelled with msg/s. */

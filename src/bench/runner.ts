@@ -125,7 +125,13 @@ export function needsPki(runs: RunSpec[]): boolean {
 
 /** `one-in-flight` is the original's design (one POST / at a time) over mutual TLS, the figure it is compared with. */
 export function transportOf(mode: BenchMode): Transport | null {
-  return mode === 'direct' ? null : mode === 'one-in-flight' ? 'mtls' : mode;
+  if (mode === 'direct') return null;
+  return mode === 'one-in-flight' || mode.startsWith('mtls-spool') ? 'mtls' : (mode as Transport);
+}
+
+/** The spool sync setting of a spool mode (`mtls-spool` runs the default, "periodic"), or no spool. */
+export function spoolSyncOf(mode: BenchMode): 'always' | 'periodic' | undefined {
+  return mode === 'mtls-spool' ? 'periodic' : mode === 'mtls-spool-always' ? 'always' : undefined;
 }
 
 function clientSettings(mode: BenchMode): ClientTransportSettings {
@@ -191,6 +197,7 @@ export async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult>
             sourceUrl,
             settings: clientSettings(spec.mode),
             deadLetterDir: path.join(runDir, 'dead-letter'),
+            spool: spoolOf(spec.mode, runDir),
           }),
           null,
           2,
@@ -273,6 +280,11 @@ export async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult>
   } finally {
     for (const c of cleanups) await c().catch(() => undefined);
   }
+}
+
+function spoolOf(mode: BenchMode, runDir: string): { dir: string; sync: 'always' | 'periodic' } | undefined {
+  const sync = spoolSyncOf(mode);
+  return sync ? { dir: path.join(runDir, 'spool'), sync } : undefined;
 }
 
 function halfResult(p: GatewayProcess, usage: ProcessUsage): HalfResult {

@@ -2,9 +2,18 @@
 import { formatSize } from './options.js';
 import type { FloorResult } from './floor.js';
 import type { RunResult } from './runner.js';
+import type { SpoolReplayResult } from './spool-replay.js';
 
 export interface TargetResult {
-  id: 'throughput-1k' | 'bytes-1m' | 'added-p99' | 'peak-rss';
+  id:
+    | 'throughput-1k'
+    | 'bytes-1m'
+    | 'added-p99'
+    | 'peak-rss'
+    | 'spool-1k'
+    | 'spool-64k'
+    | 'spool-1m'
+    | 'spool-replay-rss';
   description: string;
   /** the target value, in `unit` */
   target: number;
@@ -46,7 +55,11 @@ function judge(measured: number | null, ok: (v: number) => boolean): TargetResul
   return measured === null || Number.isNaN(measured) ? 'n/a' : ok(measured) ? 'PASS' : 'MISS';
 }
 
-export function evaluateTargets(results: RunResult[], floor: FloorResult | null = null): TargetResult[] {
+export function evaluateTargets(
+  results: RunResult[],
+  floor: FloorResult | null = null,
+  spoolReplay: SpoolReplayResult | null = null,
+): TargetResult[] {
   const out: TargetResult[] = [];
 
   const kib = 1024;
@@ -122,6 +135,47 @@ export function evaluateTargets(results: RunResult[], floor: FloorResult | null 
     detail: worst
       ? `largest: ${worst.where}${slowSinkRan ? '' : ' (slow-sink run not included)'}`
       : 'no gateway run completed',
+  });
+  out.push(...spoolTargets(results, spoolReplay));
+  return out;
+}
+
+/** The spool's targets: mtls-spool (the default sync) as a share of mtls at each size, and the replay RSS. */
+function spoolTargets(results: RunResult[], replay: SpoolReplayResult | null): TargetResult[] {
+  const out: TargetResult[] = [];
+  const sizes: [TargetResult['id'], number, number][] = [
+    ['spool-1k', 1024, 0.5],
+    ['spool-64k', 64 * 1024, 0.7],
+    ['spool-1m', 1024 * 1024, 0.7],
+  ];
+  for (const [id, size, target] of sizes) {
+    const spool = matrixRun(results, 'mtls-spool', size);
+    const plain = matrixRun(results, 'mtls', size);
+    const share = spool && plain ? spool.msgPerS / plain.msgPerS : null;
+    out.push({
+      id,
+      description: `mtls-spool ${formatSize(size)} msg/s vs mtls`,
+      target,
+      measured: share,
+      unit: 'of mtls',
+      status: judge(share, (v) => v >= target),
+      detail:
+        share === null
+          ? `needs mtls-spool and mtls runs at ${formatSize(size)}`
+          : `${fmt(spool!.msgPerS)} vs ${fmt(plain!.msgPerS)} msg/s`,
+    });
+  }
+  out.push({
+    id: 'spool-replay-rss',
+    description: 'peak RSS of the client replaying a 1 GiB spool',
+    target: RSS_LIMIT_MIB,
+    measured: replay && !replay.failures.length ? replay.peakRssMiB : null,
+    unit: 'MiB',
+    status: judge(replay && !replay.failures.length ? replay.peakRssMiB : null, (v) => v <= RSS_LIMIT_MIB),
+    detail: replay
+      ? `${replay.delivered} of ${replay.messages} x 1 MiB replayed at ${fmt(replay.replayMBPerS)} MB/s` +
+        (replay.failures.length ? `; ${replay.failures.join('; ')}` : '')
+      : 'needs --extras spool-replay',
   });
   return out;
 }

@@ -16,6 +16,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   store: { summary: 'trust hash directory: add, hash, doctor, renew-crls', load: () => import('./store.js') },
   users: { summary: 'manage Basic-auth user records in etcd', load: () => import('./users.js') },
   bench: { summary: 'throughput/latency benchmark on loopback', load: () => import('./bench.js') },
+  spool: { summary: 'client spool directory: inspect, export', load: () => import('./spool.js') },
 };
 
 export function usage(): string {

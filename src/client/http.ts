@@ -52,14 +52,21 @@ export class GatewayHttp {
    * One POST; never throws (transport failures come back as an outcome). The response body is read fully.
    * A body of several chunks is written chunk by chunk with its Content-Length (no concatenation).
    */
-  async post(target: PostTarget, body: ChunkedBody, signal?: AbortSignal): Promise<PostOutcome> {
+  async post(
+    target: PostTarget,
+    body: ChunkedBody,
+    signal?: AbortSignal,
+    extraHeaders?: Record<string, string>,
+  ): Promise<PostOutcome> {
     const stopTimer = requestDuration.startTimer({ side: 'client' });
     try {
       const single = body.chunks.length <= 1;
+      let headers = single ? this.headers : { ...this.headers, 'content-length': String(body.length) };
+      if (extraHeaders) headers = { ...headers, ...extraHeaders };
       const res = await this.pool.request({
         method: 'POST',
         path: this.paths[target],
-        headers: single ? this.headers : { ...this.headers, 'content-length': String(body.length) },
+        headers,
         body: single ? (body.chunks[0] ?? EMPTY) : Readable.from(body.chunks, { objectMode: false }),
         signal,
       });

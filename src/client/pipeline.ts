@@ -3,6 +3,9 @@
 // dead-lettered; while it is full the reader is not asked for more, so back-pressure reaches ZeroMQ
 // (its high-water mark) instead of memory. With `ack: on_delivery` a message is acknowledged upstream only
 // once the server answered 200 (or it was dead-lettered), so an upstream OK means "delivered".
+// With a `spool` section the queue is the spool on disk (src/spool/): a message is appended there before it
+// counts as read, the sender is fed from it a window of inflightOps at a time, and it leaves the spool only
+// when delivered or dead-lettered; `ack: on_persist` acknowledges once it is stored.
 import type { ClientConfig } from '../config/types.js';
 import { aggregateHealth, type HealthReport, type PartHealth } from '../health/health.js';
 import {
@@ -17,6 +20,15 @@ import { encodedMediaLength, type Media } from '../savant/media.js';
 import { NOTHING_OWED, SavantReader, type ReadResult } from '../savant/reader.js';
 import { FpsStatistics } from '../stats/fps.js';
 import { logger } from '../util/log.js';
+import {
+  formatMessageIds,
+  MESSAGE_IDS_HEADER,
+  observeSpool,
+  Spool,
+  spoolEvents,
+  type Admission,
+  type SpooledEntry,
+} from '../spool/index.js';
 import { DeadLetterDir } from './dead-letter.js';
 import { GatewayHttp } from './http.js';
 import { Sender, type Completion } from './sender.js';
@@ -53,15 +65,24 @@ export interface RunningClient {
 
 export async function startClient(cfg: ClientConfig): Promise<RunningClient> {
   exportHalfFamilies(clientFamilies(cfg));
-  const http = await GatewayHttp.open(cfg);
+  // First: a spool directory that cannot be used stops start-up before any socket is opened.
+  const spool = cfg.spool ? Spool.open(cfg.spool, spoolEvents()) : undefined;
+  let http: GatewayHttp;
   let reader: SavantReader;
+  try {
+    http = await GatewayHttp.open(cfg);
+  } catch (err) {
+    await spool?.close();
+    throw err;
+  }
   try {
     reader = await SavantReader.open(cfg.inStream);
   } catch (err) {
     await http.close();
+    await spool?.close();
     throw err;
   }
-  const pipeline = new ClientPipeline(cfg, http, reader);
+  const pipeline = new ClientPipeline(cfg, http, reader, spool);
   try {
     return await pipeline.start();
   } catch (err) {
@@ -84,12 +105,16 @@ class ClientPipeline {
   /** closed last, in reverse order of opening */
   private readonly cleanup: (() => Promise<void>)[];
 
+  /** on_delivery with a spool: the upstream OK owed for each stored message, by sequence number */
+  private readonly owedAcks = new Map<number, () => Promise<void>>();
+
   constructor(
     private readonly cfg: ClientConfig,
     http: GatewayHttp,
     private readonly reader: SavantReader,
+    private readonly spool?: Spool,
   ) {
-    this.cleanup = [() => http.close()];
+    this.cleanup = spool ? [() => spool.close(), () => http.close()] : [() => http.close()];
     this.fps = cfg.statistics ? new FpsStatistics(cfg.statistics) : undefined;
     this.sender = new Sender({
       transport: cfg.transport,
@@ -102,6 +127,14 @@ class ClientPipeline {
         this.counts.retries++;
         clientRetriesTotal.inc({ reason });
       },
+      identify: spool
+        ? (items) => ({
+            [MESSAGE_IDS_HEADER]: formatMessageIds(
+              spool.instanceId,
+              items.map((i) => i.spooled!.seq),
+            ),
+          })
+        : undefined,
     });
   }
 
@@ -120,6 +153,10 @@ class ClientPipeline {
       : undefined;
     if (ops) this.cleanup.push(() => ops.close());
     setClientQueueDepth(0);
+    if (this.spool) {
+      observeSpool(this.spool);
+      this.spool.start((e) => this.sendSpooled(e), this.cfg.inStream.inflightOps);
+    }
     this.readLoop = this.runReader();
     return {
       port: status.port,
@@ -144,12 +181,13 @@ class ClientPipeline {
     const reader: PartHealth = this.readerFailure
       ? { healthy: false, reasons: [`reader stopped: ${this.readerFailure}`] }
       : { healthy: true, reasons: [] };
-    return aggregateHealth([{ health: () => reader }, this.sender]);
+    return aggregateHealth([{ health: () => reader }, this.sender, this.spool]);
   }
 
   private async runReader(): Promise<void> {
     while (!this.stopping) {
-      if (this.pending >= this.cfg.inStream.inflightOps) {
+      // with a spool the spool is the queue (it applies when_full); without, inflightOps bounds memory
+      if (!this.spool && this.pending >= this.cfg.inStream.inflightOps) {
         await this.nextChange();
         continue;
       }
@@ -164,28 +202,21 @@ class ClientPipeline {
         return;
       }
       if (!result) return;
-      this.accept(result);
+      if (this.spool) {
+        const accepting = this.acceptSpooled(this.spool, result);
+        if (accepting) await accepting;
+      } else this.accept(result);
     }
   }
 
   private accept(result: ReadResult): void {
-    if (result.kind !== 'message') {
-      messagesTotal.inc({ side: 'client', outcome: 'dropped' });
-      const topic = 'topic' in result ? result.topic.toString('utf8') : undefined;
-      const error = result.kind === 'invalid' ? result.error.message : undefined;
-      const parts = result.kind === 'too_short' ? result.parts : undefined;
-      log.warn({ kind: result.kind, topic, error, parts }, 'dropped a read result that is not a message');
-      return;
-    }
+    if (result.kind !== 'message') return this.dropNonMessage(result);
     const bytes = result.message.length + result.data.reduce((n, d) => n + d.length, 0);
     // Not encoded here: the sender writes the frames into the request body without copying them.
     const media: Media = { message: result.message, topic: result.topic, data: result.data };
-    this.counts.read++;
+    this.countRead(bytes);
     this.pending++;
     setClientQueueDepth(this.pending);
-    countedMessages('read').add();
-    countedBytes('read').add(bytes);
-    this.fps?.start();
     this.sender.push({
       topic: result.topic,
       media,
@@ -195,15 +226,101 @@ class ClientPipeline {
     });
   }
 
+  private countRead(bytes: number): void {
+    this.counts.read++;
+    countedMessages('read').add();
+    countedBytes('read').add(bytes);
+    this.fps?.start();
+  }
+
+  private dropNonMessage(result: Exclude<ReadResult, { kind: 'message' }>): void {
+    messagesTotal.inc({ side: 'client', outcome: 'dropped' });
+    const topic = 'topic' in result ? result.topic.toString('utf8') : undefined;
+    const error = result.kind === 'invalid' ? result.error.message : undefined;
+    const parts = result.kind === 'too_short' ? result.parts : undefined;
+    log.warn({ kind: result.kind, topic, error, parts }, 'dropped a read result that is not a message');
+  }
+
+  /**
+   * With a spool: store the message (when_full applies there), then acknowledge upstream as the ack policy
+   * says. The spool hands stored messages to the sender (sendSpooled). Synchronous in the common case (stored
+   * at once, nothing to acknowledge).
+   */
+  private acceptSpooled(spool: Spool, result: ReadResult): void | Promise<void> {
+    if (result.kind !== 'message') return this.dropNonMessage(result);
+    const admission = spool.admit({
+      topic: result.topic,
+      message: result.message,
+      data: result.data,
+      endOfStream: result.info.content === 'end_of_stream',
+    });
+    if (admission instanceof Promise) return admission.then((a) => this.admitted(a, result));
+    return this.admitted(admission, result);
+  }
+
+  private admitted(
+    admission: Admission,
+    result: Extract<ReadResult, { kind: 'message' }>,
+  ): void | Promise<void> {
+    if (admission.kind === 'stopped') return; // shutting down: not stored and not acknowledged
+    if (admission.kind === 'dropped') {
+      messagesTotal.inc({ side: 'client', outcome: 'spool_dropped' });
+      // a REP peer waits for its OK forever: it gets it, the drop is counted and logged by the spool
+      if (result.ack !== NOTHING_OWED) return result.ack().catch(() => undefined);
+      return;
+    }
+    this.countRead(result.message.length + result.data.reduce((n, d) => n + d.length, 0));
+    if (result.ack === NOTHING_OWED) return;
+    if (this.cfg.inStream.ack === 'on_delivery') {
+      this.owedAcks.set(admission.seq, result.ack);
+      return;
+    }
+    return this.ackWhenDurable(admission.durable, result.ack);
+  }
+
+  private async ackWhenDurable(durable: Promise<void>, ack: () => Promise<void>): Promise<void> {
+    await durable.catch((err: Error) =>
+      log.warn(
+        { err: err.message },
+        'spool sync failed; acknowledging a message that is only in the page cache',
+      ),
+    );
+    await ack().catch((err: Error) =>
+      log.warn({ err: err.message }, 'could not acknowledge a spooled message upstream'),
+    );
+  }
+
+  /** The spool hands a stored message to the sender (straight after storing it, or read back from disk). */
+  private sendSpooled(e: SpooledEntry): void {
+    const media: Media = { message: e.message, topic: e.topic, data: e.data };
+    this.pending++;
+    setClientQueueDepth(this.pending);
+    this.sender.push({
+      topic: e.topic,
+      media,
+      mediaLength: encodedMediaLength(media),
+      bytes: e.bytes,
+      ack: NOTHING_OWED,
+      spooled: e,
+    });
+  }
+
   /** Synchronous unless an acknowledgement has to go upstream first (REP/ROUTER with on_delivery). */
   private completed(c: Completion): void | Promise<void> {
-    if (c.item.ack === NOTHING_OWED) return this.finish(c);
-    return c.item
-      .ack()
+    const ack = c.item.spooled ? this.takeOwedAck(c.item.spooled.seq) : c.item.ack;
+    if (ack === NOTHING_OWED) return this.finish(c);
+    return ack()
       .catch((err: unknown) => {
         log.warn({ err: (err as Error).message }, 'could not acknowledge a delivered message upstream');
       })
       .then(() => this.finish(c));
+  }
+
+  private takeOwedAck(seq: number): () => Promise<void> {
+    const ack = this.owedAcks.get(seq);
+    if (!ack) return NOTHING_OWED;
+    this.owedAcks.delete(seq);
+    return ack;
   }
 
   private finish(c: Completion): void {
@@ -216,6 +333,7 @@ class ClientPipeline {
     }
     countedMessages(c.outcome).add();
     countedBytes(c.outcome).add(c.item.bytes);
+    if (c.item.spooled) this.spool!.complete(c.item.spooled);
     this.pending--;
     setClientQueueDepth(this.pending);
     this.notify();
@@ -255,12 +373,19 @@ class ClientPipeline {
 
   private async shutdown(drainTimeoutMs: number): Promise<void> {
     this.stopping = true;
+    this.spool?.quiesce();
     this.notify();
     // on_read: everything queued is already acknowledged upstream and must be delivered; unread messages
-    // were not, so the socket can go now. on_delivery: acks still need the socket, so it closes after draining.
-    if (this.cfg.inStream.ack === 'on_read') await this.closeReader();
+    // were not, so the socket can go now (on_persist likewise). on_delivery: acks still need the socket, so
+    // it closes after draining.
+    if (this.cfg.inStream.ack !== 'on_delivery') await this.closeReader();
     const drained = await this.drain(drainTimeoutMs);
-    if (!drained) {
+    if (!drained && this.spool) {
+      log.info(
+        { inFlight: this.pending, timeoutMs: drainTimeoutMs },
+        'shutdown timeout reached; undelivered messages stay in the spool for the next start',
+      );
+    } else if (!drained) {
       log.warn(
         { undelivered: this.pending, timeoutMs: drainTimeoutMs },
         'shutdown timeout reached; queued messages were not delivered',

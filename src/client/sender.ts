@@ -11,6 +11,7 @@ import type { ClientConfig, RetryConfig } from '../config/types.js';
 import type { PartHealth } from '../health/health.js';
 import { encodeMedia, encodeMediaChunks, type ChunkedBody, type Media } from '../savant/media.js';
 import { logger } from '../util/log.js';
+import type { SpooledEntry } from '../spool/index.js';
 import type { DeadLetterDir } from './dead-letter.js';
 import type { PostOutcome, PostTarget } from './http.js';
 import { parseBatchReply } from './batch-reply.js';
@@ -31,6 +32,8 @@ export interface Outgoing {
   /** message + extra frame bytes, for the byte counters */
   bytes: number;
   ack(): Promise<void>;
+  /** set when the message comes from the spool (src/spool/): completing it removes it there */
+  spooled?: SpooledEntry;
 }
 
 export type Completion =
@@ -40,7 +43,16 @@ export type Completion =
 export interface SenderOptions {
   transport: ClientConfig['transport'];
   retry: RetryConfig;
-  http: { post(target: PostTarget, body: ChunkedBody, signal?: AbortSignal): Promise<PostOutcome> };
+  http: {
+    post(
+      target: PostTarget,
+      body: ChunkedBody,
+      signal?: AbortSignal,
+      headers?: Record<string, string>,
+    ): Promise<PostOutcome>;
+  };
+  /** extra request headers naming the items of a body (the spool's message identities), in body order */
+  identify?(items: readonly Outgoing[]): Record<string, string> | undefined;
   deadLetters: DeadLetterDir;
   /** called once per message, in each lane's order; the lane waits for it (acks go out in order) */
   onComplete(c: Completion): void | Promise<void>;
@@ -177,6 +189,7 @@ export class Sender {
       'single',
       encodeMediaChunks([item.media], false),
       this.aborter.signal,
+      this.opts.identify?.([item]),
     );
     if (out.kind === 'transport_error' || CLASSIFIED_STATUS.has(out.status)) return this.classified(out);
     if (out.status === 200) {
@@ -193,7 +206,7 @@ export class Sender {
       items.map((i) => i.media),
       true,
     );
-    const out = await this.opts.http.post('batch', body, this.aborter.signal);
+    const out = await this.opts.http.post('batch', body, this.aborter.signal, this.opts.identify?.(items));
     if (out.kind === 'transport_error' || CLASSIFIED_STATUS.has(out.status)) return this.classified(out);
     if (NO_BATCH_ENDPOINT.has(out.status)) {
       if (this.opts.transport.mode === 'auto') {

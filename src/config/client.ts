@@ -20,7 +20,7 @@ import {
 } from './fields.js';
 import { checkOpsAddress, fixIpcPermissions, opsListener, socketUrl, statistics } from './sections.js';
 import { clientTls } from './tls.js';
-import type { ClientConfig, ReaderConfig, RetryConfig, TopicPrefixSpec } from './types.js';
+import type { ClientConfig, ReaderConfig, RetryConfig, SpoolConfig, TopicPrefixSpec } from './types.js';
 
 export interface LoadedClientConfig {
   config: ClientConfig;
@@ -67,8 +67,15 @@ function readClient(root: Node, opts: ParseOptions): LoadedClientConfig {
     shutdownTimeoutMs: top.optional('shutdown_timeout', duration()) ?? 10_000,
     transport: top.optional('transport', transport) ?? { ...DEFAULT_TRANSPORT },
     ops: opsListener(top),
+    spool: top.optional('spool', spool),
   };
   top.done();
+  if (config.inStream.ack === 'on_persist' && !config.spool) {
+    throw top
+      .child('in_stream')
+      .child('ack')
+      .error('"on_persist" acknowledges once a message is in the spool: configure a "spool" section');
+  }
   checkOpsAddress(top, config);
   if (config.auth && !tls && new URL(url).protocol === 'http:') {
     urlNode.warn('Basic auth credentials will be sent in clear text over http://');
@@ -111,7 +118,7 @@ function reader(n: Node): ReaderConfig {
     // 0 made the original panic (a zero-capacity channel)
     inflightOps: o.required('inflight_ops', positive),
     fixIpcPermissions: fixIpcPermissions(o, parsed),
-    ack: o.optional('ack', oneOf('on_read', 'on_delivery')) ?? 'on_read',
+    ack: o.optional('ack', oneOf('on_read', 'on_delivery', 'on_persist')) ?? 'on_read',
   };
   o.done();
   return config;
@@ -169,6 +176,28 @@ function clientAuth(n: Node): NonNullable<ClientConfig['auth']> {
   });
   o.done();
   return { basic };
+}
+
+/** Smallest spool: room for a few segments next to the end-of-stream reserve. */
+const MIN_SPOOL_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_SPOOL: Omit<SpoolConfig, 'dir'> = {
+  maxBytes: 1024 * 1024 * 1024,
+  whenFull: 'block',
+  sync: 'periodic',
+  syncIntervalMs: 1000,
+};
+
+function spool(n: Node): SpoolConfig {
+  const o = n.object();
+  const config: SpoolConfig = {
+    dir: o.required('dir', filePath),
+    maxBytes: o.optional('max_bytes', int({ min: MIN_SPOOL_BYTES })) ?? DEFAULT_SPOOL.maxBytes,
+    whenFull: o.optional('when_full', oneOf('block', 'drop_oldest', 'drop_newest')) ?? DEFAULT_SPOOL.whenFull,
+    sync: o.optional('sync', oneOf('always', 'periodic', 'never')) ?? DEFAULT_SPOOL.sync,
+    syncIntervalMs: o.optional('sync_interval', duration({ minMs: 10 })) ?? DEFAULT_SPOOL.syncIntervalMs,
+  };
+  o.done();
+  return config;
 }
 
 function transport(n: Node): ClientConfig['transport'] {

@@ -18,8 +18,20 @@ export interface WriterConfig {
 export type TopicPrefixSpec =
   { kind: 'none' } | { kind: 'source_id'; value: string } | { kind: 'prefix'; value: string };
 
-/** When a `rep` source (or the EOS of a `router` source) gets its `OK`. */
-export type AckPolicy = 'on_read' | 'on_delivery';
+/** When a `rep` source (or the EOS of a `router` source) gets its `OK`; `on_persist` needs a spool. */
+export type AckPolicy = 'on_read' | 'on_delivery' | 'on_persist';
+
+/** The client's durable spool (docs/spool.md); absent → messages are held in memory only. */
+export interface SpoolConfig {
+  dir: string;
+  /** disk bytes the spool may take (segments and their finished lists) */
+  maxBytes: number;
+  /** full spool: stop reading ZeroMQ, evict the oldest messages, or refuse new ones */
+  whenFull: 'block' | 'drop_oldest' | 'drop_newest';
+  /** always: fdatasync before a message counts as persisted; periodic: every syncIntervalMs; never: OS decides */
+  sync: 'always' | 'periodic' | 'never';
+  syncIntervalMs: number;
+}
 
 /** A Savant ZeroMQ reader (`in_stream` of the client). */
 export interface ReaderConfig {
@@ -166,4 +178,6 @@ export interface ClientConfig {
     maxBatchBytes: number;
   };
   ops?: OpsConfig;
+  /** durable store-and-forward (docs/spool.md) */
+  spool?: SpoolConfig;
 }

@@ -17,12 +17,13 @@ import { flushHot } from './hot.js';
 export const registry = new Registry();
 
 /** The parts a family belongs to; see ./applicable.ts for the configuration that switches each on. */
-export type FamilyGroup = 'common' | 'server' | 'client' | 'trust' | 'tls' | 'auth' | 'quarantine';
+export type FamilyGroup = 'common' | 'server' | 'client' | 'spool' | 'trust' | 'tls' | 'auth' | 'quarantine';
 
 const groups: Record<FamilyGroup, Metric[]> = {
   common: [],
   server: [],
   client: [],
+  spool: [],
   trust: [],
   tls: [],
   auth: [],
@@ -56,8 +57,11 @@ function exportProcessFamilies(): void {
   }
 }
 
-/** Adds a family to `group` (not yet exported) and returns it. */
-function family<M extends Metric>(group: FamilyGroup, metric: M): M {
+/**
+ * Adds a family to `group` (not yet exported) and returns it. Domains that observe themselves (src/spool/observe.ts)
+ * declare their families through this too, with `registers: []`.
+ */
+export function family<M extends Metric>(group: FamilyGroup, metric: M): M {
   groups[group].push(metric);
   return metric;
 }

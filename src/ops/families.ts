@@ -12,8 +12,8 @@ export function serverFamilies(cfg: ServerConfig): FamilyGroup[] {
   return groups;
 }
 
-export function clientFamilies(_cfg: ClientConfig): FamilyGroup[] {
-  return ['common', 'client'];
+export function clientFamilies(cfg: ClientConfig): FamilyGroup[] {
+  return cfg.spool ? ['common', 'client', 'spool'] : ['common', 'client'];
 }
 
 /** Switches on the families of this half and publishes build_info. */

@@ -51,8 +51,8 @@ function validateReaderConfig(cfg: ReaderConfig): void {
     if (!Number.isInteger(v) || v < 1)
       throw new RangeError(`reader ${name} must be an integer >= 1, got ${v}`);
   }
-  if (cfg.ack !== 'on_read' && cfg.ack !== 'on_delivery')
-    throw new RangeError(`reader ack must be on_read or on_delivery`);
+  if (cfg.ack !== 'on_read' && cfg.ack !== 'on_delivery' && cfg.ack !== 'on_persist')
+    throw new RangeError(`reader ack must be on_read, on_delivery or on_persist`);
 }
 
 function topicMatches(spec: TopicPrefixSpec, topic: Buffer): boolean {

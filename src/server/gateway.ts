@@ -18,6 +18,8 @@ import { startOpsListener, type OpsListener } from '../ops/listener.js';
 import { serverNotLive, serverNotReady } from '../ops/server-probes.js';
 import { httpResponsesTotal, requestDuration } from '../metrics/registry.js';
 import { logger } from '../util/log.js';
+import { MESSAGE_IDS_HEADER, parseMessageIds } from '../spool/identity.js';
+import { DuplicateFilter } from './duplicates.js';
 import { forwardMedia, type ForwardContext, type Grant } from './forward.js';
 import { isProtobufContentType, readBody, reply } from './http-io.js';
 
@@ -38,6 +40,9 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 const CLOSE_DRAIN_MS = 10_000;
 
 type Refusal = { status: number; challenge?: boolean; close?: boolean };
+
+/** Most items a message-ids header may name (more: the header is ignored, nothing is deduplicated). */
+const MAX_NAMED_ITEMS = 65536;
 
 export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   if (cfg.auth?.certificateIdentity && !cfg.tls?.clientAuth) {
@@ -118,10 +123,24 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       return { body: body.body, grants: auth };
     };
 
+    // Items named by a spooling client are forwarded once (src/server/duplicates.ts); others as before.
+    const duplicates = new DuplicateFilter();
+    const forwardOnce = (req: http.IncomingMessage, items: Uint8Array[], grants: Grant[]) => {
+      const ids = parseMessageIds(req.headers[MESSAGE_IDS_HEADER], MAX_NAMED_ITEMS);
+      const named = ids && ids.seqs.length === items.length ? ids : undefined;
+      const scope = grants.map((g) => g.user).join(',');
+      return (i: number): Promise<number> =>
+        named
+          ? duplicates.forward(scope, named.instance, named.seqs[i], () =>
+              forwardMedia(ctx, items[i], grants),
+            )
+          : forwardMedia(ctx, items[i], grants);
+    };
+
     const postSingle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
       const admitted = await admit(req, res);
       if (!admitted) return;
-      reply(req, res, await forwardMedia(ctx, admitted.body, admitted.grants));
+      reply(req, res, await forwardOnce(req, [admitted.body], admitted.grants)(0));
     };
 
     const postBatch = async (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -138,8 +157,9 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       }
       let accepted = 0;
       let status = 200;
-      for (const item of items) {
-        status = await forwardMedia(ctx, item, admitted.grants);
+      const forwardItem = forwardOnce(req, items, admitted.grants);
+      for (let i = 0; i < items.length; i++) {
+        status = await forwardItem(i);
         if (status !== 200) break;
         accepted++;
       }

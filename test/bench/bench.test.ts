@@ -57,7 +57,16 @@ test('bench with tiny settings exits 0 and writes valid JSON and SVG', async (t)
   assert.equal(http.ratio.oneInFlight, null, 'no one-in-flight run to compare with');
   assert.deepEqual(
     report.targets.map((x: { id: string }) => x.id),
-    ['throughput-1k', 'bytes-1m', 'added-p99', 'peak-rss'],
+    [
+      'throughput-1k',
+      'bytes-1m',
+      'added-p99',
+      'peak-rss',
+      'spool-1k',
+      'spool-64k',
+      'spool-1m',
+      'spool-replay-rss',
+    ],
   );
   assert.equal(report.targets.find((x: { id: string }) => x.id === 'peak-rss').status !== 'n/a', true);
 

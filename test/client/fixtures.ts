@@ -22,7 +22,7 @@ export async function clientSetup(
   url: string,
   opts: {
     readerType?: 'sub' | 'rep' | 'router';
-    ack?: 'on_read' | 'on_delivery';
+    ack?: ClientConfig['inStream']['ack'];
     transport?: Partial<ClientConfig['transport']>;
     inflightOps?: number;
     extra?: Partial<ClientConfig>;

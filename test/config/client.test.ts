@@ -51,7 +51,7 @@ test('reader fields: sizes ≥ 1, ack policy, fix_ipc_permissions only with bind
   assert.equal(parse(clientJson({}, { ack: 'on_delivery' })).config.inStream.ack, 'on_delivery');
   rejects(
     clientJson({}, { ack: 'never' }),
-    /\$\.in_stream\.ack: expected one of "on_read", "on_delivery", found "never"/,
+    /\$\.in_stream\.ack: expected one of "on_read", "on_delivery", "on_persist", found "never"/,
   );
   rejects(
     clientJson({}, { url: 'sub+connect:ipc:///tmp/x', fix_ipc_permissions: 511 }),

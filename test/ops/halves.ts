@@ -33,6 +33,8 @@ export interface HalvesOptions {
   server?: Record<string, unknown>;
   /** false: do not insist on both /readyz being 200 (e.g. with an etcd that is never reached) */
   ready?: boolean;
+  /** more keys of the client configuration (e.g. `spool`) */
+  client?: (dir: string) => Record<string, unknown>;
 }
 
 export async function startHalves(t: T, opts: HalvesOptions = {}): Promise<Halves> {
@@ -72,6 +74,7 @@ export async function startHalves(t: T, opts: HalvesOptions = {}): Promise<Halve
       in_stream: { ...READER, url: `router+bind:${sourceEndpoint}` },
       tls: { root_certificate: pki.caCert, identity: { certificate: pki.clientCert, key: pki.clientKey } },
       dead_letter_dir: path.join(dir, 'dead-letter'),
+      ...opts.client?.(dir),
       retry_strategy: {
         exponential: {
           initial_delay: { secs: 0, nanos: 5e6 },

@@ -1,5 +1,5 @@
 // docs/metrics.md against the live registries: both halves run with every optional part configured (mutual
-// TLS, Basic auth with quarantine), and the union of the media_gateway_* families their /metrics export must
+// TLS, Basic auth with quarantine, a client spool), and the union of the media_gateway_* families their /metrics export must
 // equal the families documented in the reference table, each with its documented type. A failure names the
 // family and the file to fix, so a family added on any branch without documentation is caught at merge.
 import { test } from 'node:test';
@@ -13,6 +13,7 @@ test('docs/metrics.md documents exactly the families both halves export, with th
   const secs = (s: number) => ({ secs: s, nanos: 0 });
   const h = await startHalves(t, {
     ready: false, // the etcd below is never reached: only the families matter here
+    client: (dir) => ({ spool: { dir: `${dir}/spool` } }),
     server: {
       auth: {
         basic: {

@@ -1,0 +1,135 @@
+// Offline views of a spool directory for `media-gateway spool`: a per-topic summary (inspect) and every
+// pending message written out as a file (export), for forensics. Both only read the spool, so they can run
+// next to a live client; what they see is a snapshot.
+import fs from 'node:fs';
+import path from 'node:path';
+import { encodeMedia } from '../savant/media.js';
+import { listSegments, readSegmentFile, scanSummaries } from './segment-log.js';
+
+export interface TopicReport {
+  topic: string;
+  messages: number;
+  endOfStream: number;
+  bytes: number;
+  oldest: string;
+  newest: string;
+}
+
+export interface SpoolReport {
+  dir: string;
+  instance?: string;
+  /** bytes of all files of the spool */
+  bytes: number;
+  messages: number;
+  damagedRecords: number;
+  topics: TopicReport[];
+}
+
+const LOGS = ['messages', 'end-of-stream'];
+
+function requireSpoolDir(dir: string): void {
+  const isSpool = fs.existsSync(path.join(dir, 'messages')) || fs.existsSync(path.join(dir, 'instance'));
+  if (!isSpool) throw new Error(`${dir} is not a spool directory (no messages/ or instance file)`);
+}
+
+export function inspectSpool(dir: string): SpoolReport {
+  requireSpoolDir(dir);
+  const topics = new Map<
+    string,
+    { messages: number; endOfStream: number; bytes: number; oldest: number; newest: number }
+  >();
+  let bytes = 0;
+  let messages = 0;
+  let damagedRecords = 0;
+  for (const log of LOGS) {
+    for (const seg of listSegments(path.join(dir, log))) {
+      bytes += seg.size;
+      for (const item of scanSummaries(seg.file, seg.size)) {
+        if (item.kind === 'damage') {
+          damagedRecords++;
+          continue;
+        }
+        const s = item.summary;
+        if (seg.finished.has(s.seq)) continue;
+        messages++;
+        const name = Buffer.from(s.topic).toString('utf8');
+        let t = topics.get(name);
+        if (!t)
+          topics.set(name, (t = { messages: 0, endOfStream: 0, bytes: 0, oldest: s.time, newest: s.time }));
+        t.messages++;
+        if (s.endOfStream) t.endOfStream++;
+        t.bytes += item.length;
+        t.oldest = Math.min(t.oldest, s.time);
+        t.newest = Math.max(t.newest, s.time);
+      }
+    }
+  }
+  let instance: string | undefined;
+  try {
+    instance = fs.readFileSync(path.join(dir, 'instance'), 'utf8').trim();
+  } catch {
+    instance = undefined;
+  }
+  return {
+    dir,
+    instance,
+    bytes,
+    messages,
+    damagedRecords,
+    topics: [...topics.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([topic, t]) => ({
+        topic,
+        messages: t.messages,
+        endOfStream: t.endOfStream,
+        bytes: t.bytes,
+        oldest: new Date(t.oldest).toISOString(),
+        newest: new Date(t.newest).toISOString(),
+      })),
+  };
+}
+
+/**
+ * Writes every pending message as `<seq>.media` (the encoded Media a POST / would carry, the dead-letter
+ * format) with a `<seq>.json` sidecar; damaged regions are listed in `damaged.json`. Returns the counts.
+ */
+export function exportSpool(dir: string, outDir: string): { messages: number; damaged: number } {
+  requireSpoolDir(dir);
+  fs.mkdirSync(outDir, { recursive: true });
+  let messages = 0;
+  const damaged: { file: string; offset: number; skippedBytes: number; reason: string }[] = [];
+  for (const log of LOGS) {
+    for (const seg of listSegments(path.join(dir, log))) {
+      for (const item of readSegmentFile(seg.file)) {
+        if (item.kind === 'damage') {
+          damaged.push({
+            file: seg.file,
+            offset: item.offset,
+            skippedBytes: item.skipped,
+            reason: item.reason,
+          });
+          continue;
+        }
+        const m = item.message;
+        if (seg.finished.has(m.seq)) continue;
+        const name = String(m.seq).padStart(20, '0');
+        fs.writeFileSync(path.join(outDir, `${name}.media`), encodeMedia(m), { flag: 'wx' });
+        const sidecar = {
+          seq: m.seq,
+          topic: Buffer.from(m.topic).toString('utf8'),
+          topicBase64: Buffer.from(m.topic).toString('base64'),
+          time: new Date(m.time).toISOString(),
+          endOfStream: m.endOfStream,
+          bytes: m.message.length + m.data.reduce((n, d) => n + d.length, 0),
+        };
+        fs.writeFileSync(path.join(outDir, `${name}.json`), `${JSON.stringify(sidecar, null, 2)}\n`, {
+          flag: 'wx',
+        });
+        messages++;
+      }
+    }
+  }
+  if (damaged.length)
+    fs.writeFileSync(path.join(outDir, 'damaged.json'), `${JSON.stringify(damaged, null, 2)}\n`);
+  return { messages, damaged: damaged.length };
+}

@@ -1,0 +1,553 @@
+// An append-only log of spool records in segment files (`<first seq, 20 digits>.seg`), read back in order by
+// one cursor. Records the consumer finished (delivered, dead-lettered or evicted) are listed in a sidecar
+// `<same>.ack` (8-byte sequence numbers), so a restart skips them; a segment file is removed once the cursor
+// has passed it and none of its records is still out with the consumer. The segment being written is never
+// removed, so the highest sequence number always survives a restart (see spool.ts for why that matters).
+// Damage is handled here: a record whose header or checksum is wrong is skipped up to the next record that
+// checks out, and reported to the caller, never thrown.
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  bodyIntact,
+  decodeBody,
+  encodeRecord,
+  HEADER_BYTES,
+  readHeader,
+  RECORD_MAGIC,
+  summarize,
+  SUMMARY_BYTES,
+  type RecordSummary,
+  type SpoolMessage,
+  type StoredMessage,
+} from './record.js';
+
+export type SyncMode = 'always' | 'periodic' | 'never';
+
+export interface Segment {
+  /** from the file name; a drained segment is renamed after the next sequence number (see recycleTail) */
+  firstSeq: number;
+  file: string;
+  ackFile: string;
+  /** bytes of complete records (a failed write is truncated away, so this is also the file size) */
+  size: number;
+  ackSize: number;
+  /** records finished before the last restart (read from the .ack file) */
+  readonly finished: Set<number>;
+  /** records handed to the consumer and not finished yet */
+  outstanding: number;
+  /** records not finished (known after the opening scan, kept up to date) */
+  live: number;
+  /** highest sequence number written to this segment (firstSeq - 1 while empty) */
+  highestSeq: number;
+}
+
+export type ReadItem =
+  | { kind: 'record'; message: StoredMessage; segment: Segment; length: number }
+  | { kind: 'damage'; segment: Segment; offset: number; skipped: number; reason: string };
+
+const SEGMENT_NAME = /^(\d{20})\.seg$/;
+const RESYNC_CHUNK = 1024 * 1024;
+
+export class SegmentLog {
+  readonly segments: Segment[] = [];
+  private cursor = { index: 0, offset: 0 };
+  private fd: number | undefined;
+  private sealed = false;
+  private readonly ackFds = new Map<Segment, number>();
+  private readonly readFds = new Map<Segment, number>();
+  private pendingAcks = new Map<Segment, number[]>();
+  private ackFlush: NodeJS.Immediate | undefined;
+  private syncing: Promise<void> | undefined;
+  private syncAgain = false;
+  private dirty = false;
+
+  private constructor(
+    readonly dir: string,
+    private readonly segmentBytes: number,
+    private readonly sync: SyncMode,
+  ) {}
+
+  /** Opens (creating) `dir`, loads every segment's finished list and counts its records. */
+  static open(dir: string, segmentBytes: number, sync: SyncMode): SegmentLog {
+    fs.mkdirSync(dir, { recursive: true });
+    const log = new SegmentLog(dir, segmentBytes, sync);
+    const names = fs
+      .readdirSync(dir)
+      .filter((n) => SEGMENT_NAME.test(n))
+      .sort();
+    for (const name of names) log.segments.push(log.loadSegment(name));
+    return log;
+  }
+
+  private loadSegment(name: string): Segment {
+    const file = path.join(this.dir, name);
+    const ackFile = file.replace(/\.seg$/, '.ack');
+    const finished = new Set<number>();
+    let ackSize = 0;
+    try {
+      const acks = fs.readFileSync(ackFile);
+      ackSize = acks.length;
+      // a torn last entry (fewer than 8 bytes) is ignored: that record is simply delivered again
+      for (let i = 0; i + 8 <= acks.length; i += 8) finished.add(Number(acks.readBigUInt64LE(i)));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    const firstSeq = Number(SEGMENT_NAME.exec(name)![1]);
+    const seg: Segment = {
+      firstSeq,
+      file,
+      ackFile,
+      size: fs.statSync(file).size,
+      ackSize,
+      finished,
+      outstanding: 0,
+      live: 0,
+      highestSeq: firstSeq - 1,
+    };
+    for (const s of scanSummaries(seg.file, seg.size)) {
+      if (s.kind !== 'record') continue;
+      seg.highestSeq = Math.max(seg.highestSeq, s.summary.seq);
+      if (!finished.has(s.summary.seq)) seg.live++;
+    }
+    return seg;
+  }
+
+  /** Highest sequence number ever written here (0 when empty). */
+  highestSeq(): number {
+    return this.segments.reduce((m, s) => Math.max(m, s.highestSeq), 0);
+  }
+
+  /** Records not finished. */
+  live(): number {
+    return this.segments.reduce((n, s) => n + s.live, 0);
+  }
+
+  /** Bytes on disk: segments and their finished lists. */
+  bytes(): number {
+    return this.segments.reduce((n, s) => n + s.size + s.ackSize, 0);
+  }
+
+  /** True when the cursor has read everything written. */
+  atTail(): boolean {
+    const last = this.segments.length - 1;
+    return last < 0 || (this.cursor.index >= last && this.cursor.offset >= this.segments[last].size);
+  }
+
+  /**
+   * Appends one record; throws the file system's error (ENOSPC, EROFS, EIO...) after cutting a partial
+   * write back off, so the file never keeps a torn record of ours.
+   */
+  append(m: SpoolMessage, seq: number, time: number): { segment: Segment; length: number } {
+    const { chunks, length } = encodeRecord(m, seq, time);
+    const seg = this.writableSegment(seq, length);
+    const before = seg.size;
+    try {
+      // positioned: a drained segment is truncated and written again from 0 (recycleTail)
+      let written = 0;
+      while (written < length) {
+        const rest = written === 0 ? chunks : remaining(chunks, written);
+        written += fs.writevSync(this.fd!, rest, before + written);
+      }
+    } catch (err) {
+      this.truncateAfterFailure(before);
+      throw err;
+    }
+    seg.size += length;
+    seg.live++;
+    seg.highestSeq = seq;
+    this.dirty = true;
+    if (this.sync === 'always') void this.flush();
+    return { segment: seg, length };
+  }
+
+  private writableSegment(seq: number, length: number): Segment {
+    const last = this.segments.at(-1);
+    if (
+      this.fd !== undefined &&
+      last &&
+      !this.sealed &&
+      (last.size === 0 || last.size + length <= this.segmentBytes)
+    )
+      return last;
+    return this.startSegment(seq);
+  }
+
+  private startSegment(seq: number): Segment {
+    const name = `${String(seq).padStart(20, '0')}.seg`;
+    const file = path.join(this.dir, name);
+    const fd = fs.openSync(file, 'wx');
+    this.closeWriter();
+    this.fd = fd;
+    this.sealed = false;
+    const seg: Segment = {
+      firstSeq: seq,
+      file,
+      ackFile: file.replace(/\.seg$/, '.ack'),
+      size: 0,
+      ackSize: 0,
+      finished: new Set(),
+      outstanding: 0,
+      live: 0,
+      highestSeq: seq - 1,
+    };
+    this.segments.push(seg);
+    if (this.sync === 'always') syncDirectory(this.dir);
+    this.releaseFinished();
+    return seg;
+  }
+
+  private truncateAfterFailure(size: number): void {
+    try {
+      fs.ftruncateSync(this.fd!, size);
+    } catch {
+      // cannot even cut it: write the next record into a new segment; readers stop at `size` anyway
+      this.sealed = true;
+    }
+  }
+
+  private closeWriter(): void {
+    if (this.fd === undefined) return;
+    const fd = this.fd;
+    this.fd = undefined;
+    try {
+      if (this.sync !== 'never' && this.dirty) fs.fdatasyncSync(fd);
+    } catch {
+      // the data is still in the page cache; a later failure shows up as a write error
+    }
+    fs.closeSync(fd);
+  }
+
+  /**
+   * Resolves once everything appended so far is on disk (fdatasync). Appends made while a sync runs wait
+   * for the next one, so concurrent appends share one sync (group commit).
+   */
+  flush(): Promise<void> {
+    if (this.syncing) {
+      this.syncAgain = true;
+      return this.syncing.then(() => this.flush());
+    }
+    if (!this.dirty || this.fd === undefined) return Promise.resolve();
+    this.dirty = false;
+    const fd = this.fd;
+    this.syncing = new Promise<void>((resolve, reject) =>
+      fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())),
+    ).finally(() => {
+      this.syncing = undefined;
+    });
+    return this.syncing;
+  }
+
+  /** The next record at the cursor (skipping finished ones), damage found there, or undefined at the tail. */
+  next(): ReadItem | undefined {
+    for (;;) {
+      const seg = this.segments[this.cursor.index];
+      if (!seg) return undefined;
+      if (this.cursor.offset >= seg.size) {
+        if (this.cursor.index >= this.segments.length - 1) return undefined;
+        this.cursor = { index: this.cursor.index + 1, offset: 0 };
+        this.releaseFinished();
+        continue;
+      }
+      const item = readRecordFd(this.readFd(seg), seg, this.cursor.offset);
+      if (item.kind === 'damage') {
+        this.cursor.offset += item.skipped;
+        this.forgetDamaged(seg, item.offset, item.skipped);
+        return item;
+      }
+      this.cursor.offset += item.length;
+      if (seg.finished.has(item.message.seq)) continue;
+      seg.outstanding++;
+      return item;
+    }
+  }
+
+  /** Records of a damaged region that the opening scan counted as live will never be delivered. */
+  private forgetDamaged(seg: Segment, offset: number, skipped: number): void {
+    for (const s of scanSummaries(seg.file, offset + skipped, offset)) {
+      if (s.kind === 'record' && !seg.finished.has(s.summary.seq)) seg.live = Math.max(0, seg.live - 1);
+    }
+  }
+
+  /** Records that the consumer took a record handed out by next() (or by direct hand-off) off its hands. */
+  finish(seg: Segment, seq: number): void {
+    seg.outstanding--;
+    seg.live--;
+    let acks = this.pendingAcks.get(seg);
+    if (!acks) this.pendingAcks.set(seg, (acks = []));
+    acks.push(seq);
+    // one write per segment per turn of the event loop, not one per message
+    this.ackFlush ??= setImmediate(() => this.writeAcks());
+    if (seg.outstanding === 0) {
+      this.releaseFinished();
+      this.recycleTail();
+    }
+  }
+
+  /**
+   * Everything written is finished: the segment being written gives its space back (truncated to 0) and is
+   * renamed after the next sequence number, so the name still tells a restart where numbering goes on. Without
+   * this a segment larger than the free space would fill the disk and never be freed.
+   */
+  private recycleTail(): void {
+    const seg = this.segments.at(-1);
+    if (!seg || this.fd === undefined || seg.size === 0 || seg.live > 0 || seg.outstanding > 0) return;
+    if (!this.atTail()) return;
+    const firstSeq = seg.highestSeq + 1;
+    const file = path.join(this.dir, `${String(firstSeq).padStart(20, '0')}.seg`);
+    try {
+      fs.ftruncateSync(this.fd, 0);
+      fs.renameSync(seg.file, file);
+    } catch {
+      return; // e.g. the file system went read-only: the space stays taken until the next segment
+    }
+    const ackFd = this.ackFds.get(seg);
+    if (ackFd !== undefined) fs.closeSync(ackFd);
+    this.ackFds.delete(seg);
+    this.pendingAcks.delete(seg);
+    try {
+      fs.unlinkSync(seg.ackFile);
+    } catch {
+      // no finished list was written yet
+    }
+    Object.assign(seg, { firstSeq, file, ackFile: file.replace(/\.seg$/, '.ack'), size: 0, ackSize: 0 });
+    seg.finished.clear();
+    this.cursor = { index: this.segments.length - 1, offset: 0 };
+    if (this.sync === 'always') syncDirectory(this.dir);
+  }
+
+  /** Counts the record just appended as handed to the consumer at once (no read back); only at the tail. */
+  handOffAtTail(seg: Segment): void {
+    seg.outstanding++;
+    this.cursor = { index: this.segments.length - 1, offset: seg.size };
+  }
+
+  private readFd(seg: Segment): number {
+    let fd = this.readFds.get(seg);
+    if (fd === undefined) this.readFds.set(seg, (fd = fs.openSync(seg.file, 'r')));
+    return fd;
+  }
+
+  private writeAcks(): void {
+    this.ackFlush = undefined;
+    const pending = this.pendingAcks;
+    this.pendingAcks = new Map();
+    for (const [seg, seqs] of pending) {
+      if (!this.segments.includes(seg)) continue;
+      const b = Buffer.allocUnsafe(seqs.length * 8);
+      seqs.forEach((s, i) => {
+        b.writeUInt32LE(s % 0x100000000, i * 8);
+        b.writeUInt32LE(Math.floor(s / 0x100000000), i * 8 + 4);
+      });
+      try {
+        let fd = this.ackFds.get(seg);
+        if (fd === undefined) this.ackFds.set(seg, (fd = fs.openSync(seg.ackFile, 'a')));
+        fs.writeSync(fd, b);
+        seg.ackSize += b.length;
+      } catch {
+        // Losing a finished list only means those records are sent again after a restart (at-least-once).
+      }
+    }
+  }
+
+  /** Removes segments the cursor has passed whose records are all finished (or evicted). */
+  private releaseFinished(): void {
+    for (let i = 0; i < this.cursor.index && i < this.segments.length - 1; i++) {
+      const seg = this.segments[i];
+      if (seg.outstanding > 0) continue;
+      this.removeSegment(seg);
+      this.segments.splice(i, 1);
+      this.cursor.index--;
+      i--;
+    }
+  }
+
+  private removeSegment(seg: Segment): void {
+    for (const fds of [this.ackFds, this.readFds]) {
+      const fd = fds.get(seg);
+      if (fd !== undefined) fs.closeSync(fd);
+      fds.delete(seg);
+    }
+    this.pendingAcks.delete(seg);
+    for (const f of [seg.file, seg.ackFile]) {
+      try {
+        fs.unlinkSync(f);
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  /** Writes pending finished lists, syncs and closes the files. */
+  close(): void {
+    if (this.ackFlush) clearImmediate(this.ackFlush);
+    this.writeAcks();
+    for (const fds of [this.ackFds, this.readFds]) {
+      for (const fd of fds.values()) fs.closeSync(fd);
+      fds.clear();
+    }
+    this.closeWriter();
+  }
+}
+
+function remaining(chunks: Uint8Array[], skip: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const c of chunks) {
+    if (skip >= c.length) {
+      skip -= c.length;
+      continue;
+    }
+    out.push(skip > 0 ? c.subarray(skip) : c);
+    skip = 0;
+  }
+  return out;
+}
+
+function syncDirectory(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function preadExact(fd: number, length: number, position: number): Buffer {
+  const b = Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const n = fs.readSync(fd, b, got, length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got === length ? b : b.subarray(0, got);
+}
+
+/** Reads and checks the record at `offset`; on damage, finds where the next intact record starts. */
+function readRecordFd(fd: number, seg: Segment, offset: number): ReadItem {
+  const intact = tryRecord(fd, offset, seg.size);
+  if (intact.ok) return { kind: 'record', message: intact.message, segment: seg, length: intact.length };
+  const next = resync(fd, offset + 1, seg.size);
+  return { kind: 'damage', segment: seg, offset, skipped: next - offset, reason: intact.reason };
+}
+
+type Tried = { ok: true; message: StoredMessage; length: number } | { ok: false; reason: string };
+
+function tryRecord(fd: number, offset: number, end: number): Tried {
+  const header = readHeader(preadExact(fd, HEADER_BYTES, offset));
+  if (!header) return { ok: false, reason: 'bad record header' };
+  const length = HEADER_BYTES + header.bodyLength;
+  if (offset + length > end) return { ok: false, reason: 'record cut short (torn write)' };
+  const body = preadExact(fd, header.bodyLength, offset + HEADER_BYTES);
+  if (!bodyIntact(header, body)) return { ok: false, reason: 'checksum mismatch' };
+  const message = decodeBody(body);
+  if (!message) return { ok: false, reason: 'checksum matches but the body does not decode' };
+  return { ok: true, message, length };
+}
+
+/** The offset of the first intact record at or after `from`, or `end`. */
+function resync(fd: number, from: number, end: number): number {
+  const magic = Buffer.alloc(4);
+  magic.writeUInt32LE(RECORD_MAGIC);
+  for (let pos = from; pos < end;) {
+    const chunk = preadExact(fd, Math.min(RESYNC_CHUNK, end - pos), pos);
+    let at = chunk.indexOf(magic);
+    while (at !== -1) {
+      if (tryRecord(fd, pos + at, end).ok) return pos + at;
+      at = chunk.indexOf(magic, at + 1);
+    }
+    // a magic split across two chunks is found by overlapping the next chunk by three bytes
+    pos += Math.max(1, chunk.length - 3);
+    if (chunk.length < 4) break;
+  }
+  return end;
+}
+
+export type ScanItem =
+  | { kind: 'record'; summary: RecordSummary; offset: number; length: number }
+  | { kind: 'damage'; offset: number; skipped: number; reason: string };
+
+/**
+ * Walks a segment file record by record reading only headers and summaries (no checksum: that costs a full
+ * read and is done when a record is delivered). Used at open and by `spool inspect`.
+ */
+export function* scanSummaries(file: string, size: number, start = 0): Generator<ScanItem> {
+  const fd = fs.openSync(file, 'r');
+  try {
+    let offset = start;
+    while (offset < size) {
+      const head = preadExact(fd, Math.min(HEADER_BYTES + SUMMARY_BYTES, size - offset), offset);
+      const header = readHeader(head);
+      const length = header ? HEADER_BYTES + header.bodyLength : 0;
+      const fits = header !== undefined && offset + length <= size;
+      let summary = fits ? summarize(head.subarray(HEADER_BYTES)) : undefined;
+      // a topic longer than SUMMARY_BYTES needs the whole body
+      if (fits && !summary && head.length < length)
+        summary = summarize(preadExact(fd, header.bodyLength, offset + HEADER_BYTES));
+      if (!header || !summary || offset + length > size) {
+        const next = resync(fd, offset + 1, size);
+        yield {
+          kind: 'damage',
+          offset,
+          skipped: next - offset,
+          reason: header ? 'record cut short or unreadable' : 'bad record header',
+        };
+        offset = next;
+        continue;
+      }
+      yield { kind: 'record', summary, offset, length };
+      offset += length;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export type FileItem =
+  | { kind: 'record'; message: StoredMessage; offset: number; length: number }
+  | { kind: 'damage'; offset: number; skipped: number; reason: string };
+
+/** Every record of a segment file with its checksum verified (for `spool export`). */
+export function* readSegmentFile(file: string): Generator<FileItem> {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    for (let offset = 0; offset < size;) {
+      const tried = tryRecord(fd, offset, size);
+      if (tried.ok) {
+        yield { kind: 'record', message: tried.message, offset, length: tried.length };
+        offset += tried.length;
+        continue;
+      }
+      const next = resync(fd, offset + 1, size);
+      yield { kind: 'damage', offset, skipped: next - offset, reason: tried.reason };
+      offset = next;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Segment files of a log directory, oldest first, with their finished lists (read-only; for inspection). */
+export function listSegments(dir: string): { file: string; size: number; finished: Set<number> }[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  return names
+    .filter((n) => SEGMENT_NAME.test(n))
+    .sort()
+    .map((n) => {
+      const file = path.join(dir, n);
+      const finished = new Set<number>();
+      try {
+        const acks = fs.readFileSync(file.replace(/\.seg$/, '.ack'));
+        for (let i = 0; i + 8 <= acks.length; i += 8) finished.add(Number(acks.readBigUInt64LE(i)));
+      } catch {
+        // no finished list yet
+      }
+      return { file, size: fs.statSync(file).size, finished };
+    });
+}

@@ -1,0 +1,458 @@
+// The client's durable spool: every message read from ZeroMQ is appended here before it counts as read, and
+// the sender is fed from here, in read order, a bounded window at a time; a message leaves the spool only
+// when the sender is done with it (200 or dead-lettered). While the sender keeps up, a message is handed to
+// it straight from memory after the append, so the disk is only read back after an outage or a restart.
+//
+// End-of-stream messages live in a log of their own ("end-of-stream/") and are merged back by sequence
+// number when fed, so evicting old messages (when_full: drop_oldest) never has to step over one, and a
+// reserve of the capacity is kept for them: they are never dropped.
+//
+// Every message has an identity (instance id, sequence number). The instance id lives in `instance` and is
+// renewed only when the spool is empty at start, so a message sent again after a crash carries the same
+// identity as before and our server can drop it as a duplicate (src/server/duplicates.ts).
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { PartHealth } from '../health/health.js';
+import { MAX_FRAMES, recordLength, type SpoolMessage, type StoredMessage } from './record.js';
+import { SegmentLog, type ReadItem, type Segment, type SyncMode } from './segment-log.js';
+
+export type WhenFull = 'block' | 'drop_oldest' | 'drop_newest';
+
+export interface SpoolOptions {
+  dir: string;
+  maxBytes: number;
+  whenFull: WhenFull;
+  sync: SyncMode;
+  /** for sync "periodic" */
+  syncIntervalMs: number;
+}
+
+/** Why a message did not make it into (or was taken out of) the spool undelivered. */
+export type DropReason = 'evicted_oldest' | 'refused_full' | 'refused_write_error' | 'too_large';
+
+/** What the spool tells its observer (metrics and logs live in observe.ts, not here). */
+export interface SpoolEvents {
+  dropped(reason: DropReason, topic: Uint8Array): void;
+  damaged(file: string, offset: number, skipped: number, reason: string): void;
+  writeFailed(error: Error): void;
+  writeRecovered(): void;
+}
+
+/** A spooled message out with the sender; give it back with complete(). */
+export interface SpooledEntry extends StoredMessage {
+  /** message + extra frame bytes */
+  readonly bytes: number;
+}
+
+interface Held extends SpooledEntry {
+  log: SegmentLog;
+  segment: Segment;
+}
+
+export type Admission =
+  | { kind: 'stored'; seq: number; durable: Promise<void> }
+  | { kind: 'dropped'; reason: DropReason }
+  | { kind: 'stopped' };
+
+export class SpoolError extends Error {
+  constructor(
+    readonly code: 'SPOOL_UNUSABLE' | 'SPOOL_LOCKED',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SpoolError';
+  }
+}
+
+const DONE = Promise.resolve();
+
+/** Health turns degraded at this share of max_bytes. */
+export const DEGRADED_SHARE = 0.8;
+/** How often a blocked writer tries again when nothing else wakes it (a disk that got space back). */
+const RETRY_WRITE_MS = 500;
+
+/** Capacity kept for end-of-stream messages: 1% of max_bytes, at least 64 KiB, at most 16 MiB. */
+export function endOfStreamReserve(maxBytes: number): number {
+  return Math.min(16 * 1024 * 1024, Math.max(64 * 1024, Math.floor(maxBytes / 100)));
+}
+
+/** Segment files are 1/16 of max_bytes (1–64 MiB): space comes back a whole segment at a time. */
+export function segmentBytes(maxBytes: number): number {
+  return Math.min(64 * 1024 * 1024, Math.max(1024 * 1024, Math.floor(maxBytes / 16)));
+}
+
+export class Spool {
+  private nextSeq: number;
+  private readonly window = new Set<Held>();
+  private windowLimit = 0;
+  private consumer?: (e: SpooledEntry) => void;
+  private peeked = new Map<SegmentLog, Held | null>();
+  private waiters: (() => void)[] = [];
+  private writeError?: { since: number; message: string };
+  private closed = false;
+  /** false once shutting down: nothing new is admitted or handed out */
+  private active = true;
+  private readonly syncTimer?: NodeJS.Timeout;
+  private readonly reserve: number;
+
+  private constructor(
+    private readonly opts: SpoolOptions,
+    private readonly events: SpoolEvents,
+    private readonly main: SegmentLog,
+    private readonly eos: SegmentLog,
+    readonly instanceId: string,
+    private readonly lockFile: string,
+  ) {
+    this.nextSeq = Math.max(main.highestSeq(), eos.highestSeq()) + 1;
+    this.reserve = endOfStreamReserve(opts.maxBytes);
+    if (opts.sync === 'periodic') {
+      this.syncTimer = setInterval(() => this.flushAll().catch(() => undefined), opts.syncIntervalMs);
+      this.syncTimer.unref();
+    }
+  }
+
+  /** Opens or creates the spool; a directory that cannot be used is a SpoolError naming it. */
+  static open(opts: SpoolOptions, events: SpoolEvents): Spool {
+    const dir = opts.dir;
+    let lockFile: string | undefined;
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+      lockFile = takeLock(dir);
+      const segBytes = segmentBytes(opts.maxBytes);
+      const main = SegmentLog.open(path.join(dir, 'messages'), segBytes, opts.sync);
+      const eos = SegmentLog.open(path.join(dir, 'end-of-stream'), 1024 * 1024, opts.sync);
+      const instanceId = instanceFor(dir, main.live() + eos.live() === 0);
+      return new Spool(opts, events, main, eos, instanceId, lockFile);
+    } catch (err) {
+      if (lockFile) releaseLock(lockFile);
+      if (err instanceof SpoolError) throw err;
+      throw new SpoolError(
+        'SPOOL_UNUSABLE',
+        `spool directory ${dir} cannot be used: ${(err as Error).message}`,
+      );
+    }
+  }
+
+  /** Starts feeding the sender: at most `windowLimit` entries out at a time, replaying the backlog first. */
+  start(consumer: (e: SpooledEntry) => void, windowLimit: number): void {
+    this.consumer = consumer;
+    this.windowLimit = Math.max(1, windowLimit);
+    this.feed();
+  }
+
+  /**
+   * Appends a message read from ZeroMQ, applying when_full. Returns (synchronously when it fits and the
+   * write succeeds, the common case) once it is stored (its `durable` resolves when the sync setting says it
+   * is on disk), dropped, or the spool closed while it waited.
+   */
+  admit(m: SpoolMessage): Admission | Promise<Admission> {
+    const length = recordLength(m);
+    // cannot be stored at all: neither waiting nor evicting would ever make room for it
+    if (m.data.length + 1 > MAX_FRAMES) return this.drop('too_large', m);
+    if (!m.endOfStream && length > this.opts.maxBytes - this.reserve) return this.drop('too_large', m);
+    if (this.active && this.fits(length, m.endOfStream)) {
+      try {
+        return this.store(m);
+      } catch (err) {
+        this.noteWriteError(err as Error);
+      }
+    }
+    return this.admitWhenFull(m, length);
+  }
+
+  /** The slow path of admit(): the spool is full or the last write failed. */
+  private async admitWhenFull(m: SpoolMessage, length: number): Promise<Admission> {
+    let evictionTried = false;
+    for (;;) {
+      if (!this.active) return { kind: 'stopped' };
+      if (!this.fits(length, m.endOfStream) && this.opts.whenFull === 'drop_oldest')
+        this.evictFor(length, m.endOfStream);
+      if (!this.fits(length, m.endOfStream)) {
+        if (m.endOfStream || this.opts.whenFull === 'block') {
+          await this.spaceOrTimeout();
+          continue;
+        }
+        return this.drop('refused_full', m);
+      }
+      try {
+        return this.store(m);
+      } catch (err) {
+        this.noteWriteError(err as Error);
+        if (m.endOfStream || this.opts.whenFull === 'block') {
+          await this.spaceOrTimeout();
+          continue;
+        }
+        if (this.opts.whenFull === 'drop_oldest' && !evictionTried) {
+          evictionTried = true;
+          if (this.evictFor(this.opts.maxBytes, false) > 0) continue;
+        }
+        return this.drop('refused_write_error', m);
+      }
+    }
+  }
+
+  private fits(length: number, endOfStream: boolean): boolean {
+    const limit = endOfStream ? this.opts.maxBytes : this.opts.maxBytes - this.reserve;
+    return this.bytes() + length <= limit;
+  }
+
+  private store(m: SpoolMessage): Admission {
+    const log = m.endOfStream ? this.eos : this.main;
+    const direct = this.canHandOff();
+    const seq = this.nextSeq;
+    const time = Date.now();
+    const { segment } = log.append(m, seq, time);
+    this.nextSeq++;
+    if (this.writeError) {
+      this.writeError = undefined;
+      this.events.writeRecovered();
+    }
+    if (direct) {
+      log.handOffAtTail(segment);
+      this.handOut({ ...m, seq, time, bytes: messageBytes(m), log, segment });
+    } else {
+      this.feed();
+    }
+    const durable =
+      this.opts.sync === 'always' ? log.flush().catch((err: Error) => this.syncFailed(err)) : DONE;
+    return { kind: 'stored', seq, durable };
+  }
+
+  /** Nothing older waits on disk and the window has room: the new message can go straight out. */
+  private canHandOff(): boolean {
+    return (
+      this.active &&
+      this.consumer !== undefined &&
+      this.window.size < this.windowLimit &&
+      !this.peeked.get(this.main) &&
+      !this.peeked.get(this.eos) &&
+      this.main.atTail() &&
+      this.eos.atTail()
+    );
+  }
+
+  /** The sender is done with an entry (delivered or dead-lettered): it leaves the spool. */
+  complete(entry: SpooledEntry): void {
+    const held = entry as Held;
+    if (!this.window.delete(held)) return;
+    held.log.finish(held.segment, held.seq);
+    this.wake();
+    this.feed();
+  }
+
+  private handOut(entry: Held): void {
+    this.window.add(entry);
+    this.consumer!(entry);
+  }
+
+  private feeding = false;
+
+  /** Hands out entries from disk, oldest sequence first across both logs, while the window has room. */
+  private feed(): void {
+    if (this.feeding || !this.consumer) return;
+    this.feeding = true;
+    try {
+      while (this.active && this.window.size < this.windowLimit) {
+        const a = this.peek(this.main);
+        const b = this.peek(this.eos);
+        if (!a && !b) break;
+        const next = !b || (a && a.seq < b.seq) ? a! : b;
+        this.peeked.set(next.log, null);
+        this.handOut(next);
+      }
+    } finally {
+      this.feeding = false;
+    }
+  }
+
+  private peek(log: SegmentLog): Held | undefined {
+    const held = this.peeked.get(log);
+    if (held) return held;
+    for (;;) {
+      const item: ReadItem | undefined = log.next();
+      if (!item) return undefined;
+      if (item.kind === 'damage') {
+        this.events.damaged(item.segment.file, item.offset, item.skipped, item.reason);
+        continue;
+      }
+      const m = item.message;
+      const entry: Held = { ...m, bytes: messageBytes(m), log, segment: item.segment };
+      this.peeked.set(log, entry);
+      return entry;
+    }
+  }
+
+  /** Drops the oldest messages not yet handed out until `length` fits; returns how many went. */
+  private evictFor(length: number, endOfStream: boolean): number {
+    let evicted = 0;
+    while (!this.fits(length, endOfStream)) {
+      const held = this.peek(this.main);
+      if (!held) break;
+      this.peeked.set(this.main, null);
+      held.log.finish(held.segment, held.seq);
+      this.events.dropped('evicted_oldest', held.topic);
+      evicted++;
+    }
+    return evicted;
+  }
+
+  private drop(reason: DropReason, m: SpoolMessage): Admission {
+    this.events.dropped(reason, m.topic);
+    return { kind: 'dropped', reason };
+  }
+
+  private syncFailed(err: Error): never {
+    this.noteWriteError(err);
+    throw err;
+  }
+
+  private noteWriteError(err: Error): void {
+    this.events.writeFailed(err);
+    this.writeError ??= { since: Date.now(), message: err.message };
+  }
+
+  /** Resolves when an entry completes (space may have come back), after RETRY_WRITE_MS, or on close. */
+  private spaceOrTimeout(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, RETRY_WRITE_MS);
+      timer.unref();
+      this.waiters.push(done);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  private flushAll(): Promise<unknown> {
+    return Promise.all([this.main.flush(), this.eos.flush()]).catch((err: Error) => {
+      this.noteWriteError(err);
+    });
+  }
+
+  /** Bytes on disk (both logs, with their finished lists). */
+  bytes(): number {
+    return this.main.bytes() + this.eos.bytes();
+  }
+
+  stats(): { bytes: number; messages: number; maxBytes: number; oldestTime?: number; inWindow: number } {
+    let oldestTime: number | undefined;
+    for (const e of this.window) if (oldestTime === undefined || e.time < oldestTime) oldestTime = e.time;
+    for (const p of this.peeked.values())
+      if (p && (oldestTime === undefined || p.time < oldestTime)) oldestTime = p.time;
+    return {
+      bytes: this.bytes(),
+      messages: this.main.live() + this.eos.live(),
+      maxBytes: this.opts.maxBytes,
+      oldestTime,
+      inWindow: this.window.size,
+    };
+  }
+
+  health(): PartHealth {
+    const reasons: string[] = [];
+    const used = this.bytes();
+    if (used >= DEGRADED_SHARE * this.opts.maxBytes) {
+      reasons.push(
+        `spool ${Math.floor((used / this.opts.maxBytes) * 100)}% full (${used} of ${this.opts.maxBytes} bytes in ${this.opts.dir})`,
+      );
+    }
+    if (this.writeError) {
+      reasons.push(
+        `spool writes failing since ${new Date(this.writeError.since).toISOString()}: ${this.writeError.message}`,
+      );
+    }
+    return { healthy: reasons.length === 0, reasons };
+  }
+
+  /** Shutting down: admits nothing more (blocked writers get 'stopped') and hands nothing new out. */
+  quiesce(): void {
+    this.active = false;
+    this.wake();
+  }
+
+  /** Syncs and closes the files. Entries still out with the sender stay spooled. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.quiesce();
+    if (this.syncTimer) clearInterval(this.syncTimer);
+    this.wake();
+    await this.flushAll();
+    this.main.close();
+    this.eos.close();
+    releaseLock(this.lockFile);
+  }
+}
+
+function messageBytes(m: SpoolMessage): number {
+  return m.message.length + m.data.reduce((n, d) => n + d.length, 0);
+}
+
+/** Lock files this process holds (a second Spool on the same directory in one process is refused too). */
+const heldLocks = new Set<string>();
+
+/** One client per spool directory: `lock` holds the owner's pid; a lock of a dead process is taken over. */
+function takeLock(dir: string): string {
+  const file = path.resolve(dir, 'lock');
+  if (heldLocks.has(file)) throw new SpoolError('SPOOL_LOCKED', `spool directory ${dir} is already open`);
+  try {
+    fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+    heldLocks.add(file);
+    return file;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const owner = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
+  if (Number.isInteger(owner) && owner !== process.pid && processAlive(owner)) {
+    throw new SpoolError('SPOOL_LOCKED', `spool directory ${dir} is in use by process ${owner}`);
+  }
+  fs.writeFileSync(file, `${process.pid}\n`);
+  heldLocks.add(file);
+  return file;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function releaseLock(file: string): void {
+  heldLocks.delete(file);
+  try {
+    fs.unlinkSync(file);
+  } catch {
+    // gone already, or the file system went read-only: the next start takes a dead owner's lock over
+  }
+}
+
+const INSTANCE_ID = /^[0-9a-f]{32}$/;
+
+/** The instance id: kept while messages are pending (they must be recognisable when sent again), else new. */
+function instanceFor(dir: string, empty: boolean): string {
+  const file = path.join(dir, 'instance');
+  if (!empty) {
+    try {
+      const id = fs.readFileSync(file, 'utf8').trim();
+      if (INSTANCE_ID.test(id)) return id;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  const id = randomBytes(16).toString('hex');
+  const tmp = `${file}.tmp`;
+  fs.writeFileSync(tmp, `${id}\n`);
+  fs.renameSync(tmp, file);
+  return id;
+}
