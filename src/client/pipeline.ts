@@ -169,7 +169,11 @@ class ClientPipeline {
 
   /** Readiness (docs/metrics.md, "Probes"): a stopped reader or a shutdown means no message gets through. */
   private notReady(): string[] {
-    return [...this.notLive(), ...(this.stopping ? ['shutting down'] : [])];
+    return [
+      ...this.notLive(),
+      ...(this.spool?.notReady() ?? []),
+      ...(this.stopping ? ['shutting down'] : []),
+    ];
   }
 
   /** A reader that failed is not restarted by the client: only a restart brings reading back. */

@@ -95,6 +95,8 @@ export class Spool {
   private active = true;
   private readonly syncTimer?: NodeJS.Timeout;
   private readonly reserve: number;
+  /** the last message that was not end-of-stream found no room; cleared by the next store */
+  private full = false;
 
   private constructor(
     private readonly opts: SpoolOptions,
@@ -169,6 +171,7 @@ export class Spool {
       if (!this.fits(length, m.endOfStream) && this.opts.whenFull === 'drop_oldest')
         this.evictFor(length, m.endOfStream);
       if (!this.fits(length, m.endOfStream)) {
+        this.full = true;
         if (m.endOfStream || this.opts.whenFull === 'block') {
           await this.spaceOrTimeout();
           continue;
@@ -204,6 +207,7 @@ export class Spool {
     const time = Date.now();
     const { segment } = log.append(m, seq, time);
     this.nextSeq++;
+    this.full = false;
     if (this.writeError) {
       this.writeError = undefined;
       this.events.writeRecovered();
@@ -370,6 +374,20 @@ export class Spool {
       );
     }
     return { healthy: reasons.length === 0, reasons };
+  }
+
+  /**
+   * Why the spool cannot take what the source sends (for /readyz): the last message found no room (blocked or
+   * refused; eviction under drop_oldest makes room and is not "full"), or writes fail.
+   */
+  notReady(): string[] {
+    const reasons: string[] = [];
+    if (this.full)
+      reasons.push(
+        `spool full (${this.bytes()} of ${this.opts.maxBytes} bytes, when_full=${this.opts.whenFull})`,
+      );
+    if (this.writeError) reasons.push(`spool writes failing: ${this.writeError.message}`);
+    return reasons;
   }
 
   /** Shutting down: admits nothing more (blocked writers get 'stopped') and hands nothing new out. */

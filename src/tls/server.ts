@@ -216,7 +216,9 @@ export async function createSecureListener(
   server.on('secureConnection', (socket: TLSSocket) => {
     const { leaf, chain } = peerChain(socket);
     const who = leaf ? peerIdentity(leaf) : undefined;
-    if (!socket.authorized) {
+    // A resumed TLS 1.3 session of a connection that sent no certificate reports `authorized` with no peer
+    // certificate at all: without a leaf nothing is authorized, whatever OpenSSL's flag says.
+    if (!socket.authorized || !leaf) {
       let reason: RejectReason;
       let detail = String(socket.authorizationError ?? 'not authorized');
       if (!leaf) {
@@ -231,11 +233,11 @@ export async function createSecureListener(
       refuse(socket, reason, detail, who);
       return;
     }
-    const p: Peer = { socket, leafDer: leaf!.raw, chainDer: chain, identity: who! };
+    const p: Peer = { socket, leafDer: leaf.raw, chainDer: chain, identity: who! };
     recheck(p, socket.isSessionReused() ? 'resumed session' : 'new connection', false);
     if (p.refused) return;
     peers.set(socket, p);
-    armExpiry(p, leaf!);
+    armExpiry(p, leaf);
     socket.once('close', () => {
       if (p.expiryTimer) clearTimeout(p.expiryTimer);
       peers.delete(socket);

@@ -118,6 +118,7 @@ test('when_full drop_newest refuses new messages and counts them', async (t) => 
   const { spool, results, events } = await fill('drop_newest', t);
   const refused = results.filter((r) => (r as { kind: string }).kind === 'dropped').length;
   assert.ok(refused > 0);
+  assert.match(spool.notReady().join(), /^spool full \(\d+ of 4194304 bytes, when_full=drop_newest\)$/);
   assert.equal(events.counts.refused_full, refused);
   assert.ok(spool.bytes() <= 4 * MiB);
   await spool.close();
@@ -195,3 +196,25 @@ function segmentFiles(dir: string): string[] {
     .sort()
     .map((n) => path.join(d, n));
 }
+
+test('a spool is ready again once a message is stored after it was full', async (t) => {
+  const { spool, got } = await fill('block', t);
+  assert.match(spool.notReady().join(), /spool full .*when_full=block/);
+  // deliver what is handed out until the blocked admissions get in: room comes back a segment at a time
+  const done = new Set<SpooledEntry>();
+  for (let round = 0; round < 200 && spool.notReady().length > 0; round++) {
+    for (const e of got.filter((x) => !done.has(x))) {
+      done.add(e);
+      spool.complete(e);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.deepEqual(spool.notReady(), []);
+  await spool.close();
+});
+
+test('with drop_oldest, eviction makes room: the spool stays ready', async (t) => {
+  const { spool } = await fill('drop_oldest', t);
+  assert.deepEqual(spool.notReady(), []);
+  await spool.close();
+});

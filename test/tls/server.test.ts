@@ -7,6 +7,7 @@ import type http from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { once } from 'node:events';
 import net from 'node:net';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, unlinkSync, mkdirSync, copyFileSync, renameSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -445,4 +446,47 @@ test('a newer CRL that vanishes refuses its CA (no rollback to the older one) un
   assert.ok(accepted(await get(r.port, lab.clients.good)));
   await refused(r, lab.clients.revoked, 'revoked');
   assert.equal(r.listener.health().healthy, true);
+});
+
+/** One HTTP request over `openssl s_client` (TLS 1.3, no client certificate), saving or resuming a session. */
+function opensslRequest(port: number, session: string, resume: boolean): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      'openssl',
+      [
+        's_client',
+        '-tls1_3',
+        '-connect',
+        `127.0.0.1:${port}`,
+        resume ? '-sess_in' : '-sess_out',
+        session,
+        '-quiet',
+        '-ign_eof',
+      ],
+      { stdio: ['pipe', 'pipe', 'ignore'] },
+    );
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const timer = setTimeout(() => child.kill(), 10_000);
+    child.on('error', reject);
+    child.on('close', () => {
+      clearTimeout(timer);
+      resolve(out);
+    });
+    child.stdin.end('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  });
+}
+
+test('a resumed TLS 1.3 session without a client certificate is refused, not a crash (red-team finding)', async (t) => {
+  const r = await start(t, standard());
+  const session = path.join(r.dir, '.session.pem');
+  const first = await opensslRequest(r.port, session, false);
+  assert.match(first, /^HTTP\/1\.1 401/);
+  assert.match(first, /"error":"certificate_required"/);
+  const before = await counter(tlsRejectionsTotal, 'no_certificate');
+  const resumed = await opensslRequest(r.port, session, true);
+  assert.match(resumed, /^HTTP\/1\.1 401/);
+  assert.match(resumed, /"error":"certificate_required"/);
+  assert.equal(await counter(tlsRejectionsTotal, 'no_certificate'), before + 1);
+  assert.ok(accepted(await get(r.port, lab.clients.good)), 'the server is still serving');
 });
