@@ -5,6 +5,11 @@
 // CA's newest CRL is older than its floor, the CA's CRLs are taken out of the snapshot, which refuses its
 // clients (OpenSSL: no CRL; src/trust/verify.ts: crl_rollback) until a CRL at least as new is present again.
 // Floors live in the snapshot and are carried from one scan to the next, so they last as long as the process.
+// CRLs older than the floor are taken out of the snapshot too: when the newest CRL expires, an older one that
+// is still within its validity (without the newest revocations) must not take over.
+// A floor belongs to the CA's subject and key, not to its certificate: a CA certificate re-issued with the same
+// key (a renewal) keeps the floor of the old one.
+import { createHash } from 'node:crypto';
 import type { CaEntry, CrlEntry, CrlFloor } from './snapshot.js';
 import type { Problem, ProblemCode } from './scan.js';
 
@@ -31,7 +36,8 @@ export function applyCrlFloors(
     );
     if (own.length === 0) continue; // 'ca-without-crl' / 'crl-not-yet-valid' already refuse its clients
     const newest = newestOf(own);
-    const floor = floors.get(ca.fingerprint);
+    const key = floorKey(ca);
+    const floor = floors.get(key);
     if (floor && isOlder(newest, floor)) {
       rolledBack.add(ca.fingerprint);
       report(
@@ -42,10 +48,22 @@ export function applyCrlFloors(
       );
       continue;
     }
-    floors.set(ca.fingerprint, floor ? newestOf([floor, newest]) : newest);
+    floors.set(key, floor ? newestOf([floor, newest]) : newest);
   }
-  for (let i = crls.length - 1; i >= 0; i--) if (rolledBack.has(crls[i].issuerFingerprint)) crls.splice(i, 1);
+  const floorOf = new Map(cas.map((ca) => [ca.fingerprint, floors.get(floorKey(ca))]));
+  for (let i = crls.length - 1; i >= 0; i--) {
+    const c = crls[i];
+    const floor = floorOf.get(c.issuerFingerprint);
+    const superseded = floor !== undefined && c.thisUpdate.getTime() <= now.getTime() && isOlder(c, floor);
+    if (rolledBack.has(c.issuerFingerprint) || superseded) crls.splice(i, 1);
+  }
   return { floors, rolledBack };
+}
+
+/** The CA's canonical subject and public key: what stays the same when its certificate is re-issued. */
+function floorKey(ca: CaEntry): string {
+  const spki = ca.cert.publicKey.export({ type: 'spki', format: 'der' });
+  return `${ca.canonicalSubject.toString('hex')}/${createHash('sha256').update(spki).digest('hex')}`;
 }
 
 function newestOf(list: CrlFloor[]): CrlFloor {

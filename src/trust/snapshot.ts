@@ -50,7 +50,7 @@ export interface TrustSnapshot {
   digest: string;
   earliestNextUpdate?: Date;
   loadedAt: Date;
-  /** per CA fingerprint: the newest CRL seen in force so far; carried from snapshot to snapshot */
+  /** per CA subject and key (src/trust/floors.ts): the newest CRL in force so far; carried between snapshots */
   crlFloors?: ReadonlyMap<string, CrlFloor>;
   /** CA fingerprints whose newest CRL is older than their floor: their clients are refused */
   crlRolledBack?: ReadonlySet<string>;

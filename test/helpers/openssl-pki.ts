@@ -296,8 +296,9 @@ export function buildLabPki(dir: string): LabPki {
       readFileSync(path.join(ca.dir, 'ca.cnf'), 'utf8').replace(/^database = .*$/m, `database = ${idx}`),
     );
     const out = path.join(ca.dir, `crl-${n}.pem`);
-    // CRLs made one after another must have increasing thisUpdate (second resolution), as in real life
-    const last = opts.lastUpdate ?? new Date(Math.max(Date.now() - 60_000, lastDefault + 1000));
+    // CRLs made one after another must have increasing thisUpdate (second resolution), as in real life; they
+    // start 10 minutes back so that a few hundred CRLs per test file never reach into the future
+    const last = opts.lastUpdate ?? new Date(Math.max(Date.now() - 600_000, lastDefault + 1000));
     if (!opts.lastUpdate) lastDefault = last.getTime();
     const next = opts.nextUpdate ?? new Date(Date.now() + 30 * 86_400_000);
     openssl([

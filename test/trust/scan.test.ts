@@ -10,6 +10,7 @@ import {
   mkdirSync,
   unlinkSync,
   renameSync,
+  readFileSync,
 } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
@@ -237,7 +238,7 @@ test('gaps are loaded past (and reported): only .r1 present', async () => {
 });
 
 test('multi-PEM file: every CRL honoured; symlinks followed; dangling link reported', async () => {
-  const v1 = lab.crl(lab.inter, { revoke: ['revoked'], lastUpdate: new Date(Date.now() - 120_000) });
+  const v1 = lab.crl(lab.inter, { revoke: ['revoked'], lastUpdate: new Date(Date.now() - 3_600_000) });
   const v2 = lab.crl(lab.inter, { revoke: ['revoked', 'good'] });
   const files = standard();
   files[`${lab.inter.hash}.r0`] = v1 + v2;
@@ -246,7 +247,8 @@ test('multi-PEM file: every CRL honoured; symlinks followed; dangling link repor
   symlinkSync(path.join(base, 'ca2-target.pem'), path.join(d, `${lab.ca2.hash}.0`));
   symlinkSync(path.join(base, 'does-not-exist.crl'), path.join(d, `${lab.ca2.hash}.r0`));
   const r = await scanHashDirectory(d, { crlEnabled: true });
-  assert.equal(r.snapshot.crls.length, 3);
+  // the older block is superseded by the newer one (src/trust/floors.ts): root CRL + newer intermediate CRL
+  assert.equal(r.snapshot.crls.length, 2);
   assert.equal(reasonOf(r, 'good'), 'revoked', 'the newer CRL of a two-block file is used');
   assert.ok(r.snapshot.cas.some((c) => c.file === `${lab.ca2.hash}.0`));
   const dangling = r.problems.find((p) => p.file === `${lab.ca2.hash}.r0`)!;
@@ -468,4 +470,77 @@ test('a CRL whose new content has a bad signature keeps its previous content (sc
   assert.deepEqual(codes(r), [`crl-bad-signature:${name}`, `crl-kept:${name}`]);
   assert.equal(reasonOf(r, 'revoked'), 'revoked');
   assert.equal(r.snapshot.digest, first.snapshot.digest);
+});
+
+test('when the newest CRL expires, an older CRL still in its validity does not take over (red-team finding)', async () => {
+  const t0 = new Date();
+  const hour = 3_600_000;
+  const name = (i: number) => `${lab.inter.hash}.r${i}`;
+  const dir = store({
+    ...standard(),
+    [name(0)]: lab.crl(lab.inter, {
+      lastUpdate: new Date(t0.getTime() - 2 * hour),
+      nextUpdate: new Date(t0.getTime() + 720 * hour),
+    }),
+    [name(1)]: lab.crl(lab.inter, {
+      revoke: ['revoked'],
+      lastUpdate: new Date(t0.getTime() - hour),
+      nextUpdate: new Date(t0.getTime() + 45_000),
+    }),
+  });
+  const first = await scanHashDirectory(dir, { crlEnabled: true, now: t0 });
+  assert.equal(reasonOf(first, 'revoked'), 'revoked');
+  assert.deepEqual(
+    first.snapshot.crls.filter((c) => c.file.startsWith(lab.inter.hash)).map((c) => c.file),
+    [name(1)],
+    'the older CRL of the CA is superseded',
+  );
+  const later = new Date(t0.getTime() + 60_000);
+  const r = await scanHashDirectory(dir, { crlEnabled: true, now: later, previous: first.snapshot });
+  const at = (who: ClientName) => {
+    const v = verifyPeerChain(der(lab.clients[who].certPem), [], r.snapshot, {
+      crlEnabled: true,
+      now: later,
+    });
+    return v.ok ? 'ok' : v.reason;
+  };
+  assert.equal(at('revoked'), 'revoked', 'still refused');
+  assert.equal(at('good'), 'crl_expired', 'the CA has no valid CRL: its clients are refused');
+  assert.ok(codes(r).includes(`crl-expired:${lab.inter.hash}.0`));
+});
+
+test('a CA certificate re-issued with the same key keeps its CRL floor (red-team finding)', async () => {
+  const files = standard();
+  files[`${lab.root.hash}.r0`] = lab.crl(lab.root);
+  files[`${lab.root.hash}.r1`] = lab.crl(lab.root, { revoke: ['rootIssued'] }); // made later: the newer one
+  const dir = store(files);
+  const first = await scanHashDirectory(dir, { crlEnabled: true });
+  assert.equal(reasonOf(first, 'rootIssued'), 'revoked');
+  const reissued = path.join(base, `reissued-${n}.crt`);
+  lab.openssl([
+    'req',
+    '-new',
+    '-x509',
+    '-key',
+    lab.root.keyFile,
+    '-subj',
+    '/C=US/O=Test Org/CN=Test Root CA',
+    '-config',
+    path.join(lab.root.dir, 'ca.cnf'),
+    '-extensions',
+    'v3_ca',
+    '-days',
+    '3650',
+    '-set_serial',
+    '777',
+    '-out',
+    reissued,
+  ]);
+  writeFileSync(path.join(dir, `${lab.root.hash}.0`), readFileSync(reissued));
+  unlinkSync(path.join(dir, `${lab.root.hash}.r1`));
+  const r = await scanHashDirectory(dir, { crlEnabled: true, previous: first.snapshot });
+  const root = (s: ScanResult) => s.snapshot.cas.find((c) => c.file === `${lab.root.hash}.0`)!.fingerprint;
+  assert.notEqual(root(r), root(first), 'a new CA certificate');
+  assert.equal(reasonOf(r, 'rootIssued'), 'crl_rollback');
+  assert.ok(codes(r).includes(`crl-rollback:${lab.root.hash}.0`));
 });
