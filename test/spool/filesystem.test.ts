@@ -101,10 +101,11 @@ test(
       const m = numbered('cam-a', i, 64 * 1024);
       sends.push(source.send(m.topic, m.message, m.data, false));
     }
+    // the absent server degrades health first (delivery failing); wait for the spool's own reason
     const failing = await until(
       () => health(l.clientPort),
-      (h) => h.status === 'degraded',
-      'degraded health',
+      (h) => h.status === 'degraded' && (h.reasons ?? []).some((r) => r.startsWith('spool writes failing')),
+      'degraded health naming the spool',
     );
     assert.match(failing.reasons!.join(' '), /spool writes failing since .*no space left on device/i);
     const metrics = await metricsText(l.clientPort);
