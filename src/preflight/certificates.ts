@@ -1,10 +1,10 @@
 // Start-up checks of the PEM files a configuration names: a certificate file holds certificates (not a key),
 // a key file holds a key that matches its certificate, and every certificate is valid now. The loaders are the
 // ones the TLS listener and client use (src/tls/identity-files.ts), so a file that passes here loads there.
-import { readFile } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
 import { loadIdentityFiles, readCertificates } from '../tls/identity-files.js';
 import { splitPem } from '../trust/pem.js';
+import { readRegularFile } from '../util/regular-file.js';
 import type { Finding } from './finding.js';
 
 /** A certificate that expires within this window is a warning: renew it before it refuses every peer. */
@@ -111,7 +111,8 @@ async function describeWrongContent(file: string, wanted: string, err: unknown):
 
 async function labels(file: string): Promise<string[] | undefined> {
   try {
-    return splitPem(await readFile(file, 'latin1')).map((b) => b.label);
+    const data = await readRegularFile(file, 1024 * 1024);
+    return typeof data === 'string' ? undefined : splitPem(data).map((b) => b.label);
   } catch {
     return undefined; // unreadable: the loaders report it with their own message
   }

@@ -1,7 +1,7 @@
 // Loads a TLS identity (certificate chain + private key) from PEM files for the server and the
 // client alike, with errors that name the offending file: unreadable, no certificate, encrypted
 // key, unparsable key, key not matching the certificate. Accepts PKCS#8, PKCS#1 and SEC1 keys.
-import { readFile } from 'node:fs/promises';
+import { readRegularFile } from '../util/regular-file.js';
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
 import { splitPem, toPem } from '../trust/pem.js';
 
@@ -14,12 +14,20 @@ export interface IdentityPem {
 
 const KEY_LABELS = ['PRIVATE KEY', 'RSA PRIVATE KEY', 'EC PRIVATE KEY'];
 
+/** PEM files of an identity are a few kilobytes; the bound keeps /proc files or FIFOs from hanging start-up. */
+const MAX_PEM_FILE_BYTES = 1024 * 1024;
+
 async function readText(file: string, what: string): Promise<string> {
+  let data;
   try {
-    return await readFile(file, 'latin1');
+    data = await readRegularFile(file, MAX_PEM_FILE_BYTES);
   } catch (e) {
     throw new Error(`cannot read ${what} file ${file}: ${(e as Error).message}`);
   }
+  if (data === 'not-regular') throw new Error(`${what} file ${file} is not a regular file`);
+  if (data === 'too-large')
+    throw new Error(`${what} file ${file} is larger than ${MAX_PEM_FILE_BYTES} bytes`);
+  return data.toString('latin1');
 }
 
 /** All certificates of a PEM file (a chain or a CA bundle); throws naming the file if none. */

@@ -86,6 +86,12 @@ export const MAX_HASH_INDEX = 9999;
  * certificate or CRL of a private CA is far smaller, and this bounds the time and memory one scan can take.
  */
 export const MAX_TRUST_FILE_BYTES = 16 * 1024 * 1024;
+/**
+ * PEM objects read from one file at most: a hash-directory file holds one certificate or a few CRLs. A file
+ * of thousands of copies would otherwise cost a parse each (a 16 MiB file of one CRL repeated stalled the
+ * server for 30 s).
+ */
+export const MAX_PEM_BLOCKS_PER_FILE = 64;
 const CERT_LABELS = ['CERTIFICATE', 'TRUSTED CERTIFICATE'];
 const CRL_LABEL = 'X509 CRL';
 const DELTA_CRL_INDICATOR = '2.5.29.27';
@@ -148,6 +154,12 @@ async function readBlocks(file: string, crl: boolean): Promise<Blocks> {
     };
   const text = data.toString('latin1');
   const blocks = splitPem(text);
+  if (blocks.length > MAX_PEM_BLOCKS_PER_FILE)
+    return {
+      ok: false,
+      gone: false,
+      why: `holds ${blocks.length} PEM objects; at most ${MAX_PEM_BLOCKS_PER_FILE} are read from one file`,
+    };
   const begins = text.match(/-----BEGIN /g)?.length ?? 0;
   if (begins > blocks.length)
     return { ok: false, gone: false, why: 'holds a truncated or corrupted PEM block (half-written?)' };
@@ -237,6 +249,8 @@ export async function scanHashDirectory(dir: string, opts: ScanOptions): Promise
 
   /** Reads a file; unparsable → reported and, if it was good before, its previous content. */
   const load = async (f: HashFile): Promise<Buffer[]> => {
+    // one file at a time, with the event loop served in between: a scan never stalls requests for long
+    await new Promise((resolve) => setImmediate(resolve));
     const full = path.join(dir, f.name);
     try {
       const st = await stat(full);
@@ -262,9 +276,21 @@ export async function scanHashDirectory(dir: string, opts: ScanOptions): Promise
 
   // certificates
   const cas: CaEntry[] = [];
-  const seenCa = new Set<string>();
+  // fingerprint → subject of what is loaded: a repeated object is recognised before it is parsed again
+  const seenCa = new Map<string, string>();
   for (const f of files.filter((x) => !x.crl)) {
     for (const der of await load(f)) {
+      const fingerprint = sha256(der);
+      const repeated = seenCa.get(fingerprint);
+      if (repeated !== undefined) {
+        report(
+          'warning',
+          'duplicate',
+          `${f.name} repeats a certificate already loaded ("${repeated}"); the copy is ignored`,
+          f.name,
+        );
+        continue;
+      }
       let cert: X509Certificate;
       let subjectDer: Buffer;
       try {
@@ -302,17 +328,7 @@ export async function scanHashDirectory(dir: string, opts: ScanOptions): Promise
         );
         continue;
       }
-      const fingerprint = sha256(der);
-      if (seenCa.has(fingerprint)) {
-        report(
-          'warning',
-          'duplicate',
-          `${f.name} repeats a certificate already loaded ("${subject}"); the copy is ignored`,
-          f.name,
-        );
-        continue;
-      }
-      seenCa.add(fingerprint);
+      seenCa.set(fingerprint, subject);
       const entry: CaEntry = {
         file: f.name,
         pem: toPem('CERTIFICATE', der),
@@ -346,7 +362,7 @@ export async function scanHashDirectory(dir: string, opts: ScanOptions): Promise
   // CRLs
   const crls: CrlEntry[] = [];
   if (opts.crlEnabled) {
-    const seenCrl = new Set<string>();
+    const seenCrl = new Map<string, string>();
     const rejectedFiles = new Set<string>();
     const acceptedFiles = new Set<string>();
     for (const f of files.filter((x) => x.crl)) {
@@ -358,7 +374,7 @@ export async function scanHashDirectory(dir: string, opts: ScanOptions): Promise
           if (p.severity === 'error') rejectedFiles.add(f.name);
           continue;
         }
-        seenCrl.add(sha256(der));
+        seenCrl.set(sha256(der), verdict.entry.issuer);
         acceptedFiles.add(f.name);
         crls.push(verdict.entry);
       }
@@ -370,7 +386,7 @@ export async function scanHashDirectory(dir: string, opts: ScanOptions): Promise
       for (const prev of opts.previous?.crls.filter((c) => c.file === file) ?? []) {
         const fp = sha256(prev.der);
         if (seenCrl.has(fp) || !cas.some((ca) => ca.fingerprint === prev.issuerFingerprint)) continue;
-        seenCrl.add(fp);
+        seenCrl.set(fp, prev.issuer);
         crls.push(prev);
         report(
           'error',
@@ -463,10 +479,23 @@ export async function scanHashDirectory(dir: string, opts: ScanOptions): Promise
 type CrlVerdict = { entry: CrlEntry } | { problem: Omit<Problem, 'file'> };
 
 /** One CRL of file `f`: parsed, named after its issuer, not a delta, signed by a CA of the directory. */
-async function judgeCrl(f: HashFile, der: Buffer, cas: CaEntry[], seen: Set<string>): Promise<CrlVerdict> {
+async function judgeCrl(
+  f: HashFile,
+  der: Buffer,
+  cas: CaEntry[],
+  seen: ReadonlyMap<string, string>,
+): Promise<CrlVerdict> {
   const problem = (severity: Problem['severity'], code: ProblemCode, message: string): CrlVerdict => ({
     problem: { severity, code, message },
   });
+  const fp = sha256(der);
+  const repeated = seen.get(fp);
+  if (repeated !== undefined)
+    return problem(
+      'warning',
+      'duplicate',
+      `${f.name} repeats a CRL already loaded ("${repeated}"); the copy is ignored`,
+    );
   let crl: InstanceType<typeof x509.X509Crl>;
   let issuerDer: Buffer;
   try {
@@ -492,13 +521,6 @@ async function judgeCrl(f: HashFile, der: Buffer, cas: CaEntry[], seen: Set<stri
       'warning',
       'delta-crl',
       `${f.name} is a delta CRL of "${issuer}"; delta CRLs are not supported and it is ignored`,
-    );
-  const fp = sha256(der);
-  if (seen.has(fp))
-    return problem(
-      'warning',
-      'duplicate',
-      `${f.name} repeats a CRL already loaded ("${issuer}"); the copy is ignored`,
     );
   const canon = canonicalName(issuerDer);
   const candidates = cas.filter((c) => c.canonicalSubject.equals(canon));

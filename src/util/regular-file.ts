@@ -1,6 +1,6 @@
 // Reads a file only if it is a regular file, without ever blocking on a FIFO or device node that
 // someone dropped into a directory we scan (a plain read of a FIFO waits for a writer forever).
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:fs';
 
 /**
@@ -16,8 +16,28 @@ export async function readRegularFile(
     const info = await fh.stat();
     if (!info.isFile()) return 'not-regular';
     if (info.size > maxBytes) return 'too-large';
-    return await fh.readFile();
+    return await readAtMost(fh, maxBytes);
   } finally {
     await fh.close();
+  }
+}
+
+const CHUNK = 1024 * 1024;
+
+/**
+ * Reads to EOF but never more than `maxBytes`: the size in stat() is not a bound (files in /proc say 0 and
+ * can be endless, e.g. a symlink to /proc/self/pagemap dropped into a trust directory).
+ */
+async function readAtMost(fh: FileHandle, maxBytes: number): Promise<Buffer | 'too-large'> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    // whole chunks (some /proc files only allow reads of aligned sizes): at most one chunk past the bound
+    const buf = Buffer.allocUnsafe(CHUNK);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+    if (bytesRead === 0) return Buffer.concat(chunks, total);
+    total += bytesRead;
+    if (total > maxBytes) return 'too-large';
+    chunks.push(buf.subarray(0, bytesRead));
   }
 }

@@ -229,3 +229,12 @@ test('an ipc endpoint another live process serves is reported by --check', async
   assert.equal(r.code, 1);
   assert.match(r.stderr, /\$\.out_stream\.url: ipc endpoint pub\+bind:ipc:\/\/.*\/out is in use/);
 });
+
+test('a certificate path to an endless /proc file is a clear error, read only up to a bound', async (t) => {
+  const r = await check(
+    'server',
+    await serverConfig(await tempDir(t), { tls: tls({ ...good(), certificate: '/proc/self/pagemap' }) }),
+  );
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /certificate file \/proc\/self\/pagemap is larger than 1048576 bytes/);
+});

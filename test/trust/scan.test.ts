@@ -544,3 +544,26 @@ test('a CA certificate re-issued with the same key keeps its CRL floor (red-team
   assert.equal(reasonOf(r, 'rootIssued'), 'crl_rollback');
   assert.ok(codes(r).includes(`crl-rollback:${lab.root.hash}.0`));
 });
+
+test('a file of thousands of copies of a valid CRL is refused whole, without a parse per copy (red-team finding)', async () => {
+  const crl = lab.crl(lab.inter, { revoke: ['revoked'] });
+  const name = `${lab.inter.hash}.r1`;
+  const dir = store(standard({ [name]: crl.repeat(Math.floor((8 * 1024 * 1024) / crl.length)) }));
+  const t0 = process.hrtime.bigint();
+  const r = await scanHashDirectory(dir, { crlEnabled: true });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  assert.deepEqual(codes(r), [`unparsable:${name}`]);
+  assert.match(r.problems[0].message, /holds \d+ PEM objects; at most 64 are read from one file/);
+  // it took 30 s per scan before (a parse and a duplicate report per copy); loose bound against load
+  assert.ok(ms < 5000, `scan took ${ms.toFixed(0)} ms`);
+  console.log(`8 MiB of CRL copies scanned in ${ms.toFixed(1)} ms`);
+});
+
+test('a symlink to an endless /proc file is read only up to the size limit (red-team finding)', async () => {
+  const name = `${lab.inter.hash}.1`;
+  const dir = store(standard());
+  symlinkSync('/proc/self/pagemap', path.join(dir, name));
+  const r = await scanHashDirectory(dir, { crlEnabled: true });
+  assert.deepEqual(codes(r), [`unparsable:${name}`]);
+  assert.match(r.problems[0].message, /is larger than 16777216 bytes and is not read/);
+});
