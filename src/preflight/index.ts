@@ -6,7 +6,13 @@ import { originOf } from '../config/fields.js';
 import type { ClientConfig, ClientTlsConfig, ServerConfig } from '../config/types.js';
 import { identityFindings, rootFindings } from './certificates.js';
 import type { Finding } from './finding.js';
-import { listenFindings, socketFindings, writableDirectoryProblem } from './network.js';
+import {
+  ipcFindings,
+  listenFindings,
+  writableDirectoryProblem,
+  zmqListenTarget,
+  type ListenTarget,
+} from './network.js';
 import { trustFindings } from './trust.js';
 
 export type { Finding } from './finding.js';
@@ -37,12 +43,10 @@ export async function preflightServer(cfg: ServerConfig, opts: PreflightOptions)
   }
   const etcdTls = cfg.auth?.basic?.etcd.tls;
   if (etcdTls) out.push(...(await clientTlsFindings(etcdTls, '$.auth.basic.etcd.tls', 'etcd ', now)));
-  if (opts.bind) {
-    out.push(...(await listenFindings(cfg.ip, cfg.port, '$.port', 'listen address')));
-    if (cfg.ops)
-      out.push(...(await listenFindings(cfg.ops.ip, cfg.ops.port, opsPath(cfg), 'operations address')));
-    out.push(...(await socketFindings(cfg.outStream.url, 'writer', '$.out_stream.url')));
-  }
+  if (opts.bind)
+    out.push(
+      ...(await addressFindings(cfg, 'listen address', cfg.outStream.url, 'writer', '$.out_stream.url')),
+    );
   return out;
 }
 
@@ -57,12 +61,10 @@ export async function preflightClient(cfg: ClientConfig, opts: PreflightOptions)
       path: '$.dead_letter_dir',
       message: `dead-letter directory: ${deadLetter}`,
     });
-  if (opts.bind) {
-    out.push(...(await listenFindings(cfg.ip, cfg.port, '$.port', 'health listen address')));
-    if (cfg.ops)
-      out.push(...(await listenFindings(cfg.ops.ip, cfg.ops.port, opsPath(cfg), 'operations address')));
-    out.push(...(await socketFindings(cfg.inStream.url, 'reader', '$.in_stream.url')));
-  }
+  if (opts.bind)
+    out.push(
+      ...(await addressFindings(cfg, 'health listen address', cfg.inStream.url, 'reader', '$.in_stream.url')),
+    );
   return out;
 }
 
@@ -95,6 +97,22 @@ async function clientTlsFindings(
       )),
     );
   return out;
+}
+
+/** The half's listen addresses bound together, then its ZeroMQ ipc endpoint checked as start-up checks it. */
+async function addressFindings(
+  cfg: ServerConfig | ClientConfig,
+  main: string,
+  zmqUrl: string,
+  role: 'reader' | 'writer',
+  zmqPath: string,
+): Promise<Finding[]> {
+  const targets: ListenTarget[] = [{ host: cfg.ip, port: cfg.port, path: '$.port', what: main }];
+  if (cfg.ops)
+    targets.push({ host: cfg.ops.ip, port: cfg.ops.port, path: opsPath(cfg), what: 'operations address' });
+  const zmq = zmqListenTarget(zmqUrl, role, zmqPath);
+  if (zmq) targets.push(zmq);
+  return [...(await listenFindings(targets)), ...(await ipcFindings(zmqUrl, role, zmqPath))];
 }
 
 /** Where the operations address was written: `ops` or its older spelling `metrics`. */

@@ -1,39 +1,55 @@
-// Start-up checks of addresses: a listen address that can be bound right now, and an ipc endpoint whose
-// directory can hold the socket. `--check` binds and releases at once; nothing is kept open.
+// Start-up checks of addresses: every listen address of the configuration (HTTP, operations, a bound ZeroMQ
+// tcp endpoint) bound at the same time, as start-up holds them, so two fields naming one address are caught
+// too; and an ipc endpoint whose path can take the socket. Everything is released before the check returns.
 import net from 'node:net';
-import { access, stat } from 'node:fs/promises';
+import { access, lstat, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
 import type { Finding } from './finding.js';
 import { parseSocketUrl } from '../savant/url.js';
 import { probeUnixSocket } from '../savant/ipc.js';
 
-/** Binds `ip:port` and closes it again; a finding when that fails, naming why. */
-export async function listenFindings(
-  ip: string,
-  port: number,
-  where: string,
-  what: string,
-): Promise<Finding[]> {
-  const failure = await tryListen(ip, port);
-  if (failure === undefined) return [];
-  return [
-    { severity: 'error', path: where, message: `${what} ${hostPort(ip, port)} cannot be bound: ${failure}` },
-  ];
+export interface ListenTarget {
+  host: string;
+  port: number;
+  /** JSON path of the field */
+  path: string;
+  what: string;
 }
 
-function tryListen(host: string, port: number): Promise<string | undefined> {
+/** Binds every target, holding each while the next is bound, then releases them all. */
+export async function listenFindings(targets: ListenTarget[]): Promise<Finding[]> {
+  const held: net.Server[] = [];
+  const out: Finding[] = [];
+  try {
+    for (const t of targets) {
+      const server = net.createServer();
+      const failure = await bind(server, t.host, t.port);
+      if (failure === undefined) held.push(server);
+      else
+        out.push({
+          severity: 'error',
+          path: t.path,
+          message: `${t.what} ${hostPort(t.host, t.port)} cannot be bound: ${failure}`,
+        });
+    }
+  } finally {
+    await Promise.all(held.map((s) => new Promise((resolve) => s.close(resolve))));
+  }
+  return out;
+}
+
+function bind(server: net.Server, host: string, port: number): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const server = net.createServer();
     server.once('error', (e: NodeJS.ErrnoException) => resolve(describeListenError(e)));
-    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(undefined)));
+    server.listen({ host, port, exclusive: true }, () => resolve(undefined));
   });
 }
 
 function describeListenError(e: NodeJS.ErrnoException): string {
   switch (e.code) {
     case 'EADDRINUSE':
-      return 'the address is already in use by another process (is this gateway already running?)';
+      return 'the address is already in use (by another process, another field of this configuration, or this gateway already running)';
     case 'EADDRNOTAVAIL':
       return 'the IP address is not an address of this machine';
     case 'EACCES':
@@ -48,40 +64,38 @@ function describeListenError(e: NodeJS.ErrnoException): string {
 
 const hostPort = (ip: string, port: number) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
 
-/**
- * A bound ZeroMQ endpoint: a tcp address must be free; an ipc socket's directory must exist (or be creatable)
- * and be writable.
- */
-export async function socketFindings(
+/** The tcp address a bound ZeroMQ URL listens on, to be bound with the others; undefined otherwise. */
+export function zmqListenTarget(
   url: string,
   role: 'reader' | 'writer',
   where: string,
-): Promise<Finding[]> {
+): ListenTarget | undefined {
   const parsed = parseSocketUrl(url, role);
-  if (!parsed.bind) return [];
-  const tcp = /^tcp:\/\/(.+):(\d+)$/.exec(parsed.endpoint);
-  if (tcp) {
-    const host = tcp[1].replace(/^\[(.*)\]$/, '$1');
-    return tcp[1] === '*'
-      ? listenFindings('0.0.0.0', Number(tcp[2]), where, 'ZeroMQ endpoint')
-      : listenFindings(host, Number(tcp[2]), where, 'ZeroMQ endpoint');
-  }
+  const tcp = parsed.bind ? /^tcp:\/\/(.+):(\d+)$/.exec(parsed.endpoint) : null;
+  if (!tcp) return undefined;
+  const host = tcp[1] === '*' ? '0.0.0.0' : tcp[1].replace(/^\[(.*)\]$/, '$1');
+  return { host, port: Number(tcp[2]), path: where, what: 'ZeroMQ endpoint' };
+}
+
+/**
+ * A bound ipc endpoint, checked as start-up does (src/savant/ipc.ts): its directory exists (or can be
+ * created) and is writable, the path is not a directory or another kind of file, and no live process
+ * accepts connections on it.
+ */
+export async function ipcFindings(url: string, role: 'reader' | 'writer', where: string): Promise<Finding[]> {
+  const parsed = parseSocketUrl(url, role);
+  if (!parsed.bind || !parsed.endpoint.startsWith('ipc://')) return [];
   const socketPath = parsed.endpoint.slice('ipc://'.length);
+  const fail = (message: string): Finding[] => [{ severity: 'error', path: where, message }];
   const problem = await writableDirectoryProblem(path.dirname(socketPath));
-  if (problem) return [{ severity: 'error', path: where, message: `ipc socket ${socketPath}: ${problem}` }];
-  // the same probe start-up makes before binding (src/savant/ipc.ts): a live peer means another process serves it
-  const exists = await stat(socketPath).then(
-    () => true,
-    () => false,
-  );
-  if (exists && (await probeUnixSocket(socketPath)) === 'live')
-    return [
-      {
-        severity: 'error',
-        path: where,
-        message: `ipc endpoint ${url} is in use: another process accepts connections on ${socketPath}`,
-      },
-    ];
+  if (problem) return fail(`ipc socket ${socketPath}: ${problem}`);
+  const info = await lstat(socketPath).catch(() => undefined);
+  if (!info) return [];
+  if (info.isDirectory()) return fail(`ipc path ${socketPath} is a directory`);
+  if (!info.isSocket())
+    return fail(`ipc path ${socketPath} exists and is not a socket (binding would replace it)`);
+  if ((await probeUnixSocket(socketPath)) === 'live')
+    return fail(`ipc endpoint ${url} is in use: another process accepts connections on ${socketPath}`);
   return [];
 }
 

@@ -238,3 +238,42 @@ test('a certificate path to an endless /proc file is a clear error, read only up
   assert.equal(r.code, 1);
   assert.match(r.stderr, /certificate file \/proc\/self\/pagemap is larger than 1048576 bytes/);
 });
+
+test('two fields naming one address are caught by --check, as start-up would fail on them (red-team finding)', async (t) => {
+  const dir = await tempDir(t);
+  const port = await freePort();
+  const file = path.join(dir, 'server.json');
+  writeFileSync(
+    file,
+    serverJson(
+      { ip: 'localhost', port, ops: { ip: '127.0.0.1', port } },
+      { url: `pub+bind:ipc://${dir}/out` },
+    ),
+  );
+  let r = await check('server', file);
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    new RegExp(`\\$\\.ops\\.port: operations address 127\\.0\\.0\\.1:${port} cannot be bound`),
+  );
+  writeFileSync(file, serverJson({ port }, { url: `pub+bind:tcp://127.0.0.1:${port}` }));
+  r = await check('server', file);
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    new RegExp(`\\$\\.out_stream\\.url: ZeroMQ endpoint 127\\.0\\.0\\.1:${port} cannot be bound`),
+  );
+});
+
+test('an ipc path that is a directory or another file is refused by --check as by start-up (red-team finding)', async (t) => {
+  const dir = await tempDir(t);
+  mkdirSync(path.join(dir, 'out'));
+  let r = await check('server', await serverConfig(dir));
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /\$\.out_stream\.url: ipc path .*\/out is a directory/);
+  const other = await tempDir(t);
+  writeFileSync(path.join(other, 'out'), 'precious');
+  r = await check('server', await serverConfig(other));
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /\$\.out_stream\.url: ipc path .*\/out exists and is not a socket/);
+});
