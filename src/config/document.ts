@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parse, printParseErrorCode, visit, type ParseError } from 'jsonc-parser';
 import { substituteEnv, lineColumn } from './env.js';
 import { ConfigError } from './errors.js';
-import { formatPath, Node, type ParseContext } from './fields.js';
+import { formatPath, Node, warnIfSecurityOff, type ParseContext } from './fields.js';
 
 export interface ParseOptions {
   /** the file the text came from: named in messages; relative paths are resolved against its directory */
@@ -44,7 +44,9 @@ export function parseDocument(text: string, opts: ParseOptions = {}): Node {
   }
   // twelf drops top-level keys whose value is null before deserializing, so `"tls": null` means "no TLS"
   for (const [key, v] of Object.entries(value)) {
-    if (v === null) delete (value as Record<string, unknown>)[key];
+    if (v !== null) continue;
+    warnIfSecurityOff(root.child(key), key);
+    delete (value as Record<string, unknown>)[key];
   }
   return root;
 }

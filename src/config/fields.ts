@@ -136,6 +136,7 @@ export class ObjectReader {
 
   optional<T>(key: string, read: Read<T>, secret = false): T | undefined {
     const node = this.child(key, secret);
+    if (Object.hasOwn(this.value, key) && this.value[key] === null) warnIfSecurityOff(node, key);
     return this.has(key) ? read(node) : undefined;
   }
 
@@ -174,6 +175,24 @@ export class ObjectReader {
       if (!this.used.has(key)) throw this.node.child(key).error('unknown field');
     }
   }
+}
+
+/**
+ * Sections whose absence turns a protection off. `null` means "absent" (serde's rule, kept for the original's
+ * files), so a `null` here is accepted but said out loud: it is easy to write by accident and widens access.
+ */
+const SECURITY_SECTIONS: Record<string, string> = {
+  tls: 'the TLS settings are off (a server then serves plain HTTP)',
+  ssl: 'the TLS settings are off (a server then serves plain HTTP)',
+  peers: 'client certificates are not required',
+  client: 'this section is off (for a server: client certificates are not required)',
+  auth: 'authentication is off',
+  identity: 'no client certificate is presented',
+};
+
+export function warnIfSecurityOff(node: Node, key: string): void {
+  const off = SECURITY_SECTIONS[key];
+  if (off) node.warn(`is null, which means absent: ${off}`);
 }
 
 // ---- scalar readers ----

@@ -335,3 +335,18 @@ test('a key given twice in one object is an error (the original refused it too)'
     8080,
   );
 });
+
+test('a security section set to null is accepted as absent, with a warning that says what is off', () => {
+  const { config, warnings } = parse(serverJson({ tls: null, auth: null }));
+  assert.equal(config.tls, undefined);
+  assert.deepEqual(warnings.sort(), [
+    'server.json: $.auth: is null, which means absent: authentication is off',
+    'server.json: $.tls: is null, which means absent: the TLS settings are off (a server then serves plain HTTP)',
+  ]);
+  const peers = parse(
+    serverJson({ tls: { identity: { certificate: '/c.crt', key: '/k.key' }, peers: null } }),
+  ).warnings;
+  assert.deepEqual(peers, [
+    'server.json: $.tls.peers: is null, which means absent: client certificates are not required',
+  ]);
+});
