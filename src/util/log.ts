@@ -46,9 +46,11 @@ const LEVEL_NAMES: Record<number, string> = {
 
 /**
  * Characters never written raw: C0 controls, DEL, C1 controls (U+009B is a CSI on many terminals), the
- * Unicode line and paragraph separators, and the bidirectional controls that reorder displayed text.
+ * Unicode line and paragraph separators, the bidirectional controls that reorder displayed text (U+061C, U+200E/F,
+ * U+202A-E, U+2066-9), and the invisible characters that hide text (zero-width U+200B-D, U+2060-4, BOM U+FEFF).
  */
-const BEYOND_C0 = '\\u007f-\\u009f\\u2028\\u2029\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069';
+const BEYOND_C0 =
+  '\\u007f-\\u009f\\u061c\\u200b-\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff';
 const CONTROL = new RegExp(`[\\u0000-\\u001f${BEYOND_C0}]`);
 const CONTROLS = new RegExp(CONTROL.source, 'g');
 /** The same minus C0, which JSON text never holds raw inside strings (JSON.stringify and pino escape it). */

@@ -119,3 +119,7 @@ test('client JSON log: an ESC sequence in a topic is escaped and decodes to the 
   const line = log.split('\n').find((l) => l.includes('dropped a read result'))!;
   assert.equal((JSON.parse(line) as { topic: string }).topic, HOSTILE);
 });
+
+test('invisible and bidi characters (U+061C, zero-width, BOM) are escaped too (red-team finding)', () => {
+  assert.equal(escapeControls('a\u061cb\u200bc\u2060d\ufeffe'), 'a\\u061cb\\u200bc\\u2060d\\ufeffe');
+});
