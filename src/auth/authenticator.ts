@@ -21,7 +21,14 @@ const log = logger('media_gateway::auth');
 
 export type AuthDecision =
   | { ok: true; user: string; rule?: LabelRule }
-  | { ok: false; status: 401 | 500; challenge: boolean; reason: string };
+  | {
+      ok: false;
+      status: 401 | 429 | 500 | 503;
+      challenge: boolean;
+      reason: string;
+      /** 429/503: when to try again */
+      retryAfterSeconds?: number;
+    };
 
 type Granted = Extract<AuthDecision, { ok: true }>;
 

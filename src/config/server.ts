@@ -17,6 +17,7 @@ import {
 } from './fields.js';
 import { cache, checkMetricsAddress, fixIpcPermissions, metrics, socketUrl, statistics } from './sections.js';
 import { clientTls, serverTls } from './tls.js';
+import { DEFAULT_SERVER_LIMITS, serverLimits } from './limits.js';
 import type {
   BasicAuthServerConfig,
   CertificateIdentityConfig,
@@ -45,6 +46,7 @@ export function parseServerConfig(text: string, opts: ParseOptions = {}): Loaded
     auth: top.optional('auth', serverAuth),
     statistics: top.optional('statistics', statistics),
     metrics: top.optional('metrics', metrics),
+    limits: top.optional('limits', serverLimits) ?? { ...DEFAULT_SERVER_LIMITS },
   };
   top.done();
   checkMetricsAddress(top, config);

@@ -19,6 +19,7 @@ import type { ServerTlsConfig } from '../config/types.js';
 import type { PeerIdentity } from './identity.js';
 import { logger } from '../util/log.js';
 import { tlsRejectionsTotal, liveConnectionsClosedTotal } from '../metrics/registry.js';
+import { connectionTimeoutsTotal } from '../limits/metrics.js';
 import { loadIdentityFiles } from './identity-files.js';
 import { peerIdentity } from './peer.js';
 import { TrustStore } from '../trust/store.js';
@@ -66,15 +67,18 @@ function peerChain(socket: TLSSocket): { leaf?: X509Certificate; chain: Buffer[]
   return { leaf, chain };
 }
 
+/** `serverOptions`: HTTP timeouts and the TLS handshake timeout (src/limits/connection-budget.ts). */
 export async function createSecureListener(
   cfg: ServerTlsConfig,
   handler: http.RequestListener,
+  serverOptions: https.ServerOptions = {},
 ): Promise<SecureListener> {
   const identity = await loadIdentityFiles(cfg.certificate, cfg.key);
   const base = { cert: identity.cert, key: identity.key, minVersion: MIN_VERSION } as const;
 
   if (!cfg.clientAuth) {
-    const server = https.createServer(base, handler);
+    const server = https.createServer({ ...serverOptions, ...base }, handler);
+    countHandshakeTimeouts(server);
     return {
       server,
       check: () => ({ ok: true }),
@@ -90,9 +94,10 @@ export async function createSecureListener(
     ...contextTrust(store.current(), auth.crlEnabled),
   });
   const server = https.createServer(
-    { ...contextOptions(), requestCert: true, rejectUnauthorized: false },
+    { ...serverOptions, ...contextOptions(), requestCert: true, rejectUnauthorized: false },
     handler,
   );
+  countHandshakeTimeouts(server);
   const peers = new Map<TLSSocket, Peer>();
   let contextError: string | undefined;
 
@@ -215,6 +220,13 @@ export async function createSecureListener(
       await closeServer(server);
     },
   };
+}
+
+/** Node cuts handshakes that outlive `handshakeTimeout` and reports them as a client error. */
+function countHandshakeTimeouts(server: https.Server): void {
+  server.on('tlsClientError', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') connectionTimeoutsTotal.inc({ phase: 'handshake' });
+  });
 }
 
 function closeServer(server: https.Server): Promise<void> {

@@ -1,0 +1,97 @@
+// The connection budget of the main listener: a global limit (lowered to keep a file-descriptor reserve,
+// ./fd.ts), a per-address limit, and the HTTP timeouts (header, whole request, keep-alive idle) with a
+// check interval short enough to enforce them within a second. Excess connections are closed as soon as
+// they are accepted, before any TLS or HTTP work is spent on them. Wraps an existing server rather than
+// changing how it is built, so the plain-HTTP and the TLS listener share it.
+import type net from 'node:net';
+import type http from 'node:http';
+import type { ServerLimits } from '../config/types.js';
+import { logger } from '../util/log.js';
+import { addressKey } from './address.js';
+import { effectiveConnectionLimit } from './fd.js';
+import {
+  connectionLimit,
+  connectionsRefusedTotal,
+  connectionTimeoutsTotal,
+  openConnections,
+} from './metrics.js';
+
+const log = logger('media_gateway::limits');
+
+/** How often Node checks header and request timeouts (its default, 30 s, would let them run 30 s late). */
+export const TIMEOUT_CHECK_INTERVAL_MS = 1000;
+
+/** Options every listener must be created with: Node reads the check interval only in the constructor. */
+export function httpServerOptions(limits: ServerLimits): http.ServerOptions {
+  return {
+    connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+    headersTimeout: limits.headerTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.idleTimeoutMs,
+  };
+}
+
+export interface ConnectionBudget {
+  /** the global limit in force */
+  readonly limit: number;
+  /** open connections per address key right now */
+  perAddress(): ReadonlyMap<string, number>;
+}
+
+/** Installs the budget on `server`; call before listen(). */
+export function applyConnectionBudget(server: net.Server, limits: ServerLimits): ConnectionBudget {
+  const limit = effectiveConnectionLimit(limits.maxConnections, limits.fdReserve);
+  if (limit < limits.maxConnections)
+    log.warn(
+      `limits.max_connections lowered from ${limits.maxConnections} to ${limit} to keep ${limits.fdReserve} file descriptors in reserve (raise ulimit -n to allow more)`,
+    );
+  server.maxConnections = limit;
+  connectionLimit.set(limit);
+  const byAddress = new Map<string, number>();
+  let open = 0;
+
+  // Node closes connections over maxConnections itself, before any 'connection' event.
+  server.on('drop', () => connectionsRefusedTotal.inc({ reason: 'global' }));
+  // Runs before the TLS or HTTP layer sees the socket, so a refused connection costs no handshake.
+  server.prependListener('connection', (socket: net.Socket) => {
+    const key = addressKey(socket.remoteAddress);
+    const n = (byAddress.get(key) ?? 0) + 1;
+    if (n > limits.maxConnectionsPerAddress) {
+      connectionsRefusedTotal.inc({ reason: 'per_address' });
+      socket.destroy();
+      return;
+    }
+    byAddress.set(key, n);
+    openConnections.set(++open);
+    socket.once('close', () => {
+      openConnections.set(--open);
+      const left = (byAddress.get(key) ?? 1) - 1;
+      if (left > 0) byAddress.set(key, left);
+      else byAddress.delete(key);
+    });
+  });
+  return { limit, perAddress: () => byAddress };
+}
+
+/** Node's own answers to client errors, counted: timeouts (408) and malformed requests (400, 431). */
+export function answerClientErrors(server: http.Server): void {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
+    const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    if (timeout) connectionTimeoutsTotal.inc({ phase: 'request' });
+    else if (err.code === 'HPE_HEADER_OVERFLOW') connectionsRefusedTotal.inc({ reason: 'header_overflow' });
+    else connectionsRefusedTotal.inc({ reason: 'not_http1' });
+    const status = timeout
+      ? '408 Request Timeout'
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? '431 Request Header Fields Too Large'
+        : '400 Bad Request';
+    // A response already under way cannot be followed by another one: just cut the connection.
+    if (socket.writable && !(socket as { _httpMessage?: unknown })._httpMessage) {
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      socket.destroySoon?.();
+      setTimeout(() => socket.destroy(), 1000).unref();
+    } else {
+      socket.destroy();
+    }
+  });
+}
