@@ -73,6 +73,35 @@ export function applyConnectionBudget(server: net.Server, limits: ServerLimits):
   return { limit, perAddress: () => byAddress };
 }
 
+/** The longest first line we wait for before leaving the decision to Node's parser (and its limits). */
+const MAX_SNIFFED_LINE = 8 * 1024;
+const HTTP1_REQUEST_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ \S+ HTTP\/1\.\d\r?$/;
+
+/**
+ * Closes a connection at once when its first line is not an HTTP/1.x request line (HTTP/0.9, an HTTP/2
+ * preface, another protocol). Node's parser would wait for more bytes until header_timeout. Registered
+ * after Node's own listener: adding a 'data' listener then makes Node feed its parser from 'data' events
+ * too (see `generateSocketListenerWrapper` in Node's _http_server.js), so both see every chunk; ours is
+ * removed after the first line.
+ */
+export function closeNonHttp1(server: http.Server, event: 'connection' | 'secureConnection'): void {
+  server.on(event, (socket: net.Socket) => {
+    let head = '';
+    const sniff = (chunk: Buffer) => {
+      head += chunk.toString('latin1', 0, Math.min(chunk.length, MAX_SNIFFED_LINE));
+      const firstLine = head.replace(/^(\r?\n)+/, '');
+      const end = firstLine.indexOf('\n');
+      if (end < 0 && head.length < MAX_SNIFFED_LINE) return;
+      socket.off('data', sniff);
+      if (end >= 0 && !HTTP1_REQUEST_LINE.test(firstLine.slice(0, end))) {
+        connectionsRefusedTotal.inc({ reason: 'not_http1' });
+        socket.destroy();
+      }
+    };
+    socket.on('data', sniff);
+  });
+}
+
 /** Node's own answers to client errors, counted: timeouts (408) and malformed requests (400, 431). */
 export function answerClientErrors(server: http.Server): void {
   server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {

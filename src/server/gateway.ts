@@ -23,7 +23,12 @@ import { logger } from '../util/log.js';
 import { forwardMedia, refusalOf, type ForwardContext, type Grant } from './forward.js';
 import { declaredLength, isProtobufContentType, readBody, reply } from './http-io.js';
 import { DEFAULT_SERVER_LIMITS } from '../config/limits.js';
-import { answerClientErrors, applyConnectionBudget, httpServerOptions } from '../limits/connection-budget.js';
+import {
+  answerClientErrors,
+  applyConnectionBudget,
+  closeNonHttp1,
+  httpServerOptions,
+} from '../limits/connection-budget.js';
 import { connectionTimeoutsTotal } from '../limits/metrics.js';
 
 const log = logger('media_gateway::server');
@@ -221,6 +226,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     }
     applyConnectionBudget(server, limits);
     answerClientErrors(server);
+    closeNonHttp1(server, cfg.tls ? 'secureConnection' : 'connection');
     // Without this listener Node answers `100 Continue` itself, before any check ran.
     server.on('checkContinue', handler);
     await new Promise<void>((resolve, reject) => {
