@@ -278,5 +278,9 @@ async function openAuthenticator(cfg: ServerConfig): Promise<Authenticator | und
   const auth = cfg.auth;
   if (!auth?.basic && !auth?.certificateIdentity) return undefined;
   const { Authenticator } = await import('../auth/authenticator.js');
-  return Authenticator.open({ basic: auth.basic, certificateIdentity: auth.certificateIdentity });
+  return Authenticator.open({
+    basic: auth.basic,
+    certificateIdentity: auth.certificateIdentity,
+    limits: cfg.limits,
+  });
 }
