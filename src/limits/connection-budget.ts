@@ -36,10 +36,19 @@ export interface ConnectionBudget {
   readonly limit: number;
   /** open connections per address key right now */
   perAddress(): ReadonlyMap<string, number>;
+  /**
+   * Destroys the connections whose TLS handshake has not completed: on shutdown they hold no request,
+   * and Node's closeAllConnections() does not know them (it tracks HTTP connections only).
+   */
+  dropHandshaking(): void;
 }
 
 /** Installs the budget on `server`; call before listen(). */
-export function applyConnectionBudget(server: net.Server, limits: ServerLimits): ConnectionBudget {
+export function applyConnectionBudget(
+  server: net.Server,
+  limits: ServerLimits,
+  tls: boolean,
+): ConnectionBudget {
   const limit = effectiveConnectionLimit(limits.maxConnections, limits.fdReserve);
   if (limit < limits.maxConnections)
     log.warn(
@@ -48,7 +57,14 @@ export function applyConnectionBudget(server: net.Server, limits: ServerLimits):
   server.maxConnections = limit;
   connectionLimit.set(limit);
   const byAddress = new Map<string, number>();
+  const handshaking = new Set<net.Socket>();
   let open = 0;
+  if (tls) {
+    // a TLSSocket keeps the TCP socket it wraps as `_parent` (Node's _tls_wrap.js)
+    server.on('secureConnection', (socket: { _parent?: net.Socket }) => {
+      if (socket._parent) handshaking.delete(socket._parent);
+    });
+  }
 
   // Node closes connections over maxConnections itself, before any 'connection' event.
   server.on('drop', () => connectionsRefusedTotal.inc({ reason: 'global' }));
@@ -63,14 +79,22 @@ export function applyConnectionBudget(server: net.Server, limits: ServerLimits):
     }
     byAddress.set(key, n);
     openConnections.set(++open);
+    if (tls) handshaking.add(socket);
     socket.once('close', () => {
+      handshaking.delete(socket);
       openConnections.set(--open);
       const left = (byAddress.get(key) ?? 1) - 1;
       if (left > 0) byAddress.set(key, left);
       else byAddress.delete(key);
     });
   });
-  return { limit, perAddress: () => byAddress };
+  return {
+    limit,
+    perAddress: () => byAddress,
+    dropHandshaking: () => {
+      for (const socket of handshaking) socket.destroy();
+    },
+  };
 }
 
 /** The longest first line we wait for before leaving the decision to Node's parser (and its limits). */

@@ -224,7 +224,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       if (cfg.auth?.basic)
         log.warn('Basic auth over plain HTTP: credentials travel in clear text; configure tls');
     }
-    applyConnectionBudget(server, limits);
+    const budget = applyConnectionBudget(server, limits, cfg.tls !== undefined);
     answerClientErrors(server);
     closeNonHttp1(server, cfg.tls ? 'secureConnection' : 'connection');
     // Without this listener Node answers `100 Continue` itself, before any check ran.
@@ -246,6 +246,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
           resolve();
         });
         server.closeIdleConnections();
+        budget.dropHandshaking();
       });
     // Runs first on close: stop taking requests before the writer and the rest go away.
     cleanups.push(closeServer);
