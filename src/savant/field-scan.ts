@@ -1,5 +1,6 @@
 // A budget check for protobuf bodies from untrusted peers: one pass over the top-level fields that only
-// reads tags and lengths, builds no object and stops at the first field over its budget. The decoders in
+// reads tags and lengths, builds no object and stops at the first field over its budget; it can run on
+// a whole body or on its chunks as they arrive (FieldScanner). The decoders in
 // ./media.ts and ./message.ts run it before they build one subarray or string per field, so a body made of
 // millions of empty fields (`1a 00` repeated) costs a linear scan and a refusal instead of millions of
 // objects. Structure errors are left to the decoders (they report them with the field names).
@@ -33,74 +34,101 @@ const WIRE_START_GROUP = 3;
 const WIRE_END_GROUP = 4;
 const WIRE_FIXED32 = 5;
 
-/** Reads a varint at `pos`; returns [value, next position], or undefined when it runs past the end. */
-function varint(b: Uint8Array, pos: number): [number, number] | undefined {
-  let value = 0;
-  let scale = 1;
-  for (let i = 0; i < 10; i++) {
-    if (pos >= b.length) return undefined;
-    const byte = b[pos++];
-    // multiplication, not shifts: lengths above 2^31 must not wrap (they are refused as overruns)
-    value += (byte & 0x7f) * scale;
-    if (byte < 0x80) return [value, pos];
-    scale *= 128;
-  }
-  return undefined;
-}
-
 /**
- * Counts the top-level fields of `b` against `budget`; throws DecodeLimitError at the first field over
- * it. Stops quietly at anything malformed: the decoder that runs next reports it.
+ * The budget scan as a state machine over chunks, so that a body can be checked while it arrives (the
+ * server refuses `1a 00` repeated after its first few hundred bytes, not after buffering 64 MiB). Tags
+ * and varints are read byte by byte, field values are skipped by arithmetic: time linear in the bytes,
+ * memory constant. It stops quietly at anything malformed: the decoder that runs next reports it.
  */
-export function checkFieldBudget(b: Uint8Array, what: string, budget: FieldBudget): void {
-  const counts = new Map<number, number>();
-  let others = 0;
-  let depth = 0;
-  let pos = 0;
-  while (pos < b.length) {
-    const tag = varint(b, pos);
-    if (!tag) return;
-    pos = tag[1];
-    const fieldNo = Math.floor(tag[0] / 8);
-    const wireType = tag[0] & 7;
-    if (depth === 0 && wireType !== WIRE_END_GROUP) {
-      const rule = budget.fields.get(fieldNo);
-      if (rule) {
-        const n = (counts.get(fieldNo) ?? 0) + 1;
-        if (n > rule.max) throw new DecodeLimitError(rule.limit, rule.max, what);
-        counts.set(fieldNo, n);
-      } else if (++others > budget.other.max) {
-        throw new DecodeLimitError(budget.other.limit, budget.other.max, what);
+export class FieldScanner {
+  private readonly counts = new Map<number, number>();
+  private others = 0;
+  private depth = 0;
+  /** bytes of a field value still to skip */
+  private skip = 0;
+  private value = 0;
+  private scale = 1;
+  private varintBytes = 0;
+  private expect: 'tag' | 'varint' | 'length' = 'tag';
+  private stopped = false;
+
+  constructor(
+    private readonly what: string,
+    private readonly budget: FieldBudget,
+  ) {}
+
+  /** Scans the next bytes; throws DecodeLimitError at the first field over the budget. */
+  push(b: Uint8Array): void {
+    let pos = 0;
+    while (pos < b.length && !this.stopped) {
+      if (this.skip > 0) {
+        const n = Math.min(this.skip, b.length - pos);
+        this.skip -= n;
+        pos += n;
+        continue;
+      }
+      const byte = b[pos++];
+      // multiplication, not shifts: values above 2^31 must not wrap
+      this.value += (byte & 0x7f) * this.scale;
+      this.scale *= 128;
+      if (byte >= 0x80) {
+        if (++this.varintBytes >= 10) this.stopped = true;
+        continue;
+      }
+      const v = this.value;
+      this.value = 0;
+      this.scale = 1;
+      this.varintBytes = 0;
+      if (this.expect === 'tag') this.onTag(v);
+      else {
+        if (this.expect === 'length') this.skip = v;
+        this.expect = 'tag';
       }
     }
+  }
+
+  private onTag(tag: number): void {
+    const fieldNo = Math.floor(tag / 8);
+    const wireType = tag % 8;
+    if (this.depth === 0 && wireType !== WIRE_END_GROUP) this.count(fieldNo);
     switch (wireType) {
-      case WIRE_VARINT: {
-        const v = varint(b, pos);
-        if (!v) return;
-        pos = v[1];
+      case WIRE_VARINT:
+        this.expect = 'varint';
         break;
-      }
       case WIRE_FIXED64:
-        pos += 8;
+        this.skip = 8;
         break;
       case WIRE_FIXED32:
-        pos += 4;
+        this.skip = 4;
         break;
-      case WIRE_LENGTH_DELIMITED: {
-        const len = varint(b, pos);
-        if (!len) return;
-        pos = len[1] + len[0];
+      case WIRE_LENGTH_DELIMITED:
+        this.expect = 'length';
         break;
-      }
       case WIRE_START_GROUP:
-        depth++;
+        this.depth++;
         break;
       case WIRE_END_GROUP:
-        if (depth === 0) return;
-        depth--;
+        if (this.depth === 0) this.stopped = true;
+        else this.depth--;
         break;
       default:
-        return;
+        this.stopped = true;
     }
   }
+
+  private count(fieldNo: number): void {
+    const rule = this.budget.fields.get(fieldNo);
+    if (rule) {
+      const n = (this.counts.get(fieldNo) ?? 0) + 1;
+      if (n > rule.max) throw new DecodeLimitError(rule.limit, rule.max, this.what);
+      this.counts.set(fieldNo, n);
+    } else if (++this.others > this.budget.other.max) {
+      throw new DecodeLimitError(this.budget.other.limit, this.budget.other.max, this.what);
+    }
+  }
+}
+
+/** Counts the top-level fields of `b` against `budget`; throws DecodeLimitError at the first field over it. */
+export function checkFieldBudget(b: Uint8Array, what: string, budget: FieldBudget): void {
+  new FieldScanner(what, budget).push(b);
 }

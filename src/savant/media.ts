@@ -151,14 +151,14 @@ export interface MediaLimits {
   maxOtherFields: number;
 }
 
-function mediaBudget(limits: MediaLimits): FieldBudget {
+export function mediaBudget(limits: MediaLimits): FieldBudget {
   return {
     fields: new Map([[3, { max: limits.maxExtraFrames, limit: 'extra_frames' }]]),
     other: { max: limits.maxOtherFields, limit: 'other_fields' },
   };
 }
 
-function batchBudget(limits: MediaLimits): FieldBudget {
+export function batchBudget(limits: MediaLimits): FieldBudget {
   return {
     fields: new Map([[1, { max: limits.maxBatchItems, limit: 'batch_items' }]]),
     other: { max: limits.maxOtherFields, limit: 'other_fields' },

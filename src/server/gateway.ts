@@ -6,7 +6,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ServerConfig } from '../config/types.js';
 import { SavantWriter } from '../savant/writer.js';
-import { decodeMediaBatch } from '../savant/media.js';
+import { batchBudget, decodeMediaBatch, mediaBudget } from '../savant/media.js';
+import { FieldScanner, type FieldBudget } from '../savant/field-scan.js';
 import { MessageDecodeError } from '../savant/message.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { SecureListener } from '../tls/server.js';
@@ -78,6 +79,8 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     if (metricsServer) cleanups.push(() => metricsServer.close());
 
     const ctx: ForwardContext = { writer, authenticator, stats, limits };
+    const mediaFields = mediaBudget(limits);
+    const batchFields = batchBudget(limits);
     let listener: SecureListener | undefined;
     let closing = false;
 
@@ -112,6 +115,8 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     const admit = async (
       req: http.IncomingMessage,
       res: http.ServerResponse,
+      budget: FieldBudget,
+      what: string,
     ): Promise<{ body: Buffer; grants: Grant[] } | undefined> => {
       if ((declaredLength(req) ?? 0) > cfg.maxBodySize) {
         reply(req, res, 413, { close: true });
@@ -130,7 +135,14 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
         return undefined;
       }
       continueIfExpected(req, res);
-      const body = await readBody(req, cfg.maxBodySize, limits.bodyProgressTimeoutMs);
+      // the body's own fields are counted as they arrive: a crafted body is refused after its first bytes
+      const scanner = new FieldScanner(what, budget);
+      const body = await readBody(req, cfg.maxBodySize, limits.bodyProgressTimeoutMs, (c) => scanner.push(c));
+      if (body.kind === 'refused') {
+        if (!(body.error instanceof MessageDecodeError)) throw body.error;
+        reply(req, res, refusalOf(body.error, what), { close: true });
+        return undefined;
+      }
       if (body.kind === 'too_large') {
         reply(req, res, 413, { close: true });
         return undefined;
@@ -144,13 +156,13 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     };
 
     const postSingle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
-      const admitted = await admit(req, res);
+      const admitted = await admit(req, res, mediaFields, 'Media');
       if (!admitted) return;
       reply(req, res, await forwardMedia(ctx, admitted.body, admitted.grants));
     };
 
     const postBatch = async (req: http.IncomingMessage, res: http.ServerResponse) => {
-      const admitted = await admit(req, res);
+      const admitted = await admit(req, res, batchFields, 'MediaBatch');
       if (!admitted) return;
       let items: Uint8Array[];
       try {

@@ -4,7 +4,12 @@
 import type http from 'node:http';
 
 export type BodyResult =
-  { kind: 'ok'; body: Buffer } | { kind: 'too_large' } | { kind: 'aborted' } | { kind: 'stalled' };
+  | { kind: 'ok'; body: Buffer }
+  | { kind: 'too_large' }
+  | { kind: 'aborted' }
+  | { kind: 'stalled' }
+  /** `inspect` threw: the body was refused while it arrived */
+  | { kind: 'refused'; error: unknown };
 
 /** The first buffer of a body with a Content-Length: a peer only gets more memory by sending bytes. */
 export const FIRST_BODY_CHUNK = 64 * 1024;
@@ -61,6 +66,8 @@ export function readBody(
   req: http.IncomingMessage,
   limit: number,
   progressTimeoutMs = 0,
+  /** sees every chunk as it arrives; throwing refuses the body (reading stops) */
+  inspect?: (chunk: Buffer) => void,
 ): Promise<BodyResult> {
   const length = declaredLength(req);
   if (length !== undefined && length > limit) return Promise.resolve({ kind: 'too_large' });
@@ -87,6 +94,15 @@ export function readBody(
         req.pause();
         done({ kind: 'too_large' });
         return;
+      }
+      if (inspect) {
+        try {
+          inspect(chunk);
+        } catch (error) {
+          req.pause();
+          done({ kind: 'refused', error });
+          return;
+        }
       }
       body.add(chunk);
       armStallTimer();

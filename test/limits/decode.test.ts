@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildMessage, inspectMessage, MessageDecodeError } from '../../src/savant/message.js';
 import { decodeMedia, decodeMediaBatch, encodeMedia, encodeMediaBatch } from '../../src/savant/media.js';
-import { checkFieldBudget, DecodeLimitError } from '../../src/savant/field-scan.js';
+import { checkFieldBudget, DecodeLimitError, FieldScanner } from '../../src/savant/field-scan.js';
+import { rawConnect, receivedMatching } from './raw.js';
 import { DEFAULT_SERVER_LIMITS } from '../../src/config/limits.js';
 import { gatewayToRouter, nextMessage, post } from '../server/fixtures.js';
 import { delta, scrape } from '../metrics/prom.js';
@@ -134,4 +135,37 @@ test('repeated end_of_stream parts are merged in one join (linear): the last sou
   assert.equal(info.eosSourceId, 'm1');
   const many = Buffer.concat(Array.from({ length: 50_000 }, () => hex('4a 02 10 01')));
   assert.equal(inspectMessage(many).content, 'end_of_stream');
+});
+
+test('the scan runs as the body arrives: a 64 MiB upload of `1a 00` is answered 413 after its first 64 KiB', async (t) => {
+  const { server } = await gatewayToRouter(t);
+  const peer = await rawConnect(server.port);
+  peer.socket.write(
+    `POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/protobuf\r\nContent-Length: ${64 * 1024 * 1024}\r\n\r\n`,
+  );
+  peer.socket.write(repeated('1a 00', 64 * 1024));
+  assert.match(await receivedMatching(peer, /^HTTP\/1\.1 \d{3}/), /^HTTP\/1\.1 413/);
+  peer.socket.destroy();
+});
+
+test('FieldScanner gives the same verdict on any split of the body into chunks', () => {
+  const body = Buffer.from(frame([hex('01'), hex('02'), Buffer.alloc(300, 7)]));
+  const budget = (max: number) => ({
+    fields: new Map([[3, { max, limit: 'extra_frames' }]]),
+    other: { max: 8, limit: 'other_fields' },
+  });
+  for (let split = 1; split < body.length; split += 7) {
+    for (const [max, refused] of [
+      [3, false],
+      [2, true],
+    ] as const) {
+      const s = new FieldScanner('Media', budget(max));
+      const run = () => {
+        s.push(body.subarray(0, split));
+        s.push(body.subarray(split));
+      };
+      if (refused) assert.throws(run, DecodeLimitError, `split at ${split}`);
+      else assert.doesNotThrow(run, `split at ${split}`);
+    }
+  }
 });
