@@ -15,7 +15,7 @@ export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = Object.freeze({
   maxBatchItems: 1024,
   maxRoutingLabels: 256,
   maxOtherFields: 64,
-  maxConnections: 2048,
+  maxConnections: 1024,
   maxConnectionsPerAddress: 64,
   fdReserve: 256,
   tlsHandshakeTimeoutMs: 10_000,
