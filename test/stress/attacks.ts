@@ -3,6 +3,7 @@
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { once } from 'node:events';
 import {
   ATTACKER_USER,
   VICTIM_USER,
@@ -77,7 +78,43 @@ async function measured(
   }
 }
 
-/** 64 MiB bodies of empty fields: `1a 00` to POST /, `0a 00` to POST /batch. */
+/**
+ * Sends `head` and then `body` in 64 KiB chunks (waiting for the socket to drain) until the server
+ * answers or the body is sent; the figures say how much of the body the server needed to see.
+ */
+async function uploadUntilAnswered(
+  socket: net.Socket,
+  head: string,
+  body: Buffer,
+): Promise<{ status?: number; sentMiB: number; msToAnswer: number }> {
+  let text = '';
+  let answered: (() => void) | undefined;
+  const answer = new Promise<void>((r) => (answered = r));
+  socket.on('data', (c: Buffer) => {
+    text += c.toString('latin1');
+    if (/^HTTP\/1\.1 \d{3}/.test(text)) answered!();
+  });
+  socket.once('close', () => answered!());
+  const started = performance.now();
+  socket.write(head);
+  let sent = 0;
+  let done = false;
+  void answer.then(() => (done = true));
+  while (!done && sent < body.length) {
+    const chunk = body.subarray(sent, sent + 64 * 1024);
+    sent += chunk.length;
+    if (!socket.write(chunk)) await Promise.race([once(socket, 'drain').catch(() => undefined), answer]);
+  }
+  await answer;
+  const m = /^HTTP\/1\.1 (\d{3})/.exec(text);
+  return {
+    status: m ? Number(m[1]) : undefined,
+    sentMiB: mib(sent),
+    msToAnswer: Math.round(performance.now() - started),
+  };
+}
+
+/** 64 MiB bodies of empty fields: `1a 00` repeated to `POST /`, `0a 00` repeated to `POST /batch`. */
 export function bodyAmplification(lab: Lab, scale: number): Promise<AttackReport> {
   const size = Math.max(1, Math.round(64 * scale)) * MiB;
   return measured(lab, 'body-amplification', async (server, halfway) => {
@@ -91,21 +128,11 @@ export function bodyAmplification(lab: Lab, scale: number): Promise<AttackReport
     ] as const) {
       const body = Buffer.alloc(size, Buffer.from(pattern, 'hex'));
       const rssBefore = rssOf(server.pid);
-      const r = await tlsRequest(
-        server.port,
-        lab.attacker,
-        lab.caPem,
-        postHead(ATTACKER_USER, body.length, route),
-        body,
-        60_000,
-      );
-      results.push({
-        route,
-        bodyMiB: mib(size),
-        status: r.status ?? r.error,
-        ms: Math.round(r.ms),
-        rssGrowthMiB: mib(rssOf(server.pid) - rssBefore),
-      });
+      const socket = await tlsConnectRaw(server.port, lab, '127.0.4.4');
+      if (!socket) throw new Error('the attacker could not connect');
+      const r = await uploadUntilAnswered(socket, postHead(ATTACKER_USER, body.length, route), body);
+      socket.destroy();
+      results.push({ route, bodyMiB: mib(size), ...r, rssGrowthMiB: mib(rssOf(server.pid) - rssBefore) });
       halfway();
     }
     return { requests: results };

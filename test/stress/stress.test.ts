@@ -32,9 +32,11 @@ test('npm run stress at scale 0.02: every attack is contained', async () => {
     bodyDripsCut: number;
   };
   assert.equal(slow.headerDripsCut + slow.bodyDripsCut, slow.connections, 'every slow client was cut');
+  // allocating by the declared length would be 64 MiB per connection; virtual size also moves with malloc
+  // arenas and thread stacks, so the bound is a quarter of that
   const declared = by['declared-length'].details as { vmSizeGrowthMiB: number; connections: number };
   assert.ok(
-    declared.vmSizeGrowthMiB < declared.connections * 8,
+    declared.vmSizeGrowthMiB < declared.connections * 16,
     `virtual size grew ${declared.vmSizeGrowthMiB} MiB`,
   );
 });
