@@ -2,11 +2,25 @@
 // verified client certificates mapped to etcd identity records; plus routing-label authorization.
 // Statuses follow the original (spec 8.2): a missing or unreadable header asks for credentials (401 with
 // a challenge), every refused credential is a bare 401, and a user store that cannot answer is a 500.
+// Against guessing floods (docs/security.md): an address over its failure rate gets 429 before any
+// hashing, Argon2 runs within a bounded budget (503 beyond it, ./verify-gate.ts), unknown users are
+// verified against a dummy hash so they cost and take what a wrong password does, and the unauthenticated
+// metrics count both as `bad_credentials`.
 import { EventEmitter } from 'node:events';
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import argon2 from 'argon2';
 import type { Etcd3 } from 'etcd3';
-import type { BasicAuthServerConfig, CertificateIdentityConfig, EtcdConfig } from '../config/types.js';
+import type {
+  BasicAuthServerConfig,
+  CertificateIdentityConfig,
+  EtcdConfig,
+  ServerLimits,
+} from '../config/types.js';
+import { DEFAULT_SERVER_LIMITS } from '../config/limits.js';
+import { verificationsRefusedTotal } from '../limits/metrics.js';
+import { makeDummyHash } from './dummy-hash.js';
+import { FailureLimiter } from './failure-limiter.js';
+import { VerifyGate } from './verify-gate.js';
 import type { PeerIdentity } from '../tls/identity.js';
 import { authOutcomesTotal, etcdConnected } from '../metrics/registry.js';
 import { logger } from '../util/log.js';
@@ -21,7 +35,14 @@ const log = logger('media_gateway::auth');
 
 export type AuthDecision =
   | { ok: true; user: string; rule?: LabelRule }
-  | { ok: false; status: 401 | 500; challenge: boolean; reason: string };
+  | {
+      ok: false;
+      status: 401 | 429 | 500 | 503;
+      challenge: boolean;
+      reason: string;
+      /** 429/503: when to try again */
+      retryAfterSeconds?: number;
+    };
 
 type Granted = Extract<AuthDecision, { ok: true }>;
 
@@ -79,6 +100,16 @@ function refuse(
   return { ok: false, status, challenge, reason };
 }
 
+/** 429 (this address failed too often) or 503 (the Argon2 budget is full): try again after `seconds`. */
+function later(status: 429 | 503, result: string, reason: string, seconds: number): AuthDecision {
+  authOutcomesTotal.inc({ method: 'basic', result });
+  verificationsRefusedTotal.inc({ reason: result });
+  return { ok: false, status, challenge: false, reason, retryAfterSeconds: Math.max(1, seconds) };
+}
+
+/** The password check's answer: a verdict, or none because the Argon2 budget is full or the address failed too often. */
+type PasswordCheck = boolean | 'busy' | 'rate_limited';
+
 export class Authenticator {
   /** 'change' (name) when a user or identity record changes; 'synced' / 'disconnected' from the stores */
   readonly events = new EventEmitter();
@@ -86,10 +117,18 @@ export class Authenticator {
   verifications = 0;
 
   private readonly hmacKey = randomBytes(32);
+  /**
+   * Verdicts on credentials, the valid ones apart: failed guesses (which anyone can make in any number)
+   * only evict other failed guesses, never the verdict of a user who logged in.
+   */
   private readonly verdicts?: LruCache<string, CredentialVerdict>;
+  private readonly refusedVerdicts?: LruCache<string, CredentialVerdict>;
   private readonly inflight = new Map<string, Promise<boolean>>();
   private readonly parsed?: LruCache<string, ParsedRecord>;
   private readonly quarantine?: Quarantine;
+  private readonly gate: VerifyGate;
+  private readonly failureLimiter: FailureLimiter;
+  private dummyHash = '';
 
   private constructor(
     private readonly basic: BasicAuthServerConfig | undefined,
@@ -97,11 +136,16 @@ export class Authenticator {
     private readonly client: Etcd3 | undefined,
     private readonly users: EtcdRecordStore | undefined,
     private readonly identities: EtcdRecordStore | undefined,
+    limits: ServerLimits = DEFAULT_SERVER_LIMITS,
   ) {
+    this.gate = new VerifyGate(limits.maxConcurrentVerifications, limits.maxQueuedVerifications);
+    this.failureLimiter = new FailureLimiter(limits.authFailuresPerAddress, limits.authFailurePeriodMs);
     if (basic) {
       this.verdicts = new LruCache('credentials', basic.cache);
+      this.refusedVerdicts = new LruCache('refused credentials', basic.cache);
       this.parsed = new LruCache('users', basic.etcd.cache);
-      if (basic.quarantine) this.quarantine = new Quarantine(basic.quarantine, basic.cache);
+      if (basic.quarantine)
+        this.quarantine = new Quarantine(basic.quarantine, basic.cache, limits.quarantineCapacity);
     }
     for (const store of [users, identities]) {
       if (!store) continue;
@@ -114,8 +158,9 @@ export class Authenticator {
   static async open(cfg: {
     basic?: BasicAuthServerConfig;
     certificateIdentity?: CertificateIdentityConfig;
+    limits?: ServerLimits;
   }): Promise<Authenticator> {
-    const { basic, certificateIdentity } = cfg;
+    const { basic, certificateIdentity, limits } = cfg;
     if (certificateIdentity && !basic) {
       throw new Error(
         'auth.certificate_identity needs auth.basic: its etcd settings say where the identity records are',
@@ -131,8 +176,9 @@ export class Authenticator {
           basic.etcd.connectTimeoutMs,
         )
       : undefined;
-    const auth = new Authenticator(basic, certificateIdentity, client, users, identities);
-    await Promise.all([users.start(), identities?.start()]);
+    const auth = new Authenticator(basic, certificateIdentity, client, users, identities, limits);
+    const [dummyHash] = await Promise.all([makeDummyHash(), users.start(), identities?.start()]);
+    auth.dummyHash = dummyHash;
     auth.onStoreState();
     return auth;
   }
@@ -189,21 +235,25 @@ export class Authenticator {
       log.error({ user, error: found.error }, 'invalid user record in etcd');
       return refuse(M, 'store_error', 500, 'invalid user record');
     }
-    const fail = (result: string, reason: string) => {
-      this.quarantine?.recordFailure(user, clientAddress);
-      return refuse(M, result, 401, reason);
-    };
-    if (found.missing) return fail('unknown_user', 'unknown user');
+    // Unknown users and records without a hash are checked against the dummy hash: same work, same time.
     const hash = found.record?.password_hash;
-    if (!hash) return fail('no_password_hash', 'user record has no password hash');
-    let valid: boolean;
+    const why = found.missing ? 'unknown user' : !hash ? 'user record has no password hash' : undefined;
+    let verdict: PasswordCheck;
     try {
-      valid = await this.checkPassword(user, password, hash);
+      verdict = await this.checkPassword(user, password, hash ?? this.dummyHash, clientAddress);
     } catch (err) {
       log.warn({ user, error: (err as Error).message }, 'stored password hash cannot be used');
-      return fail('bad_hash', 'unparsable stored hash');
+      return this.failed(user, clientAddress, 'unparsable stored hash');
     }
-    if (!valid) return fail('wrong_password', 'wrong password');
+    if (verdict === 'busy') return later(503, 'busy', 'too many password verifications', 1);
+    if (verdict === 'rate_limited')
+      return later(
+        429,
+        'rate_limited',
+        'too many failed logins from this address',
+        this.failureLimiter.retryAfterSeconds(clientAddress),
+      );
+    if (why || !verdict) return this.failed(user, clientAddress, why ?? 'wrong password');
     this.quarantine?.recordSuccess(user, clientAddress);
     authOutcomesTotal.inc({ method: M, result: 'ok' });
     const rule = found.record?.allowed_routing_labels;
@@ -211,24 +261,50 @@ export class Authenticator {
   }
 
   /**
-   * Argon2 once per (user, password, stored hash): the verdict is cached under an HMAC of the credentials
-   * with a per-process key, so no plain password is ever kept, and a changed hash invalidates it.
+   * A refused credential: counted towards the address's failure rate and the pair's quarantine. The
+   * metric says only `bad_credentials`: /metrics is unauthenticated and must not tell who exists.
    */
-  private async checkPassword(user: string, password: string, hash: string): Promise<boolean> {
+  private failed(user: string, clientAddress: string, reason: string): AuthDecision {
+    this.failureLimiter.recordFailure(clientAddress);
+    if (this.quarantine?.recordFailure(user, clientAddress) === 'table_full') {
+      verificationsRefusedTotal.inc({ reason: 'quarantine_full' });
+      log.error('the quarantine table is full (limits.quarantine_capacity); new lockouts are not recorded');
+    }
+    log.debug({ user, reason }, 'Basic credentials refused');
+    return refuse('basic', 'bad_credentials', 401, reason);
+  }
+
+  /**
+   * Argon2 once per (user, password, stored hash): the verdict is cached under an HMAC of the credentials
+   * with a per-process key, so no plain password is ever kept, and a changed hash invalidates it. A cached
+   * verdict is answered at once; an uncached one first needs the address to be under its failure rate
+   * and a place in the Argon2 budget.
+   */
+  private async checkPassword(
+    user: string,
+    password: string,
+    hash: string,
+    clientAddress: string,
+  ): Promise<PasswordCheck> {
     const key = createHmac('sha256', this.hmacKey).update(`${user}:${password}`).digest('base64');
     const hashDigest = createHash('sha256').update(hash).digest();
-    const cached = this.verdicts!.get(key);
-    if (cached && timingSafeEqual(cached.hashDigest, hashDigest)) return cached.valid;
+    for (const cache of [this.verdicts!, this.refusedVerdicts!]) {
+      const cached = cache.get(key);
+      if (cached && timingSafeEqual(cached.hashDigest, hashDigest)) return cached.valid;
+    }
+    if (this.failureLimiter.retryAfterSeconds(clientAddress) > 0) return 'rate_limited';
     // concurrent requests with the same credentials share one verification
     const flightKey = key + hashDigest.toString('base64');
     let pending = this.inflight.get(flightKey);
     if (!pending) {
+      const started = this.gate.run(() => argon2.verify(hash, password));
+      if (!started) return 'busy';
       this.verifications++;
-      pending = argon2.verify(hash, password).finally(() => this.inflight.delete(flightKey));
+      pending = started.finally(() => this.inflight.delete(flightKey));
       this.inflight.set(flightKey, pending);
     }
     const valid = await pending;
-    this.verdicts!.set(key, { hashDigest, valid });
+    (valid ? this.verdicts! : this.refusedVerdicts!).set(key, { hashDigest, valid });
     return valid;
   }
 
@@ -294,6 +370,7 @@ export class Authenticator {
     await Promise.all([this.users?.close(), this.identities?.close()]);
     this.client?.close();
     this.verdicts?.close();
+    this.refusedVerdicts?.close();
     this.parsed?.close();
     this.quarantine?.close();
   }

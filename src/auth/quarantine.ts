@@ -1,26 +1,30 @@
 // Failed-login quarantine, counted per (user, client address): failures from one address can only lock
 // that address out, so an attacker elsewhere cannot shut a legitimate client out by guessing its password.
-// The counters live in an LRU of the Basic auth cache size (as in the original); a success resets them.
+// Failures before the limit are counted in an LRU of the Basic auth cache size (as in the original); a
+// success resets them. A pair that reached the limit moves to a separate table that nothing evicts: its
+// entries leave only when their period is over, so requests for other users (which an attacker makes for
+// free) cannot flush a quarantine. All entries share one period, so insertion order is expiry order and
+// expired entries are swept from the front. The table is bounded by `capacity`; a full table cannot take
+// new pairs (reported to the caller, which then refuses the address), and never drops a live one.
 import type { CacheConfig } from '../config/types.js';
 import { quarantinedUsers } from '../metrics/registry.js';
 import { LruCache } from './lru.js';
 
-interface Entry {
-  failures: number;
-  /** ms timestamp until which the pair is refused */
-  until?: number;
-}
+export type FailureOutcome = 'counted' | 'quarantined' | 'table_full';
 
 export class Quarantine {
-  private readonly entries: LruCache<string, Entry>;
-  private gaugeTimer?: NodeJS.Timeout;
+  private readonly failures: LruCache<string, number>;
+  /** key → ms timestamp until which the pair is refused; insertion order = expiry order */
+  private readonly locked = new Map<string, number>();
+  private sweepTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly cfg: { periodMs: number; failedAttemptLimit: number },
     cache: CacheConfig,
+    private readonly capacity = 100_000,
     private readonly now: () => number = Date.now,
   ) {
-    this.entries = new LruCache('quarantine', cache);
+    this.failures = new LruCache('quarantine', cache);
   }
 
   private static key(user: string, address: string): string {
@@ -29,50 +33,56 @@ export class Quarantine {
   }
 
   isQuarantined(user: string, address: string): boolean {
-    const key = Quarantine.key(user, address);
-    const e = this.entries.get(key);
-    if (!e?.until) return false;
-    if (e.until > this.now()) return true;
-    // the period is over: the pair starts again from zero failures
-    this.entries.delete(key);
-    this.updateGauge();
-    return false;
+    this.sweep();
+    return this.locked.has(Quarantine.key(user, address));
   }
 
-  recordFailure(user: string, address: string): void {
+  recordFailure(user: string, address: string): FailureOutcome {
     const key = Quarantine.key(user, address);
-    const e = this.entries.get(key) ?? { failures: 0 };
-    e.failures++;
-    if (e.failures >= this.cfg.failedAttemptLimit) e.until = this.now() + this.cfg.periodMs;
-    this.entries.set(key, e);
-    if (e.until) this.updateGauge();
+    const failures = (this.failures.get(key) ?? 0) + 1;
+    if (failures < this.cfg.failedAttemptLimit) {
+      this.failures.set(key, failures);
+      return 'counted';
+    }
+    this.sweep();
+    if (this.locked.size >= this.capacity) {
+      this.failures.set(key, failures);
+      return 'table_full';
+    }
+    this.failures.delete(key);
+    this.locked.set(key, this.now() + this.cfg.periodMs);
+    this.publish();
+    return 'quarantined';
   }
 
   recordSuccess(user: string, address: string): void {
-    this.entries.delete(Quarantine.key(user, address));
+    this.failures.delete(Quarantine.key(user, address));
   }
 
-  /** How many (user, address) pairs are refused right now; re-counted when the next quarantine ends. */
-  private updateGauge(): void {
+  /** Drops the pairs whose period is over (they start again from zero failures). */
+  private sweep(): void {
     const now = this.now();
-    let count = 0;
-    let next = Infinity;
-    for (const e of this.entries.values()) {
-      if (e.until && e.until > now) {
-        count++;
-        next = Math.min(next, e.until);
-      }
+    let dropped = false;
+    for (const [key, until] of this.locked) {
+      if (until > now) break;
+      this.locked.delete(key);
+      dropped = true;
     }
-    quarantinedUsers.set(count);
-    if (this.gaugeTimer) clearTimeout(this.gaugeTimer);
-    if (next !== Infinity) {
-      this.gaugeTimer = setTimeout(() => this.updateGauge(), next - now + 1);
-      this.gaugeTimer.unref();
-    }
+    if (dropped) this.publish();
+  }
+
+  /** The gauge, re-published when the oldest quarantine ends. */
+  private publish(): void {
+    quarantinedUsers.set(this.locked.size);
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    const first = this.locked.values().next();
+    if (first.done) return;
+    this.sweepTimer = setTimeout(() => this.sweep(), Math.max(0, first.value - this.now()) + 1);
+    this.sweepTimer.unref();
   }
 
   close(): void {
-    if (this.gaugeTimer) clearTimeout(this.gaugeTimer);
-    this.entries.close();
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    this.failures.close();
   }
 }

@@ -18,6 +18,7 @@ import {
 } from './fields.js';
 import { cache, checkOpsAddress, fixIpcPermissions, opsListener, socketUrl, statistics } from './sections.js';
 import { clientTls, serverTls } from './tls.js';
+import { DEFAULT_SERVER_LIMITS, serverLimits } from './limits.js';
 import type {
   BasicAuthServerConfig,
   CertificateIdentityConfig,
@@ -50,6 +51,7 @@ function readServer(root: Node, opts: ParseOptions): LoadedServerConfig {
     auth: top.optional('auth', serverAuth),
     statistics: top.optional('statistics', statistics),
     ops: opsListener(top),
+    limits: top.optional('limits', serverLimits) ?? { ...DEFAULT_SERVER_LIMITS },
   };
   top.done();
   checkOpsAddress(top, config);

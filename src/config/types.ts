@@ -129,6 +129,46 @@ export interface OpsConfig {
   port: number;
 }
 
+/**
+ * What one client may cost the server (`limits`; docs/security.md explains each default). Durations are
+ * whole milliseconds.
+ */
+export interface ServerLimits {
+  /** most `data` fields (extra frames) of one Media */
+  maxExtraFrames: number;
+  /** most items of one MediaBatch */
+  maxBatchItems: number;
+  /** most routing labels of one Savant Message */
+  maxRoutingLabels: number;
+  /** most other top-level fields of one Media, MediaBatch or Message */
+  maxOtherFields: number;
+  /** open connections of the whole server (lowered to leave `fdReserve` descriptors free) */
+  maxConnections: number;
+  /** open connections from one client address (IPv6: one /64) */
+  maxConnectionsPerAddress: number;
+  /** file descriptors kept free for trust reloads, the ZeroMQ socket, logs and etcd */
+  fdReserve: number;
+  /** a TLS handshake must complete within this */
+  tlsHandshakeTimeoutMs: number;
+  /** request line and headers must arrive within this */
+  headerTimeoutMs: number;
+  /** a request body may pause this long between two chunks */
+  bodyProgressTimeoutMs: number;
+  /** a whole request (headers and body) must arrive within this */
+  requestTimeoutMs: number;
+  /** a keep-alive connection may wait this long for its next request */
+  idleTimeoutMs: number;
+  /** Argon2 verifications running at once */
+  maxConcurrentVerifications: number;
+  /** verifications waiting for a slot; more are answered 503 at once */
+  maxQueuedVerifications: number;
+  /** failed Basic logins one address may make per `authFailurePeriodMs` before it gets 429 */
+  authFailuresPerAddress: number;
+  authFailurePeriodMs: number;
+  /** (user, address) pairs in quarantine at once; a full table refuses new failures from that address */
+  quarantineCapacity: number;
+}
+
 export interface ServerConfig {
   /** the file the config came from (for messages), undefined for the embedded default */
   source?: string;
@@ -141,6 +181,8 @@ export interface ServerConfig {
   auth?: { basic?: BasicAuthServerConfig; certificateIdentity?: CertificateIdentityConfig };
   statistics?: StatisticsConfig;
   ops?: OpsConfig;
+  /** absent (configurations built in code) → DEFAULT_SERVER_LIMITS of src/config/limits.ts */
+  limits?: ServerLimits;
 }
 
 export interface RetryConfig {

@@ -3,6 +3,7 @@
 // items = 1; }`. Decoding returns subarrays of the input so message and frame bytes are never copied.
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import { decodeStep, expectWireType } from './message.js';
+import { checkFieldBudget, type FieldBudget } from './field-scan.js';
 
 export interface Media {
   /** serialized protocol.Message; undefined when the field is absent */
@@ -140,7 +141,33 @@ export function encodeMediaChunks(items: Media[], batch: boolean): ChunkedBody {
   return { chunks: w.chunks, length };
 }
 
-export function decodeMedia(b: Uint8Array): Media {
+/** Bounds on a body from an untrusted peer, checked by a scan before any field is decoded. */
+export interface MediaLimits {
+  /** most `data` fields (extra frames) of one Media */
+  maxExtraFrames: number;
+  /** most items of one MediaBatch */
+  maxBatchItems: number;
+  /** most occurrences of all other top-level fields together (message/topic repeats, unknown fields) */
+  maxOtherFields: number;
+}
+
+export function mediaBudget(limits: MediaLimits): FieldBudget {
+  return {
+    fields: new Map([[3, { max: limits.maxExtraFrames, limit: 'extra_frames' }]]),
+    other: { max: limits.maxOtherFields, limit: 'other_fields' },
+  };
+}
+
+export function batchBudget(limits: MediaLimits): FieldBudget {
+  return {
+    fields: new Map([[1, { max: limits.maxBatchItems, limit: 'batch_items' }]]),
+    other: { max: limits.maxOtherFields, limit: 'other_fields' },
+  };
+}
+
+/** Decodes a Media; with `limits`, a body over them throws DecodeLimitError before anything is built. */
+export function decodeMedia(b: Uint8Array, limits?: MediaLimits): Media {
+  if (limits) checkFieldBudget(b, 'Media', mediaBudget(limits));
   return decodeStep('Media', () => {
     const r = new BinaryReader(b);
     const media: Media = { topic: new Uint8Array(), data: [] };
@@ -175,7 +202,8 @@ export function encodeMediaBatch(encodedItems: Uint8Array[]): Uint8Array {
 }
 
 /** The encoded Media items of a MediaBatch body (subarrays of `b`; decode each with decodeMedia). */
-export function decodeMediaBatch(b: Uint8Array): Uint8Array[] {
+export function decodeMediaBatch(b: Uint8Array, limits?: MediaLimits): Uint8Array[] {
+  if (limits) checkFieldBudget(b, 'MediaBatch', batchBudget(limits));
   return decodeStep('MediaBatch', () => {
     const r = new BinaryReader(b);
     const items: Uint8Array[] = [];

@@ -4,6 +4,8 @@
 // the demo and the benchmark.
 import { randomUUID } from 'node:crypto';
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+import { MessageDecodeError } from './decode-error.js';
+import { checkFieldBudget, type FieldBudget } from './field-scan.js';
 
 export type ContentKind =
   | 'video_frame'
@@ -24,9 +26,7 @@ export interface MessageInfo {
   eosSourceId?: string;
 }
 
-export class MessageDecodeError extends Error {
-  override name = 'MessageDecodeError';
-}
+export { MessageDecodeError };
 
 /** Default protocol_version stamped by savant_core 0.3.5 (savant-protobuf 0.2.0). */
 export const DEFAULT_PROTOCOL_VERSION = '0.2.0';
@@ -77,12 +77,28 @@ function readEosSourceId(bytes: Uint8Array): string {
   return sourceId;
 }
 
+/** Bounds on what one Message may carry (untrusted input); absent → no bound beyond the bytes. */
+export interface MessageLimits {
+  maxRoutingLabels: number;
+  /** fields other than routing labels (each known one normally appears once) */
+  maxOtherFields: number;
+}
+
+function messageBudget(limits: MessageLimits): FieldBudget {
+  return {
+    fields: new Map([[2, { max: limits.maxRoutingLabels, limit: 'routing_labels' }]]),
+    other: { max: limits.maxOtherFields, limit: 'other_fields' },
+  };
+}
+
 /** Inspects serialized Message bytes without copying or re-encoding them. */
-export function inspectMessage(bytes: Uint8Array): MessageInfo {
+export function inspectMessage(bytes: Uint8Array, limits?: MessageLimits): MessageInfo {
+  if (limits) checkFieldBudget(bytes, 'Message', messageBudget(limits));
   return decodeStep('Message', () => {
     const r = new BinaryReader(bytes);
     const info: MessageInfo = { protocolVersion: '', routingLabels: [], seqId: 0n, content: null };
-    let eosBody: Uint8Array | undefined;
+    // parts of a repeated end_of_stream, joined once at the end (joining on each repeat was quadratic)
+    let eosParts: Uint8Array[] = [];
     while (r.pos < r.len) {
       const [no, wt] = r.tag();
       if (no === 1 || no === 2) {
@@ -99,7 +115,8 @@ export function inspectMessage(bytes: Uint8Array): MessageInfo {
         const kind = CONTENT_TAGS[no - FIRST_CONTENT_TAG];
         // a repeated occurrence of the same sub-message merges into it; another variant replaces it
         if (kind === 'end_of_stream') {
-          eosBody = info.content === 'end_of_stream' && eosBody ? concat(eosBody, body) : body;
+          if (info.content !== 'end_of_stream') eosParts = [];
+          eosParts.push(body);
         }
         info.content = kind;
       } else {
@@ -107,15 +124,21 @@ export function inspectMessage(bytes: Uint8Array): MessageInfo {
         r.skip(wt, no);
       }
     }
-    if (info.content === 'end_of_stream') info.eosSourceId = readEosSourceId(eosBody ?? new Uint8Array());
+    if (info.content === 'end_of_stream') info.eosSourceId = readEosSourceId(concat(eosParts));
     return info;
   });
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const out = new Uint8Array(length);
+  let pos = 0;
+  for (const p of parts) {
+    out.set(p, pos);
+    pos += p.length;
+  }
   return out;
 }
 

@@ -4,6 +4,9 @@
 import type { SavantWriter, WriteResult } from '../savant/writer.js';
 import { inspectMessage, MessageDecodeError, type MessageInfo } from '../savant/message.js';
 import { decodeMedia, type Media } from '../savant/media.js';
+import { DecodeLimitError } from '../savant/field-scan.js';
+import type { ServerLimits } from '../config/types.js';
+import { decodeLimitRefusalsTotal } from '../limits/metrics.js';
 import type { Authenticator, AuthDecision } from '../auth/authenticator.js';
 import type { FpsStatistics } from '../stats/fps.js';
 import { hotSlotsBy } from '../metrics/hot.js';
@@ -18,6 +21,7 @@ export interface ForwardContext {
   writer: SavantWriter;
   authenticator?: Authenticator;
   stats?: FpsStatistics;
+  limits: ServerLimits;
 }
 
 type Outcome = 'forwarded' | 'send_timeout' | 'ack_timeout' | 'send_error' | 'invalid' | 'unauthorized';
@@ -38,18 +42,29 @@ function invalid(reason: string, bytes = 0): number {
   return 400;
 }
 
+/** A decode error's answer: 413 for a body over a decode limit (counted by limit), 400 when malformed. */
+export function refusalOf(err: MessageDecodeError, what: string, bytes = 0): number {
+  if (err instanceof DecodeLimitError) {
+    log.debug({ reason: err.message }, 'refused a body over a decode limit');
+    decodeLimitRefusalsTotal.inc({ limit: err.limit });
+    count('invalid', bytes);
+    return 413;
+  }
+  return invalid(`malformed ${what}: ${err.message}`, bytes);
+}
+
 /** Validates one encoded Media and returns what to forward, or the 400 it earns. */
 function validate(
   encodedMedia: Uint8Array,
+  limits: ServerLimits,
 ):
   | { ok: true; media: Media & { message: Uint8Array }; info: MessageInfo; bytes: number }
   | { ok: false; status: number } {
   let media: Media;
   try {
-    media = decodeMedia(encodedMedia);
+    media = decodeMedia(encodedMedia, limits);
   } catch (err) {
-    if (err instanceof MessageDecodeError)
-      return { ok: false, status: invalid(`malformed Media: ${err.message}`) };
+    if (err instanceof MessageDecodeError) return { ok: false, status: refusalOf(err, 'Media') };
     throw err;
   }
   const bytes = (media.message?.length ?? 0) + media.data.reduce((n, d) => n + d.length, 0);
@@ -62,10 +77,9 @@ function validate(
   if (!message) return { ok: false, status: invalid('Media without message', bytes) };
   let info: MessageInfo;
   try {
-    info = inspectMessage(message);
+    info = inspectMessage(message, limits);
   } catch (err) {
-    if (err instanceof MessageDecodeError)
-      return { ok: false, status: invalid(`malformed message: ${err.message}`, bytes) };
+    if (err instanceof MessageDecodeError) return { ok: false, status: refusalOf(err, 'message', bytes) };
     throw err;
   }
   // The original panics here (connection dropped); an answer the client can act on is better.
@@ -94,7 +108,7 @@ export async function forwardMedia(
   encodedMedia: Uint8Array,
   grants: Grant[],
 ): Promise<number> {
-  const v = validate(encodedMedia);
+  const v = validate(encodedMedia, ctx.limits);
   if (!v.ok) return v.status;
   const { media, info, bytes } = v;
   ctx.stats?.start();

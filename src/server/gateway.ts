@@ -6,7 +6,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ServerConfig } from '../config/types.js';
 import { SavantWriter } from '../savant/writer.js';
-import { decodeMediaBatch } from '../savant/media.js';
+import { batchBudget, decodeMediaBatch, mediaBudget } from '../savant/media.js';
+import { FieldScanner, type FieldBudget } from '../savant/field-scan.js';
 import { MessageDecodeError } from '../savant/message.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { SecureListener } from '../tls/server.js';
@@ -20,8 +21,16 @@ import { httpResponsesTotal, requestDuration } from '../metrics/registry.js';
 import { logger } from '../util/log.js';
 import { MESSAGE_IDS_HEADER, parseMessageIds } from '../spool/identity.js';
 import { DuplicateFilter } from './duplicates.js';
-import { forwardMedia, type ForwardContext, type Grant } from './forward.js';
-import { isProtobufContentType, readBody, reply } from './http-io.js';
+import { forwardMedia, refusalOf, type ForwardContext, type Grant } from './forward.js';
+import { declaredLength, isProtobufContentType, readBody, reply } from './http-io.js';
+import { DEFAULT_SERVER_LIMITS } from '../config/limits.js';
+import {
+  answerClientErrors,
+  applyConnectionBudget,
+  closeNonHttp1,
+  httpServerOptions,
+} from '../limits/connection-budget.js';
+import { connectionTimeoutsTotal } from '../limits/metrics.js';
 
 const log = logger('media_gateway::server');
 
@@ -34,12 +43,15 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Longer than the usual 60 s of load balancers and clients, so they close idle connections first. */
-const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 /** How long close() lets in-flight requests finish before cutting their connections. */
 const CLOSE_DRAIN_MS = 10_000;
 
-type Refusal = { status: number; challenge?: boolean; close?: boolean };
+type Refusal = { status: number; challenge?: boolean; close?: boolean; retryAfterSeconds?: number };
+
+/** `Expect: 100-continue`: Node leaves the 100 to us (checkContinue), sent once the request passed every check. */
+function continueIfExpected(req: http.IncomingMessage, res: http.ServerResponse): void {
+  if (/^100-continue$/i.test(req.headers.expect ?? '')) res.writeContinue();
+}
 
 /** Most items a message-ids header may name (more: the header is ignored, nothing is deduplicated). */
 const MAX_NAMED_ITEMS = 65536;
@@ -61,6 +73,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     }
   };
 
+  const limits = cfg.limits ?? DEFAULT_SERVER_LIMITS;
   try {
     const writer = await SavantWriter.open(cfg.outStream);
     cleanups.push(() => writer.close());
@@ -69,7 +82,9 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     const stats = cfg.statistics ? new FpsStatistics(cfg.statistics) : undefined;
     if (stats) cleanups.push(() => stats.close());
 
-    const ctx: ForwardContext = { writer, authenticator, stats };
+    const ctx: ForwardContext = { writer, authenticator, stats, limits };
+    const mediaFields = mediaBudget(limits);
+    const batchFields = batchBudget(limits);
     let listener: SecureListener | undefined;
     let closing = false;
 
@@ -83,7 +98,8 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
           req.headers.authorization,
           req.socket.remoteAddress ?? '',
         );
-        if (!d.ok) return { status: d.status, challenge: d.challenge };
+        if (!d.ok)
+          return { status: d.status, challenge: d.challenge, retryAfterSeconds: d.retryAfterSeconds };
         grants.push(d);
       }
       if (cfg.auth?.certificateIdentity) {
@@ -96,14 +112,25 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       return grants;
     };
 
-    /** The part both POST routes share: auth, Content-Type, body limit. Resolves to the body or undefined (answered). */
+    /**
+     * The part both POST routes share: declared size, auth, Content-Type, then (only now) `100 Continue`
+     * and the body. Resolves to the body or undefined (answered).
+     */
     const admit = async (
       req: http.IncomingMessage,
       res: http.ServerResponse,
+      budget: FieldBudget,
+      what: string,
     ): Promise<{ body: Buffer; grants: Grant[] } | undefined> => {
+      if ((declaredLength(req) ?? 0) > cfg.maxBodySize) {
+        reply(req, res, 413, { close: true });
+        return undefined;
+      }
       const auth = await authenticate(req);
       if (!Array.isArray(auth)) {
-        const headers = auth.challenge ? { 'WWW-Authenticate': 'Basic' } : undefined;
+        const headers: http.OutgoingHttpHeaders = {};
+        if (auth.challenge) headers['WWW-Authenticate'] = 'Basic';
+        if (auth.retryAfterSeconds !== undefined) headers['Retry-After'] = String(auth.retryAfterSeconds);
         reply(req, res, auth.status, { headers, close: auth.close });
         return undefined;
       }
@@ -111,12 +138,21 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
         reply(req, res, 400);
         return undefined;
       }
-      const body = await readBody(req, cfg.maxBodySize);
+      continueIfExpected(req, res);
+      // the body's own fields are counted as they arrive: a crafted body is refused after its first bytes
+      const scanner = new FieldScanner(what, budget);
+      const body = await readBody(req, cfg.maxBodySize, limits.bodyProgressTimeoutMs, (c) => scanner.push(c));
+      if (body.kind === 'refused') {
+        if (!(body.error instanceof MessageDecodeError)) throw body.error;
+        reply(req, res, refusalOf(body.error, what), { close: true });
+        return undefined;
+      }
       if (body.kind === 'too_large') {
         reply(req, res, 413, { close: true });
         return undefined;
       }
-      if (body.kind === 'aborted') {
+      if (body.kind === 'stalled') connectionTimeoutsTotal.inc({ phase: 'body_progress' });
+      if (body.kind === 'aborted' || body.kind === 'stalled') {
         res.destroy();
         return undefined;
       }
@@ -138,21 +174,20 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     };
 
     const postSingle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
-      const admitted = await admit(req, res);
+      const admitted = await admit(req, res, mediaFields, 'Media');
       if (!admitted) return;
       reply(req, res, await forwardOnce(req, [admitted.body], admitted.grants)(0));
     };
 
     const postBatch = async (req: http.IncomingMessage, res: http.ServerResponse) => {
-      const admitted = await admit(req, res);
+      const admitted = await admit(req, res, batchFields, 'MediaBatch');
       if (!admitted) return;
       let items: Uint8Array[];
       try {
-        items = decodeMediaBatch(admitted.body);
+        items = decodeMediaBatch(admitted.body, limits);
       } catch (err) {
         if (!(err instanceof MessageDecodeError)) throw err;
-        log.debug({ reason: err.message }, 'rejected a malformed batch');
-        reply(req, res, 400);
+        reply(req, res, refusalOf(err, 'MediaBatch'));
         return;
       }
       let accepted = 0;
@@ -180,6 +215,11 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     if (metricsHere) routes['/metrics'] = { methods: ['GET', 'HEAD'], run: metricsHandler };
 
     const handler: http.RequestListener = (req, res) => {
+      // HTTP/1.0 and 1.1 only: anything else is not a client of ours, and its connection goes at once.
+      if (req.httpVersionMajor !== 1) {
+        req.socket.destroy();
+        return;
+      }
       const endTimer = req.method === 'POST' ? requestDuration.startTimer({ side: 'server' }) : undefined;
       res.once('finish', () => {
         endTimer?.();
@@ -203,17 +243,22 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     if (cfg.tls) {
       // Loaded only for TLS: the trust store pulls in the x509 parsing libraries.
       const { createSecureListener } = await import('../tls/server.js');
-      listener = await createSecureListener(cfg.tls, handler);
+      listener = await createSecureListener(cfg.tls, handler, {
+        server: { ...httpServerOptions(limits), handshakeTimeout: limits.tlsHandshakeTimeoutMs },
+      });
       const l = listener;
       cleanups.push(() => l.close());
       server = l.server;
     } else {
-      server = http.createServer(handler);
+      server = http.createServer(httpServerOptions(limits), handler);
       if (cfg.auth?.basic)
         log.warn('Basic auth over plain HTTP: credentials travel in clear text; configure tls');
     }
-    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-    server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
+    const budget = applyConnectionBudget(server, limits, cfg.tls !== undefined);
+    answerClientErrors(server);
+    closeNonHttp1(server, cfg.tls ? 'secureConnection' : 'connection');
+    // Without this listener Node answers `100 Continue` itself, before any check ran.
+    server.on('checkContinue', handler);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(cfg.port, cfg.ip, () => {
@@ -231,6 +276,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
           resolve();
         });
         server.closeIdleConnections();
+        budget.dropHandshaking();
       });
     // Runs first on close: stop taking requests before the writer and the rest go away.
     cleanups.push(closeServer);
@@ -273,5 +319,9 @@ async function openAuthenticator(cfg: ServerConfig): Promise<Authenticator | und
   const auth = cfg.auth;
   if (!auth?.basic && !auth?.certificateIdentity) return undefined;
   const { Authenticator } = await import('../auth/authenticator.js');
-  return Authenticator.open({ basic: auth.basic, certificateIdentity: auth.certificateIdentity });
+  return Authenticator.open({
+    basic: auth.basic,
+    certificateIdentity: auth.certificateIdentity,
+    limits: cfg.limits,
+  });
 }

@@ -1,26 +1,87 @@
 // Small HTTP helpers of the gateway server: the body reader with a size limit that stops reading
-// as soon as the limit is passed, the Content-Type test of the original (actix-protobuf), and the
+// as soon as the limit is passed and a progress timeout, the Content-Type test of the original (actix-protobuf), and the
 // empty-bodied replies every POST answer uses.
 import type http from 'node:http';
 
-export type BodyResult = { kind: 'ok'; body: Buffer } | { kind: 'too_large' } | { kind: 'aborted' };
+export type BodyResult =
+  | { kind: 'ok'; body: Buffer }
+  | { kind: 'too_large' }
+  | { kind: 'aborted' }
+  | { kind: 'stalled' }
+  /** `inspect` threw: the body was refused while it arrived */
+  | { kind: 'refused'; error: unknown };
+
+/** The first buffer of a body with a Content-Length: a peer only gets more memory by sending bytes. */
+export const FIRST_BODY_CHUNK = 64 * 1024;
+
+/** The declared Content-Length as a number; undefined when absent (chunked). Node has validated its syntax. */
+export function declaredLength(req: http.IncomingMessage): number | undefined {
+  const declared = req.headers['content-length'];
+  return declared === undefined ? undefined : Number(declared);
+}
 
 /**
- * Reads the whole request body, or gives up (without buffering more) once it exceeds `limit` bytes.
- * With a Content-Length the chunks are copied straight into one buffer of that size (no list of chunks
- * and no final concatenation, which for large bodies costs a second copy and twice the memory).
+ * A body buffer that grows as bytes arrive, never ahead of them beyond FIRST_BODY_CHUNK: it starts at
+ * that size (or the declared length when smaller) and doubles up to the declared length, so a peer that
+ * declares 64 MiB and sends 4 KiB costs 64 KiB, and a body that arrives whole costs at most 1.5 times
+ * its size at the last resize. Without a Content-Length the chunks are kept and joined once at the end.
  */
-export function readBody(req: http.IncomingMessage, limit: number): Promise<BodyResult> {
-  const declared = req.headers['content-length'];
-  const length = declared === undefined ? undefined : Number(declared);
+class BodyBuffer {
+  private buffer?: Buffer;
+  private readonly chunks: Buffer[] = [];
+  length = 0;
+
+  constructor(private readonly declared: number | undefined) {
+    if (declared !== undefined && Number.isSafeInteger(declared))
+      this.buffer = Buffer.allocUnsafe(Math.min(declared, FIRST_BODY_CHUNK));
+  }
+
+  add(chunk: Buffer): void {
+    if (!this.buffer) {
+      this.chunks.push(chunk);
+    } else {
+      const needed = this.length + chunk.length;
+      if (needed > this.buffer.length) {
+        const grown = Buffer.allocUnsafe(Math.min(this.declared!, Math.max(needed, this.buffer.length * 2)));
+        this.buffer.copy(grown, 0, 0, this.length);
+        this.buffer = grown;
+      }
+      chunk.copy(this.buffer, this.length);
+    }
+    this.length += chunk.length;
+  }
+
+  take(): Buffer {
+    if (this.buffer)
+      return this.length === this.buffer.length ? this.buffer : this.buffer.subarray(0, this.length);
+    return this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.length);
+  }
+}
+
+/**
+ * Reads the whole request body, or gives up (without buffering more) once it exceeds `limit` bytes, or
+ * when no byte arrived for `progressTimeoutMs` (a client that stalls mid-body holds nothing for long).
+ */
+export function readBody(
+  req: http.IncomingMessage,
+  limit: number,
+  progressTimeoutMs = 0,
+  /** sees every chunk as it arrives; throwing refuses the body (reading stops) */
+  inspect?: (chunk: Buffer) => void,
+): Promise<BodyResult> {
+  const length = declaredLength(req);
   if (length !== undefined && length > limit) return Promise.resolve({ kind: 'too_large' });
   // Node's HTTP parser enforces Content-Length, so the body never overruns a declared length.
-  const buffer =
-    length !== undefined && Number.isSafeInteger(length) ? Buffer.allocUnsafe(length) : undefined;
+  const body = new BodyBuffer(length);
   return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
+    let stallTimer: NodeJS.Timeout | undefined;
+    const armStallTimer = () => {
+      if (progressTimeoutMs <= 0) return;
+      if (stallTimer) stallTimer.refresh();
+      else stallTimer = setTimeout(() => done({ kind: 'stalled' }), progressTimeoutMs);
+    };
     const done = (r: BodyResult) => {
+      if (stallTimer) clearTimeout(stallTimer);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onAbort);
@@ -28,28 +89,31 @@ export function readBody(req: http.IncomingMessage, limit: number): Promise<Body
       resolve(r);
     };
     const onData = (chunk: Buffer) => {
-      if (total + chunk.length > (buffer ? buffer.length : limit)) {
+      if (body.length + chunk.length > limit) {
         // Stop reading: TCP back-pressure holds the sender until the 413 goes out and the connection closes.
         req.pause();
         done({ kind: 'too_large' });
         return;
       }
-      if (buffer) chunk.copy(buffer, total);
-      else chunks.push(chunk);
-      total += chunk.length;
-    };
-    const onEnd = () => {
-      if (buffer) {
-        done({ kind: 'ok', body: total === buffer.length ? buffer : buffer.subarray(0, total) });
-        return;
+      if (inspect) {
+        try {
+          inspect(chunk);
+        } catch (error) {
+          req.pause();
+          done({ kind: 'refused', error });
+          return;
+        }
       }
-      done({ kind: 'ok', body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total) });
+      body.add(chunk);
+      armStallTimer();
     };
+    const onEnd = () => done({ kind: 'ok', body: body.take() });
     const onAbort = () => done({ kind: 'aborted' });
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onAbort);
     req.on('close', onAbort);
+    armStallTimer();
   });
 }
 

@@ -25,6 +25,7 @@ import type { ServerTlsConfig } from '../config/types.js';
 import type { PeerIdentity } from './identity.js';
 import { logger } from '../util/log.js';
 import { tlsRejectionsTotal, liveConnectionsClosedTotal } from '../metrics/registry.js';
+import { connectionTimeoutsTotal } from '../limits/metrics.js';
 import { loadIdentityFiles } from './identity-files.js';
 import { peerIdentity } from './peer.js';
 import { TrustStore } from '../trust/store.js';
@@ -39,6 +40,8 @@ const MIN_VERSION = 'TLSv1.2';
 const MAX_TIMER_MS = 2_147_000_000;
 
 export interface SecureListenerOptions {
+  /** Node HTTPS server options (timeouts, header limits: src/limits/connection-budget.ts) */
+  server?: https.ServerOptions;
   /** repeated identical rejections are logged once per this interval, with a count (default 60 s) */
   rejectionLogIntervalMs?: number;
   /** at most this many certificate+reason pairs are tracked for that (default 1024) */
@@ -93,16 +96,19 @@ function peerChain(socket: TLSSocket): { leaf?: X509Certificate; chain: Buffer[]
   return { leaf, chain };
 }
 
+/** `serverOptions`: HTTP timeouts and the TLS handshake timeout (src/limits/connection-budget.ts). */
 export async function createSecureListener(
   cfg: ServerTlsConfig,
   handler: http.RequestListener,
   opts: SecureListenerOptions = {},
 ): Promise<SecureListener> {
+  const serverOptions = opts.server ?? {};
   const identity = await loadIdentityFiles(cfg.certificate, cfg.key);
   const base = { cert: identity.cert, key: identity.key, minVersion: MIN_VERSION } as const;
 
   if (!cfg.clientAuth) {
-    const server = https.createServer(base, handler);
+    const server = https.createServer({ ...serverOptions, ...base }, handler);
+    countHandshakeTimeouts(server);
     return {
       server,
       check: () => ({ ok: true }),
@@ -141,9 +147,10 @@ export async function createSecureListener(
     handler(req, res);
   };
   const server = https.createServer(
-    { ...contextOptions(), requestCert: true, rejectUnauthorized: false },
+    { ...serverOptions, ...contextOptions(), requestCert: true, rejectUnauthorized: false },
     guarded,
   );
+  countHandshakeTimeouts(server);
 
   const rejectionLog = new RepeatLog<RejectionFields>({
     intervalMs: opts.rejectionLogIntervalMs ?? 60_000,
@@ -291,6 +298,13 @@ export async function createSecureListener(
       await closeServer(server);
     },
   };
+}
+
+/** Node cuts handshakes that outlive `handshakeTimeout` and reports them as a client error. */
+function countHandshakeTimeouts(server: https.Server): void {
+  server.on('tlsClientError', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') connectionTimeoutsTotal.inc({ phase: 'handshake' });
+  });
 }
 
 function closeServer(server: https.Server): Promise<void> {

@@ -130,7 +130,7 @@ test('the original documentation scenario, live changes, statuses and the creden
     reason: 'invalid user record',
   });
   assert.ok(
-    (await metric('media_gateway_auth_outcomes_total', { method: 'basic', result: 'wrong_password' })) >= 3,
+    (await metric('media_gateway_auth_outcomes_total', { method: 'basic', result: 'bad_credentials' })) >= 3,
   );
 
   // authorization by routing labels

@@ -348,8 +348,9 @@ test('auth: outcomes by method and result, quarantined users, etcd connection st
   assert.equal(d({ method: 'labels', result: 'allowed' }), 1);
   assert.equal(d({ method: 'labels', result: 'denied' }), 1);
   assert.equal(d({ method: 'basic', result: 'missing_header' }), 1);
-  assert.equal(d({ method: 'basic', result: 'unknown_user' }), 1);
-  assert.equal(d({ method: 'basic', result: 'wrong_password' }), 2);
+  // unknown user and wrong password look the same to an unauthenticated scraper
+  assert.equal(d({ method: 'basic', result: 'bad_credentials' }), 3);
+  assert.equal(d({ method: 'basic', result: 'unknown_user' }), 0);
   assert.equal(d({ method: 'basic', result: 'quarantined' }), 1);
   assert.equal(value(s, `${M}auth_quarantined`), 1, 'user1 from 127.0.0.1 (nobody is below the limit)');
   assert.equal(delta(before, s, `${M}messages_total`, { side: 'server', outcome: 'unauthorized' }), 1);

@@ -1,0 +1,371 @@
+// The attacks of the hostile-client suite, each against a fresh server (./harness.ts) and each bounded in
+// count and time. `scale` shrinks them for `npm test` (test/stress/stress.test.ts); 1 is the full suite.
+import net from 'node:net';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { once } from 'node:events';
+import {
+  ATTACKER_USER,
+  VICTIM_USER,
+  connectVictim,
+  cpuSecondsOf,
+  postHead,
+  rssOf,
+  scrapeMetrics,
+  startGauges,
+  startGateway,
+  startProbe,
+  tlsRequest,
+  MEDIA,
+  type Lab,
+  type ServerUnderTest,
+} from './harness.js';
+import { tlsConnectRaw } from './raw-tls.js';
+
+export interface AttackReport {
+  attack: string;
+  rssBeforeMiB: number;
+  rssPeakMiB: number;
+  rssAfterMiB: number;
+  eventLoopMaxMs: number;
+  probe: { ok: number; total: number; worstMs: number };
+  revocationMs: number | null;
+  revocationWithin1s: boolean;
+  details: Record<string, unknown>;
+}
+
+const MiB = 1024 * 1024;
+const mib = (b: number) => Math.round((b / MiB) * 10) / 10;
+
+/** Source addresses of an attacker that rotates over `n` loopback addresses. */
+const attackerAddress = (i: number, n: number) =>
+  `127.0.${10 + Math.floor((i % n) / 250)}.${1 + ((i % n) % 250)}`;
+
+/** Runs `attack` with the gauges, the probe and a revocation published half-way through. */
+async function measured(
+  lab: Lab,
+  name: string,
+  attack: (server: ServerUnderTest, halfway: () => void) => Promise<Record<string, unknown>>,
+  limits: Record<string, unknown> = {},
+  settle?: (server: ServerUnderTest, details: Record<string, unknown>, rssBefore: number) => Promise<void>,
+): Promise<AttackReport> {
+  const server = await startGateway(lab, limits);
+  try {
+    const victim = await connectVictim(server, lab, `victim-${name}`);
+    await sleep(500);
+    const rssBefore = rssOf(server.pid);
+    const gauges = startGauges(server);
+    const probe = startProbe(server, lab);
+    let revocation: Promise<number | undefined> | undefined;
+    const details = await attack(server, () => (revocation ??= victim.revoke()));
+    const revocationMs = (await (revocation ?? victim.revoke())) ?? null;
+    const g = await gauges.stop();
+    const p = await probe.stop();
+    if (settle) await settle(server, details, rssBefore);
+    return {
+      attack: name,
+      rssBeforeMiB: mib(rssBefore),
+      rssPeakMiB: mib(g.peakRss),
+      rssAfterMiB: mib(rssOf(server.pid)),
+      eventLoopMaxMs: g.loopMaxMs,
+      probe: p,
+      revocationMs,
+      revocationWithin1s: revocationMs !== null && revocationMs <= 1000,
+      details,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+/**
+ * Sends `head` and then `body` in 64 KiB chunks (waiting for the socket to drain) until the server
+ * answers or the body is sent; the figures say how much of the body the server needed to see.
+ */
+async function uploadUntilAnswered(
+  socket: net.Socket,
+  head: string,
+  body: Buffer,
+): Promise<{ status?: number; sentMiB: number; msToAnswer: number }> {
+  let text = '';
+  let answered: (() => void) | undefined;
+  const answer = new Promise<void>((r) => (answered = r));
+  socket.on('data', (c: Buffer) => {
+    text += c.toString('latin1');
+    if (/^HTTP\/1\.1 \d{3}/.test(text)) answered!();
+  });
+  socket.once('close', () => answered!());
+  const started = performance.now();
+  socket.write(head);
+  let sent = 0;
+  let done = false;
+  void answer.then(() => (done = true));
+  while (!done && sent < body.length) {
+    const chunk = body.subarray(sent, sent + 64 * 1024);
+    sent += chunk.length;
+    if (!socket.write(chunk)) await Promise.race([once(socket, 'drain').catch(() => undefined), answer]);
+  }
+  await answer;
+  const m = /^HTTP\/1\.1 (\d{3})/.exec(text);
+  return {
+    status: m ? Number(m[1]) : undefined,
+    sentMiB: mib(sent),
+    msToAnswer: Math.round(performance.now() - started),
+  };
+}
+
+/** 64 MiB bodies of empty fields: `1a 00` repeated to `POST /`, `0a 00` repeated to `POST /batch`. */
+export function bodyAmplification(lab: Lab, scale: number): Promise<AttackReport> {
+  const size = Math.max(1, Math.round(64 * scale)) * MiB;
+  return measured(lab, 'body-amplification', async (server, halfway) => {
+    // one good request first, so the attacker's Argon2 verification is not part of the figures
+    await tlsRequest(server.port, lab.attacker, lab.caPem, postHead(ATTACKER_USER, MEDIA.length), MEDIA);
+    const results = [];
+    for (const [route, pattern] of [
+      ['/', '1a00'],
+      ['/batch', '0a00'],
+      ['/', '1a00'],
+    ] as const) {
+      const body = Buffer.alloc(size, Buffer.from(pattern, 'hex'));
+      const rssBefore = rssOf(server.pid);
+      const socket = await tlsConnectRaw(server.port, lab, '127.0.4.4');
+      if (!socket) throw new Error('the attacker could not connect');
+      const r = await uploadUntilAnswered(socket, postHead(ATTACKER_USER, body.length, route), body);
+      socket.destroy();
+      results.push({ route, bodyMiB: mib(size), ...r, rssGrowthMiB: mib(rssOf(server.pid) - rssBefore) });
+      halfway();
+    }
+    return { requests: results };
+  });
+}
+
+/** Half-open TLS handshakes (a ClientHello's first bytes, then silence) from rotating addresses. */
+export function flood(lab: Lab, scale: number): Promise<AttackReport> {
+  const attempts = Math.round(20_000 * scale);
+  const settleMs = Math.round(60_000 * Math.min(1, scale * 4));
+  return measured(
+    lab,
+    'flood',
+    async (server, halfway) => {
+      const held: net.Socket[] = [];
+      let accepted = 0;
+      let refused = 0;
+      const started = performance.now();
+      const one = (i: number) =>
+        new Promise<void>((resolve) => {
+          const s = net.connect({
+            port: server.port,
+            host: '127.0.0.1',
+            localAddress: attackerAddress(i, 500),
+          });
+          s.on('error', () => undefined);
+          s.once('connect', () => {
+            s.write(Buffer.from('16030100', 'hex'));
+            held.push(s);
+            accepted++;
+            resolve();
+          });
+          s.once('close', () => {
+            refused++;
+            resolve();
+          });
+        });
+      for (let i = 0; i < attempts; i += 500) {
+        await Promise.all(Array.from({ length: Math.min(500, attempts - i) }, (_, k) => one(i + k)));
+        if (i >= attempts / 2) halfway();
+      }
+      halfway();
+      const stillOpen = held.filter((s) => !s.destroyed).length;
+      const metrics = await scrapeMetrics(server.metricsPort);
+      await sleep(1000);
+      for (const s of held) s.destroy();
+      return {
+        attempts,
+        connected: accepted,
+        closedByServer: refused,
+        stillHeldAtEnd: stillOpen,
+        openOnServer: metrics.get('media_gateway_open_connections'),
+        connectionLimit: metrics.get('media_gateway_connection_limit'),
+        seconds: Math.round((performance.now() - started) / 100) / 10,
+      };
+    },
+    {},
+    async (server, details, before) => {
+      // memory return: RSS sampled until it is back within 100 MiB of the level before, or settleMs passed
+      const ended = performance.now();
+      const trace: number[] = [];
+      for (;;) {
+        const rss = rssOf(server.pid);
+        trace.push(mib(rss));
+        if (rss - before <= 100 * MiB || performance.now() - ended > settleMs) break;
+        await sleep(1000);
+      }
+      details.rssTraceAfterFloodMiB = trace;
+      const m = await scrapeMetrics(server.metricsPort);
+      details.afterFlood = {
+        heapUsedMiB: mib(m.get('media_gateway_process_nodejs_heap_size_used_bytes') ?? 0),
+        heapTotalMiB: mib(m.get('media_gateway_process_nodejs_heap_size_total_bytes') ?? 0),
+        externalMiB: mib(m.get('media_gateway_process_nodejs_external_memory_bytes') ?? 0),
+      };
+      details.secondsToReturn = Math.round((performance.now() - ended) / 1000);
+    },
+  ).then((r) => {
+    r.details.rssReturnedWithin100MiB = r.rssAfterMiB - r.rssBeforeMiB <= 100;
+    return r;
+  });
+}
+
+/** Header drips and slow bodies, each from its own address, held as long as the server lets them. */
+export function slowClients(lab: Lab, scale: number): Promise<AttackReport> {
+  const count = Math.round(400 * scale);
+  const seconds = Math.max(8, Math.round(25 * scale));
+  return measured(
+    lab,
+    'slow-client',
+    async (server, halfway) => {
+      const sockets: { s: net.Socket; kind: string; closedAt?: number }[] = [];
+      for (let i = 0; i < count; i++) {
+        const kind = i % 2 ? 'body-drip' : 'header-drip';
+        const s = await tlsConnectRaw(server.port, lab, attackerAddress(i, 250));
+        if (!s) continue;
+        // how long the server let this connection live (from its handshake to the server's close)
+        const openedAt = performance.now();
+        const entry = { s, kind, closedAt: undefined as number | undefined };
+        s.once('close', () => (entry.closedAt = performance.now() - openedAt));
+        if (kind === 'body-drip')
+          s.write(postHead(ATTACKER_USER, 1_000_000).replace('Connection: close\r\n', ''));
+        else s.write('POST / HTTP/1.1\r\n');
+        sockets.push(entry);
+      }
+      const drip = setInterval(() => {
+        for (const e of sockets) if (!e.s.destroyed) e.s.write(e.kind === 'body-drip' ? 'x' : 'X');
+      }, 2000);
+      for (let t = 0; t < seconds; t++) {
+        await sleep(1000);
+        if (t === Math.floor(seconds / 2)) halfway();
+      }
+      clearInterval(drip);
+      const closed = (kind: string) => sockets.filter((e) => e.kind === kind && e.closedAt !== undefined);
+      const longest = (kind: string) =>
+        Math.round(Math.max(0, ...closed(kind).map((e) => e.closedAt!)) / 100) / 10;
+      const summary = {
+        connections: sockets.length,
+        seconds,
+        headerDripsCut: closed('header-drip').length,
+        headerDripLongestHeldS: longest('header-drip'),
+        bodyDripsCut: closed('body-drip').length,
+        bodyDripLongestHeldS: longest('body-drip'),
+      };
+      for (const e of sockets) e.s.destroy();
+      return summary;
+    },
+    slowLimits(scale),
+  );
+}
+
+/** Full scale: the defaults. Smaller runs shorten the whole-request timeout so that it is seen acting. */
+function slowLimits(scale: number): Record<string, unknown> {
+  if (scale >= 1) return {};
+  const secs = Math.max(3, Math.round(20 * scale));
+  return { request_timeout: { secs, nanos: 0 }, header_timeout: { secs: Math.min(10, secs), nanos: 0 } };
+}
+
+/** Uploads that declare 64 MiB and send 4 KiB, held open. */
+export function declaredLength(lab: Lab, scale: number): Promise<AttackReport> {
+  const count = Math.max(10, Math.round(200 * scale));
+  return measured(lab, 'declared-length', async (server, halfway) => {
+    const vmBefore = vmSizeOf(server.pid);
+    const sockets: net.Socket[] = [];
+    for (let i = 0; i < count; i++) {
+      const s = await tlsConnectRaw(server.port, lab, attackerAddress(i, 50));
+      if (!s) continue;
+      s.write(postHead(ATTACKER_USER, 64 * MiB) + 'x'.repeat(4096));
+      sockets.push(s);
+    }
+    await sleep(2000);
+    halfway();
+    const m = await scrapeMetrics(server.metricsPort);
+    const details = {
+      connections: sockets.length,
+      vmSizeGrowthMiB: mib(vmSizeOf(server.pid) - vmBefore),
+      externalMemoryMiB: mib(m.get('media_gateway_process_nodejs_external_memory_bytes') ?? 0),
+    };
+    for (const s of sockets) s.destroy();
+    return details;
+  });
+}
+
+function vmSizeOf(pid: number): number {
+  const m = /^VmSize:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** Wrong passwords (each new, so no cached verdict) from rotating addresses, at `rate` per second. */
+export function argon2Flood(lab: Lab, scale: number): Promise<AttackReport> {
+  const seconds = Math.max(4, Math.round(20 * scale));
+  const rate = 20;
+  return measured(lab, 'argon2-flood', async (server, halfway) => {
+    const cpuBefore = cpuSecondsOf(server.pid);
+    const statuses: Record<string, number> = {};
+    const pending: Promise<void>[] = [];
+    const started = performance.now();
+    for (let i = 0; i < seconds * rate; i++) {
+      const who =
+        i % 3 === 0
+          ? { user: `ghost${i}`, password: 'x' }
+          : { user: VICTIM_USER.user, password: `guess${i}` };
+      pending.push(
+        tlsRequest(
+          server.port,
+          lab.attacker,
+          lab.caPem,
+          postHead(who, 0),
+          Buffer.alloc(0),
+          10_000,
+          attackerAddress(i, 1000),
+        ).then((r) => {
+          const k = String(r.status ?? r.error);
+          statuses[k] = (statuses[k] ?? 0) + 1;
+        }),
+      );
+      if (i === Math.floor((seconds * rate) / 2)) halfway();
+      await sleep(Math.max(0, started + ((i + 1) * 1000) / rate - performance.now()));
+    }
+    await Promise.all(pending);
+    const wall = (performance.now() - started) / 1000;
+    return {
+      requests: seconds * rate,
+      perSecond: rate,
+      statuses,
+      serverCpuPercent: Math.round(((cpuSecondsOf(server.pid) - cpuBefore) / wall) * 100),
+    };
+  });
+}
+
+/** Lock a user out from one address, then try to flush the lockout with unknown-user requests. */
+export function quarantineBypass(lab: Lab, scale: number): Promise<AttackReport> {
+  const flushes = Math.max(20, Math.round(100 * scale));
+  return measured(lab, 'quarantine-bypass', async (server, halfway) => {
+    const from = '127.0.5.5';
+    const ask = (u: { user: string; password: string }) =>
+      tlsRequest(server.port, lab.attacker, lab.caPem, postHead(u, 0), Buffer.alloc(0), 10_000, from).then(
+        (r) => r.status ?? r.error,
+      );
+    const guesses = [];
+    for (let i = 0; i < 3; i++) guesses.push(await ask({ user: VICTIM_USER.user, password: `wrong${i}` }));
+    const flushStatuses: Record<string, number> = {};
+    for (let i = 0; i < flushes; i++) {
+      const k = String(await ask({ user: `nobody${i}`, password: 'x' }));
+      flushStatuses[k] = (flushStatuses[k] ?? 0) + 1;
+      if (i === Math.floor(flushes / 2)) halfway();
+    }
+    const finalStatus = await ask(VICTIM_USER);
+    return {
+      guesses,
+      flushRequests: flushes,
+      flushStatuses,
+      correctPasswordAfterwards: finalStatus,
+      bypassed: finalStatus === 200,
+    };
+  });
+}
