@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import levenshtein from 'damerau-levenshtein';
+import { escapeControls } from '../util/log.js';
 import { ConfigError, describeValue, type ConfigErrorCode } from './errors.js';
 
 /** Node's timers and ZeroMQ's int options stop at 2^31 - 1 ms (~24.8 days); longer values would misfire. */
@@ -89,7 +90,10 @@ export function formatPath(segments: (string | number)[]): string {
 
 function childPath(parent: string, key: string | number): string {
   if (typeof key === 'number') return `${parent}[${key}]`;
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `${parent}.${key}` : `${parent}[${JSON.stringify(key)}]`;
+  // invisible characters in a key are written as escapes: `$["t\u200bls"]`, not a key that looks like `tls`
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key)
+    ? `${parent}.${key}`
+    : `${parent}[${escapeControls(JSON.stringify(key))}]`;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -350,3 +350,10 @@ test('a security section set to null is accepted as absent, with a warning that 
     'server.json: $.tls.peers: is null, which means absent: client certificates are not required',
   ]);
 });
+
+test('a key with invisible characters is shown escaped, and refused as a near miss of the key it mimics', () => {
+  expectConfigError(
+    () => parseServerConfig(serverJson({ 't\u200bls': {} }), { ...opts, allowUnknownKeys: true }),
+    'server.json: $["t\\u200bls"]: unknown key (did you mean "tls"?)',
+  );
+});
