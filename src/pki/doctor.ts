@@ -39,7 +39,7 @@ export function formatDoctorReport(r: DoctorReport): string {
   const errors = r.problems.filter((p) => p.severity === 'error').length;
   const summary =
     r.exitCode === 0
-      ? `${r.dir}: OK (${r.cas} CA certificate(s), ${r.crls} CRL(s))`
+      ? `${r.dir}: OK (${r.cas} CA certificate(s), ${r.crls} CRL(s) in force)`
       : `${r.dir}: ${errors} error(s), ${r.problems.length - errors} warning(s) (${r.cas} CA certificate(s), ${r.crls} usable CRL(s))`;
   return [...lines, summary].join('\n');
 }

@@ -52,10 +52,11 @@ test('wrong values are errors naming the key', () => {
   }
 });
 
-test('an unknown key in limits is reported', () => {
-  const { warnings } = parseServerConfig(serverJson({ limits: { max_conections: 5 } }));
-  assert.equal(warnings.length, 1);
-  assert.match(warnings[0], /\$\.limits\.max_conections: unknown key/);
+test('a misspelled key in limits is refused with a suggestion', () => {
+  assert.throws(
+    () => parseServerConfig(serverJson({ limits: { max_conections: 5 } })),
+    /\$\.limits\.max_conections: unknown key \(did you mean "max_connections"\?\)/,
+  );
 });
 
 test('Argon2 concurrency defaults to the cores minus one, at least one', () => {
