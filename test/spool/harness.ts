@@ -8,7 +8,7 @@ import { buildMessage } from '../../src/savant/message.js';
 import { SavantReader } from '../../src/savant/reader.js';
 import { SavantWriter } from '../../src/savant/writer.js';
 import { startCli } from '../helpers/cli.js';
-import { freePort } from '../helpers/net.js';
+import { freeStablePort } from '../helpers/net.js';
 
 type T = { after(fn: () => unknown): void };
 
@@ -38,8 +38,9 @@ export async function layout(
     spoolDir?: string;
   },
 ): Promise<Layout> {
-  const serverPort = await freePort();
-  const clientPort = await freePort();
+  // both halves are stopped and started again on their ports (outage, kill -9): ports no other test is handed
+  const serverPort = await freeStablePort();
+  const clientPort = await freeStablePort();
   const sourceEndpoint = `ipc://${path.join(dir, 'in')}`;
   const sinkEndpoint = `ipc://${path.join(dir, 'out')}`;
   const spoolDir = opts.spoolDir ?? path.join(dir, 'spool');
