@@ -48,7 +48,7 @@ async function rules(): Promise<Rule[]> {
 test('promtool check rules accepts deploy/prometheus/alerts.yml', async () => {
   const r = await promtool(['check', 'rules', RULES]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /SUCCESS: 8 rules found/);
+  assert.match(r.stdout, /SUCCESS: 9 rules found/);
 });
 
 test('promtool test rules: every alert fires on its synthetic series and stays quiet otherwise', async () => {
@@ -71,6 +71,7 @@ test('the alert rules cover the operational failures and query only exported fam
     'MediaGatewayNoTrustedCa',
     'MediaGatewaySpoolFilling',
     'MediaGatewayTlsRejectionsRising',
+    'MediaGatewayTrustDirectoryErrors',
     'MediaGatewayTrustReloadFailing',
   ]);
   const live = liveFamilies();
