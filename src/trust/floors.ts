@@ -30,13 +30,14 @@ export function applyCrlFloors(
 ): FloorResult {
   const floors = new Map(previous ?? []);
   const rolledBack = new Set<string>();
+  const keys = new Map(cas.map((ca) => [ca.fingerprint, floorKey(ca)]));
   for (const ca of cas) {
     const own = crls.filter(
       (c) => c.issuerFingerprint === ca.fingerprint && c.thisUpdate.getTime() <= now.getTime(),
     );
     if (own.length === 0) continue; // 'ca-without-crl' / 'crl-not-yet-valid' already refuse its clients
     const newest = newestOf(own);
-    const key = floorKey(ca);
+    const key = keys.get(ca.fingerprint)!;
     const floor = floors.get(key);
     if (floor && isOlder(newest, floor)) {
       rolledBack.add(ca.fingerprint);
@@ -50,7 +51,7 @@ export function applyCrlFloors(
     }
     floors.set(key, floor ? newestOf([floor, newest]) : newest);
   }
-  const floorOf = new Map(cas.map((ca) => [ca.fingerprint, floors.get(floorKey(ca))]));
+  const floorOf = new Map(cas.map((ca) => [ca.fingerprint, floors.get(keys.get(ca.fingerprint)!)]));
   for (let i = crls.length - 1; i >= 0; i--) {
     const c = crls[i];
     const floor = floorOf.get(c.issuerFingerprint);
