@@ -134,6 +134,24 @@ export interface ReplyOptions {
 /** How long a closing connection may take to flush our answer before it is cut. */
 const CLOSE_GRACE_MS = 2000;
 
+/**
+ * A lingering close. Node's HTTP server destroys a `Connection: close` socket as soon as the answer is
+ * flushed; with the peer's upload still arriving (a refused body) the kernel then answers with a reset, and a
+ * reset can make the peer lose the answer it had already received (the stress suite saw a 413 vanish this
+ * way). Instead the socket is half-closed and the rest of the upload is read and discarded until the peer
+ * closes or CLOSE_GRACE_MS passes.
+ */
+function lingerOnClose(req: http.IncomingMessage): void {
+  const socket = req.socket;
+  socket.destroySoon = () => {
+    socket.end();
+    req.resume(); // nobody listens to the body any more: its bytes are discarded
+    socket.resume();
+    socket.once('end', () => socket.destroy());
+    setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+  };
+}
+
 export function reply(
   req: http.IncomingMessage,
   res: http.ServerResponse,
@@ -147,12 +165,7 @@ export function reply(
   headers['Content-Length'] = body ? body.length : 0;
   if (opts.close) {
     headers['Connection'] = 'close';
-    res.once('finish', () => {
-      const socket = req.socket;
-      // A half-close lets the peer read the answer before its unread upload hits a reset.
-      socket.end();
-      setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
-    });
+    lingerOnClose(req);
   }
   res.writeHead(status, headers);
   res.end(body);
