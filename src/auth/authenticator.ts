@@ -24,6 +24,7 @@ import { VerifyGate } from './verify-gate.js';
 import type { PeerIdentity } from '../tls/identity.js';
 import { authOutcomesTotal, etcdConnected } from '../metrics/registry.js';
 import { logger } from '../util/log.js';
+import { peerText } from '../util/peer-text.js';
 import { matchLabels, type LabelRule } from './labels.js';
 import { parseUserRecord, type UserRecord } from './records.js';
 import { LruCache } from './lru.js';
@@ -266,11 +267,18 @@ export class Authenticator {
    */
   private failed(user: string, clientAddress: string, reason: string): AuthDecision {
     this.failureLimiter.recordFailure(clientAddress);
-    if (this.quarantine?.recordFailure(user, clientAddress) === 'table_full') {
+    const outcome = this.quarantine?.recordFailure(user, clientAddress);
+    if (outcome === 'table_full') {
       verificationsRefusedTotal.inc({ reason: 'quarantine_full' });
       log.error('the quarantine table is full (limits.quarantine_capacity); new lockouts are not recorded');
     }
-    log.debug({ user, reason }, 'Basic credentials refused');
+    // the user name is the peer's text: escaped; the address is the client's (src/util/client-address.ts)
+    if (outcome === 'quarantined')
+      log.warn(
+        { user: peerText(user), remote: clientAddress },
+        'user quarantined for failed logins from this address',
+      );
+    log.debug({ user: peerText(user), remote: clientAddress, reason }, 'Basic credentials refused');
     return refuse('basic', 'bad_credentials', 401, reason);
   }
 

@@ -19,8 +19,11 @@ import {
 import { cache, checkOpsAddress, fixIpcPermissions, opsListener, socketUrl, statistics } from './sections.js';
 import { clientTls, serverTls } from './tls.js';
 import { DEFAULT_SERVER_LIMITS, serverLimits } from './limits.js';
+import { trustedNetworks } from '../proxy-protocol/networks.js';
+import { DEFAULT_MAX_HEADER_BYTES, MIN_HEADER_BYTES } from '../proxy-protocol/header.js';
 import type {
   BasicAuthServerConfig,
+  ProxyProtocolConfig,
   CertificateIdentityConfig,
   EtcdConfig,
   ServerConfig,
@@ -52,6 +55,7 @@ function readServer(root: Node, opts: ParseOptions): LoadedServerConfig {
     statistics: top.optional('statistics', statistics),
     ops: opsListener(top),
     limits: top.optional('limits', serverLimits) ?? { ...DEFAULT_SERVER_LIMITS },
+    proxyProtocol: top.optional('proxy_protocol', proxyProtocol),
   };
   top.done();
   checkOpsAddress(top, config);
@@ -89,6 +93,34 @@ function writer(n: Node): WriterConfig {
   };
   // in the original's certificate_auth sample: a key of older versions that the server never read
   o.ignored('inflight_ops', 'the server has no in-flight queue');
+  o.done();
+  return config;
+}
+
+export const DEFAULT_PROXY_HEADER_TIMEOUT_MS = 3000;
+
+/** `proxy_protocol`: the balancers allowed to name the client's address (src/proxy-protocol/gate.ts). */
+function proxyProtocol(n: Node): ProxyProtocolConfig {
+  const o = n.object();
+  const trustedNode = o.child('trusted');
+  const trusted = o.required('trusted', arrayOf(nonEmptyStr, { nonEmpty: true }));
+  trusted.forEach((cidr, i) => {
+    try {
+      trustedNetworks([cidr]);
+    } catch {
+      throw trustedNode.child(i).mismatch('a network such as "10.0.0.0/8", "fd00::/8" or an address');
+    }
+  });
+  const config: ProxyProtocolConfig = {
+    trusted,
+    // fail closed: once balancers are declared, a connection that bypasses them is refused unless said otherwise
+    required: o.optional('required', bool) ?? true,
+    headerTimeoutMs:
+      o.optional('header_timeout', duration({ minMs: 1, maxMs: 60_000 })) ?? DEFAULT_PROXY_HEADER_TIMEOUT_MS,
+    maxHeaderBytes: o.optional('max_header_bytes', positive) ?? DEFAULT_MAX_HEADER_BYTES,
+  };
+  if (config.maxHeaderBytes! < MIN_HEADER_BYTES || config.maxHeaderBytes! > 16 + 65535)
+    throw o.child('max_header_bytes').error(`must be from ${MIN_HEADER_BYTES} to ${16 + 65535} bytes`);
   o.done();
   return config;
 }

@@ -183,6 +183,19 @@ export interface ServerConfig {
   ops?: OpsConfig;
   /** absent (configurations built in code) → DEFAULT_SERVER_LIMITS of src/config/limits.ts */
   limits?: ServerLimits;
+  /** PROXY protocol headers from trusted balancers (src/proxy-protocol/gate.ts) */
+  proxyProtocol?: ProxyProtocolConfig;
+}
+
+export interface ProxyProtocolConfig {
+  /** networks (CIDR) whose connections may carry a header: the balancers */
+  trusted: string[];
+  /** refuse connections without a header */
+  required: boolean;
+  /** a header must be complete this long after the connection is accepted */
+  headerTimeoutMs: number;
+  /** default DEFAULT_MAX_HEADER_BYTES */
+  maxHeaderBytes?: number;
 }
 
 export interface RetryConfig {

@@ -357,3 +357,52 @@ test('a key with invisible characters is shown escaped, and refused as a near mi
     'server.json: $["t\\u200bls"]: unknown key (did you mean "tls"?)',
   );
 });
+
+test('proxy_protocol: trusted networks, required by default, header timeout and size bound', () => {
+  const { config } = parse(
+    serverJson({ proxy_protocol: { trusted: ['10.0.0.0/8', 'fd00::/8', '192.0.2.1'] } }),
+  );
+  assert.deepEqual(config.proxyProtocol, {
+    trusted: ['10.0.0.0/8', 'fd00::/8', '192.0.2.1'],
+    required: true,
+    headerTimeoutMs: 3000,
+    maxHeaderBytes: 4096,
+  });
+  const tuned = parse(
+    serverJson({
+      proxy_protocol: {
+        trusted: ['127.0.0.1/32'],
+        required: false,
+        header_timeout: { secs: 1, nanos: 0 },
+        max_header_bytes: 232,
+      },
+    }),
+  ).config.proxyProtocol;
+  assert.equal(tuned?.required, false);
+  assert.equal(tuned?.headerTimeoutMs, 1000);
+  assert.equal(tuned?.maxHeaderBytes, 232);
+});
+
+test('proxy_protocol: a network that is not one, an empty list, a typo and an out-of-range bound are refused', () => {
+  for (const bad of ['10.0.0.0/33', '10.0.0/8', 'balancer', '::1/129', '10.0.0.0/08', '10.0.0.0/8/1'])
+    rejects(
+      serverJson({ proxy_protocol: { trusted: ['127.0.0.1', bad] } }),
+      /\$\.proxy_protocol\.trusted\[1\]: expected a network such as "10\.0\.0\.0\/8"/,
+    );
+  rejects(
+    serverJson({ proxy_protocol: { trusted: [] } }),
+    /\$\.proxy_protocol\.trusted: expected a non-empty array/,
+  );
+  rejects(
+    serverJson({ proxy_protocol: { trusted: ['10.0.0.0/8'], requird: true } }),
+    /did you mean "required"/,
+  );
+  rejects(
+    serverJson({ proxy_protocol: { required: true } }),
+    /\$\.proxy_protocol\.trusted: required field is missing/,
+  );
+  rejects(
+    serverJson({ proxy_protocol: { trusted: ['10.0.0.0/8'], max_header_bytes: 100 } }),
+    /\$\.proxy_protocol\.max_header_bytes: must be from 232 to 65551 bytes/,
+  );
+});
