@@ -208,8 +208,10 @@ export interface ClientConfig {
   source?: string;
   ip: string;
   port: number;
-  /** server URL, POST target */
+  /** server URL, POST target (the first of `urls` when several are given) */
   url: string;
+  /** several servers (`urls`): each lane fails over to the next healthy one (src/client/servers.ts) */
+  urls?: string[];
   inStream: ReaderConfig;
   retry: RetryConfig;
   /** accepted for compatibility; the reader is event-driven, so it has no effect */
