@@ -58,7 +58,6 @@ export class GatewayHttp {
     body: ChunkedBody,
     signal?: AbortSignal,
     extraHeaders?: Record<string, string>,
-    // eslint-disable-next-line @typescript-eslint/no-unused-vars
     _lane?: number,
   ): Promise<PostOutcome> {
     const stopTimer = requestDuration.startTimer({ side: 'client' });
