@@ -28,7 +28,8 @@ import { peerText } from '../util/peer-text.js';
 import { matchLabels, type LabelRule } from './labels.js';
 import { parseUserRecord, type UserRecord } from './records.js';
 import { LruCache } from './lru.js';
-import { Quarantine } from './quarantine.js';
+import { Quarantine, type QuarantineTable } from './quarantine.js';
+import { SharedQuarantine } from './shared-quarantine.js';
 import { createEtcdClient, etcdPrefix } from './etcd-client.js';
 import { EtcdRecordStore, StoreUnavailableError } from './user-store.js';
 
@@ -126,7 +127,7 @@ export class Authenticator {
   private readonly refusedVerdicts?: LruCache<string, CredentialVerdict>;
   private readonly inflight = new Map<string, Promise<boolean>>();
   private readonly parsed?: LruCache<string, ParsedRecord>;
-  private readonly quarantine?: Quarantine;
+  private quarantine?: QuarantineTable;
   private readonly gate: VerifyGate;
   private readonly failureLimiter: FailureLimiter;
   private dummyHash = '';
@@ -178,7 +179,23 @@ export class Authenticator {
         )
       : undefined;
     const auth = new Authenticator(basic, certificateIdentity, client, users, identities, limits);
-    const [dummyHash] = await Promise.all([makeDummyHash(), users.start(), identities?.start()]);
+    const shared = basic.quarantine?.shared;
+    const sharing =
+      shared && auth.quarantine instanceof Quarantine
+        ? SharedQuarantine.open(auth.quarantine, client, {
+            prefix: etcdPrefix(shared.prefix),
+            periodMs: basic.quarantine!.periodMs,
+            failedAttemptLimit: basic.quarantine!.failedAttemptLimit,
+            connectTimeoutMs: basic.etcd.connectTimeoutMs,
+          })
+        : undefined;
+    const [dummyHash, table] = await Promise.all([
+      makeDummyHash(),
+      sharing,
+      users.start(),
+      identities?.start(),
+    ]);
+    if (table) auth.quarantine = table;
     auth.dummyHash = dummyHash;
     auth.onStoreState();
     return auth;
@@ -376,11 +393,13 @@ export class Authenticator {
 
   async close(): Promise<void> {
     await Promise.all([this.users?.close(), this.identities?.close()]);
+    // the shared quarantine's mirror uses the etcd client: closed before it
+    await this.quarantine?.close();
+    this.quarantine = undefined;
     this.client?.close();
     this.verdicts?.close();
     this.refusedVerdicts?.close();
     this.parsed?.close();
-    this.quarantine?.close();
   }
 }
 

@@ -144,12 +144,36 @@ function basicAuth(n: Node): BasicAuthServerConfig {
       const qo = q.object();
       const periodMs = qo.required('period', duration({ minMs: 1 }));
       const failedAttemptLimit = qo.required('failed_attempt_limit', positive);
+      const shared = qo.optional('shared', sharedQuarantine);
       qo.done();
-      return { periodMs, failedAttemptLimit };
+      return { periodMs, failedAttemptLimit, ...(shared ? { shared } : {}) };
     }),
   };
   o.done();
+  const shared = config.quarantine?.shared;
+  if (shared && overlaps(shared.prefix, config.etcd.path)) {
+    // the user store would read lockouts as user records (or the other way round)
+    throw o
+      .child('quarantine')
+      .child('shared')
+      .child('prefix')
+      .error(`must not overlap auth.basic.etcd.path ("${config.etcd.path}")`);
+  }
   return config;
+}
+
+/** One etcd prefix contains the other (compared as directories: "/users" and "/users2" do not overlap). */
+function overlaps(a: string, b: string): boolean {
+  const dir = (p: string) => (p.endsWith('/') ? p : p + '/');
+  return dir(a).startsWith(dir(b)) || dir(b).startsWith(dir(a));
+}
+
+/** `auth.basic.quarantine.shared`: where in the users' etcd the fleet's failures and lockouts live. */
+function sharedQuarantine(n: Node): { prefix: string } {
+  const o = n.object();
+  const prefix = o.required('prefix', nonEmptyStr);
+  o.done();
+  return { prefix };
 }
 
 function etcd(n: Node): EtcdConfig {

@@ -106,7 +106,12 @@ export interface EtcdConfig {
 export interface BasicAuthServerConfig {
   etcd: EtcdConfig;
   cache: CacheConfig;
-  quarantine?: { periodMs: number; failedAttemptLimit: number };
+  quarantine?: {
+    periodMs: number;
+    failedAttemptLimit: number;
+    /** failures and lockouts also kept in etcd for a fleet of servers (src/auth/shared-quarantine.ts) */
+    shared?: { prefix: string };
+  };
 }
 
 /** Maps a verified client certificate to a user record in etcd (labels only, no password). */

@@ -283,6 +283,19 @@ test('auth.basic: etcd settings, caches, quarantine, and our certificate_identit
   const auth = (basic: Record<string, unknown>, more: Record<string, unknown> = {}) =>
     serverJson({ auth: { basic: { etcd, cache: { size: 5 }, ...basic }, ...more } });
   rejects(auth({ cache: { size: 0 } }), /\$\.auth\.basic\.cache\.size: expected an integer ≥ 1, found 0/);
+  const shared = (prefix: unknown) =>
+    auth({ quarantine: { period: [60, 0], failed_attempt_limit: 3, shared: { prefix } } });
+  assert.deepEqual(parse(shared('/mg/quarantine')).config.auth?.basic?.quarantine?.shared, {
+    prefix: '/mg/quarantine',
+  });
+  // the users live under /users (etcd.path above): a prefix inside it, or around it, would mix the two
+  for (const p of ['/users/q', '/users', '/', '/users/'])
+    rejects(
+      shared(p),
+      /\$\.auth\.basic\.quarantine\.shared\.prefix: must not overlap auth\.basic\.etcd\.path/,
+    );
+  assert.ok(parse(shared('/users2')).config.auth);
+  rejects(shared(''), /\$\.auth\.basic\.quarantine\.shared\.prefix: expected a non-empty string/);
   rejects(
     auth({ quarantine: { period: [60, 0], failed_attempt_limit: 0 } }),
     /\$\.auth\.basic\.quarantine\.failed_attempt_limit: expected an integer ≥ 1, found 0/,
