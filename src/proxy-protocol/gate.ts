@@ -88,6 +88,8 @@ export function installProxyGate(
   };
 
   const screen = (socket: net.Socket) => {
+    // already reset by the peer (a balancer's connect-only check): nothing to judge or to log
+    if (socket.remoteAddress === undefined) return void socket.destroy();
     const fromTrusted = isTrusted(trusted, socket.remoteAddress);
     if (!fromTrusted && cfg.required) return refuse(socket, 'untrusted', 'peer is not a trusted balancer');
     waiting.add(socket);
