@@ -123,6 +123,8 @@ test('fleet behind haproxy: real client addresses, shared quarantine, revocation
       await once(haproxy, 'close');
     }
   });
+  // an haproxy that cannot start (a bad configuration) says why
+  haproxy.once('exit', (code) => code && console.error(`haproxy exited with ${code}:\n${haproxyLog}`));
   await waitForPort(front);
   const url = `https://127.0.0.1:${front}`;
 
@@ -297,7 +299,6 @@ test('fleet behind haproxy: real client addresses, shared quarantine, revocation
     /PROXY protocol header/,
     "haproxy's connections (checks included) all carried a valid header",
   );
-  void haproxyLog;
 });
 
 test('docs/fleet.md shows deploy/haproxy/haproxy.cfg exactly as the fleet test runs it', async () => {
