@@ -93,3 +93,24 @@ test('a single url keeps working exactly as before (no server set)', async (t) =
   for (const seq of range(3)) assert.equal((await sendNumbered(req, 'cam1', seq)).kind, 'ack');
   assert.deepEqual(a.accepted.map(seqOf), range(3));
 });
+
+test('urls: with every server down the lane keeps going round them, and delivers once one comes back', async (t) => {
+  const [portA, portB] = [await freePort(), await freePort()];
+  const urls = [`http://127.0.0.1:${portA}`, `http://127.0.0.1:${portB}`];
+  const { cfg, endpoint } = await clientSetup(t, urls[0], {
+    readerType: 'rep',
+    ack: 'on_delivery',
+    extra: { urls },
+  });
+  const client = await runClient(t, cfg);
+  const req = await source(t, 'req', endpoint);
+  const sent = sendNumbered(req, 'cam1', 0);
+  // both refused a few times: the lane has been to both and set both aside
+  await waitUntil(() => client.stats().retries >= 4, 'retries against both servers');
+  // the first server comes back; the lane, going round although both were set aside, finds it
+  const a = await sink(t, { port: portA });
+  const started = Date.now();
+  assert.equal((await sent).kind, 'ack');
+  assert.deepEqual(a.accepted.map(seqOf), ['0']);
+  assert.ok(Date.now() - started < 2000, 'found without waiting for the 5 s set-aside to end');
+});
