@@ -15,6 +15,7 @@ import { Etcd3 } from 'etcd3';
 import { DEFAULT_SERVER_LIMITS } from '../../src/config/limits.js';
 import type { ProxyProtocolConfig, ServerLimits, ServerTlsConfig } from '../../src/config/types.js';
 import { proxyProtocolRefusedTotal } from '../../src/proxy-protocol/gate.js';
+import { isTrusted, trustedNetworks } from '../../src/proxy-protocol/networks.js';
 import { buildLabPki, type LabPki, type Leaf } from '../helpers/openssl-pki.js';
 import { startEtcd } from '../helpers/etcd.js';
 import { VECTORS, basic, basicConfig } from '../helpers/basic-auth.js';
@@ -248,4 +249,24 @@ test('the quarantine key is the client address of the header: one client locked 
   // the same user from another client behind the same balancer is not; an empty body is a 400 past auth
   assert.equal((await post('198.51.100.7', 'password1')).status, 400);
   assert.match(log.matching(/user quarantined/).join('\n'), /remote=198\.51\.100\.66\b/);
+});
+
+test('an IPv6 balancer (::1) is trusted by its /128; an IPv4 peer is not trusted by an IPv6 network', async (t) => {
+  const { server } = await gatewayToRouter(t, { ip: '::1', proxyProtocol: proxy({ trusted: ['::1/128'] }) });
+  const over6 = async (preamble: Buffer) => {
+    const socket = net.connect({ port: server.port, host: '::1' });
+    await once(socket, 'connect');
+    socket.write(preamble);
+    socket.write('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    return closedWith(socket);
+  };
+  assert.match(await over6(v2('2001:db8::9')), /^HTTP\/1\.1 200/);
+  const list = trustedNetworks(['::1/128']);
+  assert.equal(isTrusted(list, '127.0.0.1'), false);
+  assert.equal(isTrusted(list, '::1'), true);
+  assert.equal(
+    isTrusted(trustedNetworks(['10.0.0.0/8']), '::ffff:10.1.2.3'),
+    true,
+    'IPv4-mapped checked as IPv4',
+  );
 });
