@@ -171,6 +171,18 @@ function fixedRun(results: RunResult[], mode: string, size: number): RunResult |
 function fixedRateTargets(results: RunResult[], floors: RateFloor[]): TargetResult[] {
   const out: TargetResult[] = [];
   const sizes = [...new Set(results.filter((r) => r.purpose === 'fixed-rate').map((r) => r.sizeBytes))];
+  if (sizes.length === 0) {
+    out.push({
+      id: 'fixed-rate-cpu',
+      description: 'each half’s CPU/msg at 40% of mtls vs the pumps for its hops (HTTP middle)',
+      target: FIXED_RATE_CPU_FACTOR,
+      measured: null,
+      unit: '×',
+      goal: 'max',
+      status: 'n/a',
+      detail: 'needs the fixed-rate runs (--extras fixed-rate with mtls in --modes)',
+    });
+  }
   for (const size of sizes) {
     const run = fixedRun(results, 'mtls', size);
     const floor = floors.find((f) => f.sizeBytes === size);
