@@ -18,6 +18,7 @@ import {
 } from './fields.js';
 import { cache, checkOpsAddress, fixIpcPermissions, opsListener, socketUrl, statistics } from './sections.js';
 import { clientTls, serverTls } from './tls.js';
+import { telemetry } from './telemetry.js';
 import { DEFAULT_SERVER_LIMITS, serverLimits } from './limits.js';
 import type {
   BasicAuthServerConfig,
@@ -52,6 +53,7 @@ function readServer(root: Node, opts: ParseOptions): LoadedServerConfig {
     statistics: top.optional('statistics', statistics),
     ops: opsListener(top),
     limits: top.optional('limits', serverLimits) ?? { ...DEFAULT_SERVER_LIMITS },
+    telemetry: top.optional('telemetry', telemetry),
   };
   top.done();
   checkOpsAddress(top, config);
