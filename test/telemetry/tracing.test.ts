@@ -2,41 +2,15 @@
 // exporters sending to an OTLP receiver in this process (./otlp-receiver.ts decodes their real payloads),
 // for each supported protocol and both request forms.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import test from 'node:test';
-import type { TelemetryConfig } from '../../src/config/types.js';
 import { buildMessage } from '../../src/savant/message.js';
-import { readPropagatedContext, replacePropagatedContext } from '../../src/savant/propagated-context.js';
+import { readPropagatedContext } from '../../src/savant/propagated-context.js';
 import { startChain } from '../e2e/chain.js';
 import { nextMessage } from '../server/fixtures.js';
 import { startOtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
+import { sourceContext, telemetryConfig, tracedMessage } from './fixtures.js';
 
 const enc = new TextEncoder();
-
-export function telemetryConfig(
-  endpoint: string,
-  protocol: TelemetryConfig['tracer']['protocol'],
-  service: string,
-  over: Partial<TelemetryConfig> = {},
-): TelemetryConfig {
-  return {
-    format: 'w3c',
-    tracer: { serviceName: service, protocol, endpoint, timeoutMs: 2000 },
-    sampling: { ratio: 1, rejectionsPerMinute: 60 },
-    ...over,
-  };
-}
-
-/** A source context: a fresh trace id and span id, sampled or not. */
-export function sourceContext(sampled = true): { traceId: string; spanId: string; traceparent: string } {
-  const traceId = randomBytes(16).toString('hex');
-  const spanId = randomBytes(8).toString('hex');
-  return { traceId, spanId, traceparent: `00-${traceId}-${spanId}-${sampled ? '01' : '00'}` };
-}
-
-export function tracedMessage(topic: string, carrier: Record<string, string>): Uint8Array {
-  return replacePropagatedContext(buildMessage({ content: 'video_frame', sourceId: topic }), carrier);
-}
 
 const byName = (spans: ReceivedSpan[], traceId: string, name: string) =>
   spans.filter((s) => s.traceId === traceId && s.name === name);
