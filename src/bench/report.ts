@@ -1,5 +1,6 @@
 // Presenting benchmark results: the text table, the JSON document and a hand-written SVG chart.
 import { formatSize, type BenchOptions } from './options.js';
+import type { TelemetryComparison } from './benchmark.js';
 import type { FloorResult } from './floor.js';
 import type { RunResult } from './runner.js';
 import type { SpoolReplayResult } from './spool-replay.js';
@@ -17,6 +18,8 @@ export interface BenchReport {
   floor?: FloorResult | null;
   /** the spool-replay extra (--extras spool-replay) */
   spoolReplay?: SpoolReplayResult | null;
+  /** --telemetry: per-message CPU with tracing on against off */
+  telemetry?: TelemetryComparison[] | null;
   targets: TargetResult[];
   /** true when any run lost, duplicated or reordered messages, or could not complete */
   failed: boolean;

@@ -17,6 +17,7 @@ import type { BenchMode, BenchOptions } from './options.js';
 import { startGatewayProcess, type GatewayProcess, type ProcessUsage } from './process.js';
 import { summarizeLatency, type LatencySummary } from './stats.js';
 import { benchTopics, runSource, Sink } from './traffic.js';
+import { startSpanSink, telemetrySection } from './telemetry.js';
 
 export type RunPurpose = 'matrix' | 'latency' | 'slow-sink';
 
@@ -31,6 +32,8 @@ export interface RunSpec {
   warmupS?: number;
   rate?: number;
   slowSinkMs?: number;
+  /** both halves trace (a telemetry section, OTLP to a receiver in the harness), every message with a context */
+  telemetry?: boolean;
 }
 
 export interface HalfResult extends ProcessUsage {
@@ -80,17 +83,23 @@ export const SLOW_SINK_MS = 25;
 export function planRuns(o: BenchOptions): RunSpec[] {
   const runs: RunSpec[] = [];
   const base = { streams: o.streams, seconds: o.seconds };
+  const tracing = o.telemetry === 'both' ? [false, true] : [o.telemetry === 'on'];
   for (const sizeBytes of o.sizes) {
     for (const mode of o.modes) {
-      runs.push({
-        ...base,
-        name: mode,
-        purpose: 'matrix',
-        mode,
-        sizeBytes,
-        rate: o.rate,
-        slowSinkMs: o.slowSinkMs,
-      });
+      for (const telemetry of tracing) {
+        // `direct` has no gateway to trace
+        if (telemetry && mode === 'direct') continue;
+        runs.push({
+          ...base,
+          name: telemetry ? `${mode}+otel` : mode,
+          purpose: 'matrix',
+          mode,
+          sizeBytes,
+          rate: o.rate,
+          slowSinkMs: o.slowSinkMs,
+          ...(telemetry ? { telemetry } : {}),
+        });
+      }
     }
   }
   if (o.extras.includes('latency')) {
@@ -178,6 +187,13 @@ export async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult>
     sink.start();
     cleanups.unshift(() => sink.close());
 
+    let telemetry: object | undefined;
+    if (transport && spec.telemetry) {
+      const receiver = await startSpanSink();
+      cleanups.push(() => receiver.close());
+      telemetry = telemetrySection(receiver.url);
+    }
+
     if (transport) {
       const [serverPort, clientPort] = [await freePort(), await freePort()];
       const serverFile = path.join(runDir, 'server.json');
@@ -185,20 +201,23 @@ export async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult>
       const common = { frameBytes: spec.sizeBytes, transport, pki: ctx.pki };
       await writeFile(
         serverFile,
-        JSON.stringify(serverConfig({ ...common, port: serverPort, sinkUrl }), null, 2),
+        JSON.stringify({ ...serverConfig({ ...common, port: serverPort, sinkUrl }), telemetry }, null, 2),
       );
       await writeFile(
         clientFile,
         JSON.stringify(
-          clientConfig({
-            ...common,
-            port: clientPort,
-            serverPort,
-            sourceUrl,
-            settings: clientSettings(spec.mode),
-            deadLetterDir: path.join(runDir, 'dead-letter'),
-            spool: spoolOf(spec.mode, runDir),
-          }),
+          {
+            ...clientConfig({
+              ...common,
+              port: clientPort,
+              serverPort,
+              sourceUrl,
+              settings: clientSettings(spec.mode),
+              deadLetterDir: path.join(runDir, 'dead-letter'),
+              spool: spoolOf(spec.mode, runDir),
+            }),
+            telemetry,
+          },
           null,
           2,
         ),
@@ -235,6 +254,7 @@ export async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult>
       size: spec.sizeBytes,
       seconds: spec.seconds + (spec.warmupS ?? 0),
       rate: spec.rate,
+      traced: spec.telemetry,
     });
     const drained = await sink.waitForAll(source.sent, ctx.drainTimeoutS * 1000);
     const [clientUsage, serverUsage] = await Promise.all([client?.usage(), server?.usage()]);
