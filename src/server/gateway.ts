@@ -276,6 +276,9 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       const { createSecureListener } = await import('../tls/server.js');
       listener = await createSecureListener(cfg.tls, handler, {
         server: { ...httpServerOptions(limits), handshakeTimeout: limits.tlsHandshakeTimeoutMs },
+        onRefused: tracing
+          ? (reason, address) => tracing.rejected({ kind: 'tls_peer', reason, status: 401, address })
+          : undefined,
       });
       const l = listener;
       cleanups.push(() => l.close());

@@ -5,6 +5,7 @@
 // Both become the same ReceivedSpan shape. `hang` makes it accept requests and never answer (a collector
 // that hangs); closing it then cuts those connections.
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 
@@ -33,11 +34,14 @@ export interface OtlpReceiver {
 
 type T = { after(fn: () => unknown): void };
 
-export async function startOtlpReceiver(t: T, opts: { hang?: boolean } = {}): Promise<OtlpReceiver> {
+export async function startOtlpReceiver(
+  t: T,
+  opts: { hang?: boolean; tls?: { cert: Buffer; key: Buffer } } = {},
+): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const requests: string[] = [];
   const waiters = new Set<() => void>();
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -49,7 +53,8 @@ export async function startOtlpReceiver(t: T, opts: { hang?: boolean } = {}): Pr
       res.writeHead(200, { 'content-type': type }).end(type.includes('json') ? '{}' : '');
       for (const w of waiters) w();
     });
-  });
+  };
+  const server = opts.tls ? https.createServer(opts.tls, handler) : http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   let closed: Promise<void> | undefined;
@@ -60,7 +65,7 @@ export async function startOtlpReceiver(t: T, opts: { hang?: boolean } = {}): Pr
     }));
   t.after(close);
   return {
-    url: `http://127.0.0.1:${port}/v1/traces`,
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}/v1/traces`,
     spans,
     requests,
     close,

@@ -4,7 +4,10 @@
 // x-media-gateway-trace-contexts, so that each outcome is produced exactly once.
 import assert from 'node:assert/strict';
 import test from 'node:test';
+import { readFile } from 'node:fs/promises';
 import { Etcd3 } from 'etcd3';
+import { makePki } from '../../src/cli/demo.js';
+import { tempDir } from '../helpers/tmp.js';
 import type { ServerConfig } from '../../src/config/types.js';
 import { encodeMedia, encodeMediaBatch } from '../../src/savant/media.js';
 import { buildMessage } from '../../src/savant/message.js';
@@ -259,3 +262,45 @@ for (const collector of ['down', 'hanging'] as const) {
     assert.ok(performance.now() - closing < 4000, `close took ${performance.now() - closing} ms`);
   });
 }
+
+test('mutual TLS: a client without a certificate becomes a rejection span; spans go to an https collector trusting our CA', async (t) => {
+  const pki = await makePki(await tempDir(t, 'mg-trace-pki-'));
+  const otlp = await startOtlpReceiver(t, {
+    tls: { cert: await readFile(pki.serverCert), key: await readFile(pki.serverKey) },
+  });
+  const ep = await tcp();
+  await sink(t, `router+bind:${ep}`);
+  const telemetry = telemetryConfig(otlp.url, 'http_binary', 's');
+  telemetry.tracer.tls = { certificate: pki.caCert };
+  const server = await gateway(
+    t,
+    serverConfig(writerConfig(`dealer+connect:${ep}`), {
+      tls: {
+        certificate: pki.serverCert,
+        key: pki.serverKey,
+        clientAuth: {
+          directory: pki.hashDir,
+          crlEnabled: true,
+          pollIntervalMs: 1000,
+          crlExpiryWarningMs: 3_600_000,
+        },
+      },
+      telemetry,
+    }),
+  );
+  const ca = await readFile(pki.caCert, 'utf8');
+  await post(
+    server.url + '/',
+    encodeMedia({ message: frame('cam'), topic: enc.encode('cam'), data: [] }),
+    PROTOBUF,
+    {
+      ca,
+    },
+  ).catch(() => undefined); // refused: by the handshake or with a 401, either is a rejection
+  await otlp.waitFor((s) => s.some((x) => x.name === 'mg.server.rejected'), 'the rejection span');
+  const span = otlp.spans.find((x) => x.name === 'mg.server.rejected')!;
+  assert.equal(span.attributes['mg.rejection'], 'tls_peer');
+  assert.equal(span.attributes['error.type'], 'no_certificate');
+  assert.equal(span.status.code, 2);
+  assert.equal(span.attributes['client.address'], '127.0.0.1');
+});
