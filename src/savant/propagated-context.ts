@@ -8,63 +8,69 @@ import { decodeStep } from './message.js';
 
 const PROPAGATED_CONTEXT = 3;
 
-/** Reads a varint at `pos`; returns [value, next position], or [-1, -1] when malformed or truncated. */
-function varint(b: Uint8Array, pos: number): [number, number] {
+// The scan keeps its state in these two variables instead of returning tuples or taking callbacks: it runs
+// on every message while tracing is on and must not allocate.
+let scanValue = 0;
+let scanPos = 0;
+
+/** Reads a varint at `pos` into scanValue/scanPos; false when malformed or truncated. */
+function varint(b: Uint8Array, pos: number): boolean {
   let value = 0;
   let scale = 1;
   for (let i = 0; i < 10 && pos < b.length; i++) {
     const byte = b[pos++];
     value += (byte & 0x7f) * scale;
-    if (byte < 0x80) return [value, pos];
+    if (byte < 0x80) {
+      scanValue = value;
+      scanPos = pos;
+      return true;
+    }
     scale *= 128;
   }
-  return [-1, -1];
+  return false;
 }
 
-/** Calls `fn(fieldNo, start, end)` per top-level field; false when the bytes are malformed. */
-function scanFields(b: Uint8Array, fn: (fieldNo: number, start: number, end: number) => boolean): boolean {
-  let pos = 0;
-  while (pos < b.length) {
-    const start = pos;
-    const [tag, afterTag] = varint(b, pos);
-    if (afterTag < 0) return false;
-    pos = afterTag;
-    switch (tag & 7) {
-      case WireType.Varint: {
-        const [, next] = varint(b, pos);
-        if (next < 0) return false;
-        pos = next;
-        break;
-      }
-      case WireType.Bit64:
-        pos += 8;
-        break;
-      case WireType.Bit32:
-        pos += 4;
-        break;
-      case WireType.LengthDelimited: {
-        const [length, next] = varint(b, pos);
-        if (next < 0) return false;
-        pos = next + length;
-        break;
-      }
-      default:
-        return false; // groups: not in this schema
-    }
-    if (pos > b.length) return false;
-    if (!fn(Math.floor(tag / 8), start, pos)) return true;
+/**
+ * Steps over the top-level field starting at `pos`: sets scanValue to its field number and scanPos to the
+ * position after it; false when the bytes are malformed.
+ */
+function nextField(b: Uint8Array, pos: number): boolean {
+  if (!varint(b, pos)) return false;
+  const tag = scanValue;
+  pos = scanPos;
+  switch (tag & 7) {
+    case WireType.Varint:
+      if (!varint(b, pos)) return false;
+      pos = scanPos;
+      break;
+    case WireType.Bit64:
+      pos += 8;
+      break;
+    case WireType.Bit32:
+      pos += 4;
+      break;
+    case WireType.LengthDelimited:
+      if (!varint(b, pos)) return false;
+      pos = scanPos + scanValue;
+      break;
+    default:
+      return false; // groups: not in this schema
   }
+  if (pos > b.length) return false;
+  scanValue = Math.floor(tag / 8);
+  scanPos = pos;
   return true;
 }
 
 /** Whether the serialized Message has at least one propagated_context entry (no allocation). */
 export function hasPropagatedContext(message: Uint8Array): boolean {
-  let found = false;
-  scanFields(message, (no) => {
-    if (no === PROPAGATED_CONTEXT) found = true;
-    return !found;
-  });
-  return found;
+  let pos = 0;
+  while (pos < message.length) {
+    if (!nextField(message, pos)) return false;
+    if (scanValue === PROPAGATED_CONTEXT) return true;
+    pos = scanPos;
+  }
+  return false;
 }
 
 function readEntry(bytes: Uint8Array, into: Record<string, string>): void {
@@ -102,16 +108,15 @@ export function replacePropagatedContext(message: Uint8Array, carrier: Record<st
   const kept: [number, number][] = [];
   let insertAt = -1;
   let afterLabels = 0;
-  const ok = scanFields(message, (no, start, end) => {
-    if (no === PROPAGATED_CONTEXT) {
+  for (let pos = 0; pos < message.length; pos = scanPos) {
+    if (!nextField(message, pos)) throw new Error('cannot rewrite a malformed Message');
+    if (scanValue === PROPAGATED_CONTEXT) {
       if (insertAt < 0) insertAt = kept.length;
     } else {
-      kept.push([start, end]);
-      if (no <= 2) afterLabels = kept.length;
+      kept.push([pos, scanPos]);
+      if (scanValue <= 2) afterLabels = kept.length;
     }
-    return true;
-  });
-  if (!ok) throw new Error('cannot rewrite a malformed Message');
+  }
   if (insertAt < 0) insertAt = afterLabels;
   const w = new BinaryWriter();
   for (const key of Object.keys(carrier).sort()) {
@@ -135,9 +140,4 @@ export function replacePropagatedContext(message: Uint8Array, carrier: Record<st
   });
   if (insertAt >= kept.length) out.set(entries, pos);
   return out;
-}
-
-/** Adds propagated_context entries to a message built by buildMessage() (tests, demo, benchmark). */
-export function withPropagatedContext(message: Uint8Array, carrier: Record<string, string>): Uint8Array {
-  return replacePropagatedContext(message, carrier);
 }

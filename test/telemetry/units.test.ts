@@ -37,9 +37,12 @@ test('propagated_context: found without decoding, read, and replaced in place of
   assert.deepEqual(Buffer.from(replacePropagatedContext(again, {})), Buffer.from(plain));
 });
 
-test('propagated_context: a truncated message is not rewritten', () => {
+test('propagated_context: a truncated message is not rewritten, and malformed bytes have no context', () => {
   const m = replacePropagatedContext(buildMessage({ content: 'user_data' }), { traceparent: 'x' });
   assert.throws(() => replacePropagatedContext(m.subarray(0, m.length - 1), {}), /malformed/);
+  assert.equal(hasPropagatedContext(new Uint8Array([0x0a, 0x7f])), false, 'length past the end');
+  assert.equal(hasPropagatedContext(new Uint8Array([0xff, 0xff, 0xff])), false, 'unterminated tag');
+  assert.equal(hasPropagatedContext(new Uint8Array([0x0b, 0x1a, 0x00])), false, 'group wire type');
 });
 
 test('batch header: one entry per item, empty for untraced, ignored when the count differs', () => {
