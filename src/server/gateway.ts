@@ -31,6 +31,8 @@ import {
   httpServerOptions,
 } from '../limits/connection-budget.js';
 import { connectionTimeoutsTotal } from '../limits/metrics.js';
+import { installProxyGate } from '../proxy-protocol/gate.js';
+import { clientAddress } from '../util/client-address.js';
 
 const log = logger('media_gateway::server');
 
@@ -111,7 +113,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       if (cfg.auth?.basic) {
         const d = await authenticator!.authenticateBasic(
           req.headers.authorization,
-          req.socket.remoteAddress ?? '',
+          clientAddress(req.socket),
         );
         if (!d.ok)
           return {
@@ -297,6 +299,9 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       if (cfg.auth?.basic)
         log.warn('Basic auth over plain HTTP: credentials travel in clear text; configure tls');
     }
+    // First of all: every later 'connection' listener sees the connection once its header is read.
+    const proxyGate = cfg.proxyProtocol ? installProxyGate(server, cfg.proxyProtocol) : undefined;
+    if (proxyGate) cleanups.push(() => proxyGate.close());
     const budget = applyConnectionBudget(server, limits, cfg.tls !== undefined);
     answerClientErrors(server);
     closeNonHttp1(server, cfg.tls ? 'secureConnection' : 'connection');
@@ -320,6 +325,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
         });
         server.closeIdleConnections();
         budget.dropHandshaking();
+        proxyGate?.dropPending();
       });
     // Runs first on close: stop taking requests before the writer and the rest go away.
     cleanups.push(closeServer);

@@ -60,8 +60,8 @@ class SenderTracing {
       ...opts,
       identify: (items) => this.identify(items, identify?.(items)),
       http: {
-        post: async (target, body, signal, headers) => {
-          const outcome = await post(target, body, signal, headers);
+        post: async (target, body, signal, headers, lane) => {
+          const outcome = await post(target, body, signal, headers, lane);
           const attempt = headers && this.attempts.get(headers);
           if (attempt) this.record(attempt, target, outcome);
           return outcome;
