@@ -36,6 +36,13 @@ export const MAX_QUEUED_SPANS = 4096;
 const MAX_EXPORT_BATCH = 512;
 /** How often queued spans are exported (a full batch goes at once). */
 export const EXPORT_INTERVAL_MS = 500;
+/**
+ * Longest attribute string a span keeps (longer ones are cut). Topics and routing labels come from the
+ * peer: without a cap one traced message with a 60 MiB routing label would keep 60 MiB alive in each of
+ * the MAX_QUEUED_SPANS queued spans and in every export. Arrays are capped per element; their element
+ * count is already bounded by limits.max_routing_labels.
+ */
+export const MAX_ATTRIBUTE_CHARS = 1024;
 /** Between two log lines about failed exports. */
 const EXPORT_FAILURE_LOG_MS = 60_000;
 
@@ -68,6 +75,7 @@ export async function startTracing(cfg: TelemetryConfig, side: 'client' | 'serve
       remoteParentSampled: new TraceIdRatioBasedSampler(cfg.sampling.ratio),
       remoteParentNotSampled: new AlwaysOffSampler(),
     }),
+    spanLimits: { attributeValueLengthLimit: MAX_ATTRIBUTE_CHARS, attributeCountLimit: 32 },
     spanProcessors: [
       new BatchSpanProcessor(exporter, {
         maxQueueSize: MAX_QUEUED_SPANS,
