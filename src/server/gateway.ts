@@ -156,7 +156,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
           kind: auth.check,
           reason: auth.reason,
           status: auth.status,
-          address: req.socket.remoteAddress,
+          address: clientAddress(req.socket),
         });
         const headers: http.OutgoingHttpHeaders = {};
         if (auth.challenge) headers['WWW-Authenticate'] = 'Basic';
@@ -290,7 +290,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
           tracing.rejected({
             kind: 'tls_handshake',
             reason: err.code ?? 'handshake failed',
-            address: socket.remoteAddress,
+            address: clientAddress(socket),
           }),
         );
       }

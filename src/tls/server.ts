@@ -33,7 +33,7 @@ import { contextTrust } from '../trust/snapshot.js';
 import { verifyPeerChain, reasonFromAuthorizationError, type RejectReason } from '../trust/verify.js';
 import { RepeatLog } from '../util/repeat-log.js';
 import { peerText } from '../util/peer-text.js';
-import { clientAddressFields } from '../util/client-address.js';
+import { clientAddress, clientAddressFields } from '../util/client-address.js';
 import { answerRefusal, cutAfterGrace } from './refusal-answer.js';
 
 const log = logger('media_gateway::tls');
@@ -178,7 +178,7 @@ export async function createSecureListener(
     live?: Peer,
   ) => {
     tlsRejectionsTotal.inc({ reason });
-    opts.onRefused?.(reason, socket.remoteAddress);
+    opts.onRefused?.(reason, clientAddress(socket));
     // Certificate names are chosen by the peer: escaped before they reach a log line.
     const fields: RejectionFields = {
       subject: peerText(who?.subject ?? 'none'),

@@ -21,6 +21,7 @@ import {
   tcp,
   writerConfig,
 } from '../server/fixtures.js';
+import { v1Header } from '../proxy-protocol/encode.js';
 import { startOtlpReceiver } from './otlp-receiver.js';
 import { sourceContext, telemetryConfig, tracedMessage } from './fixtures.js';
 
@@ -168,4 +169,33 @@ test('failed TLS handshakes become tls_handshake rejection spans, rate-limited',
   // closing flushes what is queued: still two
   await server.close();
   assert.equal(otlp.spans.filter((x) => x.name === 'mg.server.rejected').length, 2);
+});
+
+test('behind a trusted PROXY protocol balancer, rejection spans name the client, not the balancer', async (t) => {
+  const pki = await makePki(await tempDir(t, 'mg-trace-pp-'));
+  const otlp = await startOtlpReceiver(t);
+  const ep = await tcp();
+  await sink(t, `router+bind:${ep}`);
+  const server = await gateway(
+    t,
+    serverConfig(writerConfig(`dealer+connect:${ep}`), {
+      tls: { certificate: pki.serverCert, key: pki.serverKey },
+      proxyProtocol: { trusted: ['127.0.0.1/32'], required: true, headerTimeoutMs: 3000 },
+      telemetry: telemetryConfig(otlp.url, 'http_binary', 's'),
+    }),
+  );
+  const port = Number(new URL(server.url).port);
+  await new Promise<void>((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => {
+      s.write(v1Header('203.0.113.7', 40000, port));
+      s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'); // plain HTTP where TLS is expected
+    });
+    s.on('error', () => undefined);
+    s.on('close', () => resolve());
+    s.resume();
+  });
+  await otlp.waitFor((s) => s.some((x) => x.name === 'mg.server.rejected'), 'the rejection span');
+  const span = otlp.spans.find((x) => x.name === 'mg.server.rejected')!;
+  assert.equal(span.attributes['mg.rejection'], 'tls_handshake');
+  assert.equal(span.attributes['client.address'], '203.0.113.7');
 });
