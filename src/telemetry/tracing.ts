@@ -23,9 +23,12 @@ import {
   ParentBasedSampler,
   TraceIdRatioBasedSampler,
   type ReadableSpan,
+  type Span,
   type SpanExporter,
+  type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import type { TelemetryConfig } from '../config/types.js';
+import { telemetrySpansDroppedTotal } from '../metrics/registry.js';
 import { logger } from '../util/log.js';
 import { packageVersion } from '../util/version.js';
 
@@ -33,7 +36,7 @@ const log = logger('media_gateway::telemetry');
 
 /** Spans waiting for export; beyond this the processor drops new ones (bounded memory). */
 export const MAX_QUEUED_SPANS = 4096;
-const MAX_EXPORT_BATCH = 512;
+export const MAX_EXPORT_BATCH = 512;
 /** How often queued spans are exported (a full batch goes at once). */
 export const EXPORT_INTERVAL_MS = 500;
 /**
@@ -62,6 +65,15 @@ export function propagatorFor(format: TelemetryConfig['format']): TextMapPropaga
 
 export async function startTracing(cfg: TelemetryConfig, side: 'client' | 'server'): Promise<Tracing> {
   const exporter = new LoggingExporter(await createExporter(cfg.tracer));
+  const queue = new CountedQueue(
+    new BatchSpanProcessor(exporter, {
+      maxQueueSize: MAX_QUEUED_SPANS,
+      maxExportBatchSize: MAX_EXPORT_BATCH,
+      scheduledDelayMillis: EXPORT_INTERVAL_MS,
+      exportTimeoutMillis: cfg.tracer.timeoutMs,
+    }),
+  );
+  exporter.onTaken = (n) => queue.taken(n);
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({
       'service.name': cfg.tracer.serviceName,
@@ -76,14 +88,7 @@ export async function startTracing(cfg: TelemetryConfig, side: 'client' | 'serve
       remoteParentNotSampled: new AlwaysOffSampler(),
     }),
     spanLimits: { attributeValueLengthLimit: MAX_ATTRIBUTE_CHARS, attributeCountLimit: 32 },
-    spanProcessors: [
-      new BatchSpanProcessor(exporter, {
-        maxQueueSize: MAX_QUEUED_SPANS,
-        maxExportBatchSize: MAX_EXPORT_BATCH,
-        scheduledDelayMillis: EXPORT_INTERVAL_MS,
-        exportTimeoutMillis: cfg.tracer.timeoutMs,
-      }),
-    ],
+    spanProcessors: [queue],
   });
   const tracer = provider.getTracer('media-gateway', packageVersion());
   const propagator = propagatorFor(cfg.format);
@@ -143,12 +148,18 @@ async function createExporter(tracer: TelemetryConfig['tracer']): Promise<SpanEx
 class LoggingExporter implements SpanExporter {
   private failures = 0;
   private lastLog = 0;
+  /** told how many spans left the processor's queue for this export */
+  onTaken: (spans: number) => void = () => undefined;
 
   constructor(private readonly inner: SpanExporter) {}
 
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.onTaken(spans.length);
     this.inner.export(spans, (result) => {
-      if (result.code !== 0) this.failed(spans.length, result.error);
+      if (result.code !== 0) {
+        telemetrySpansDroppedTotal.inc({ reason: 'export_failed' }, spans.length);
+        this.failed(spans.length, result.error);
+      }
       done(result);
     });
   }
@@ -171,6 +182,42 @@ class LoggingExporter implements SpanExporter {
 
   forceFlush(): Promise<void> {
     return this.inner.forceFlush?.() ?? Promise.resolve();
+  }
+}
+
+/**
+ * The batch processor drops spans silently once MAX_QUEUED_SPANS wait for export; this wrapper keeps the same
+ * count (ended minus handed to the exporter) and drops them itself first, so each one is counted.
+ */
+class CountedQueue implements SpanProcessor {
+  private queued = 0;
+
+  constructor(private readonly inner: BatchSpanProcessor) {}
+
+  taken(spans: number): void {
+    this.queued = Math.max(0, this.queued - spans);
+  }
+
+  onStart(span: Span, parent: Context): void {
+    this.inner.onStart(span, parent);
+  }
+
+  onEnd(span: ReadableSpan): void {
+    if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return; // the processor skips them too
+    if (this.queued >= MAX_QUEUED_SPANS) {
+      telemetrySpansDroppedTotal.inc({ reason: 'queue_full' });
+      return;
+    }
+    this.queued++;
+    this.inner.onEnd(span);
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
   }
 }
 

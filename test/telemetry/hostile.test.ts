@@ -9,7 +9,16 @@ import { encodeMedia, encodeMediaBatch } from '../../src/savant/media.js';
 import { buildMessage } from '../../src/savant/message.js';
 import { readPropagatedContext } from '../../src/savant/propagated-context.js';
 import { encodeEntry, TRACE_CONTEXTS_HEADER } from '../../src/telemetry/item-contexts.js';
-import { MAX_ATTRIBUTE_CHARS } from '../../src/telemetry/tracing.js';
+import { telemetrySpansDroppedTotal } from '../../src/metrics/registry.js';
+import {
+  MAX_ATTRIBUTE_CHARS,
+  MAX_EXPORT_BATCH,
+  MAX_QUEUED_SPANS,
+  startTracing,
+} from '../../src/telemetry/tracing.js';
+import { waitUntil } from '../client/fixtures.js';
+import { freePort } from '../helpers/net.js';
+import { current } from '../metrics/prom.js';
 import { tempDir } from '../helpers/tmp.js';
 import {
   gateway,
@@ -198,4 +207,24 @@ test('behind a trusted PROXY protocol balancer, rejection spans name the client,
   const span = otlp.spans.find((x) => x.name === 'mg.server.rejected')!;
   assert.equal(span.attributes['mg.rejection'], 'tls_handshake');
   assert.equal(span.attributes['client.address'], '203.0.113.7');
+});
+
+test('spans beyond the export queue of an unreachable collector are dropped and counted, then the failed export', async (t) => {
+  const endpoint = `http://127.0.0.1:${await freePort()}/v1/traces`; // nobody listens
+  const cfg = telemetryConfig(endpoint, 'http_binary', 'q');
+  cfg.tracer.timeoutMs = 500;
+  const tracing = await startTracing(cfg, 'client');
+  t.after(() => tracing.shutdown());
+  const queueFull = await current(telemetrySpansDroppedTotal, { reason: 'queue_full' });
+  const failed = await current(telemetrySpansDroppedTotal, { reason: 'export_failed' });
+  const parent = tracing.sampledParent({ traceparent: sourceContext().traceparent })!;
+  // ended synchronously: the first full batch leaves for the exporter, the queue behind it fills
+  const extra = 100;
+  for (let i = 0; i < MAX_QUEUED_SPANS + MAX_EXPORT_BATCH + extra; i++)
+    tracing.tracer.startSpan('s', {}, parent).end();
+  assert.equal(await current(telemetrySpansDroppedTotal, { reason: 'queue_full' }), queueFull + extra);
+  await waitUntil(
+    async () => (await current(telemetrySpansDroppedTotal, { reason: 'export_failed' })) > failed,
+    'the failed export counted',
+  );
 });
