@@ -29,7 +29,7 @@ type Outcome = 'forwarded' | 'send_timeout' | 'ack_timeout' | 'send_error' | 'in
 /** Why an item got its status, for observers (tracing): a stable code and a human description. */
 export interface ForwardResult {
   status: number;
-  /** forwarded, invalid_topic, no_message, no_content, malformed, decode_limit, forbidden, send_timeout, ack_timeout, send_error */
+  /** forwarded, duplicate, invalid_topic, no_message, no_content, malformed, decode_limit, forbidden, send_timeout, ack_timeout, send_error */
   code: string;
   description: string;
 }

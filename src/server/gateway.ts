@@ -202,8 +202,16 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       const scope = grants.map((g) => g.user).join(',');
       const traces = tracing?.items(req, items.length, target);
       const forward = (i: number) => forwardMedia(ctx, items[i], grants, traces?.(i));
-      return (i: number): Promise<number> =>
-        named ? duplicates.forward(scope, named.instance, named.seqs[i], () => forward(i)) : forward(i);
+      return (i: number): Promise<number> => {
+        if (!named) return forward(i);
+        let ran = false;
+        const run = () => ((ran = true), forward(i));
+        return duplicates.forward(scope, named.instance, named.seqs[i], run).then((status) => {
+          // dropped as a duplicate: the item's trace still gets its server span, saying so
+          if (!ran) traces?.(i)?.refused({ status, code: 'duplicate', description: 'already forwarded' });
+          return status;
+        });
+      };
     };
 
     const postSingle = async (req: http.IncomingMessage, res: http.ServerResponse) => {

@@ -7,6 +7,7 @@ import net from 'node:net';
 import { makePki } from '../../src/cli/demo.js';
 import { encodeMedia, encodeMediaBatch } from '../../src/savant/media.js';
 import { buildMessage } from '../../src/savant/message.js';
+import { formatMessageIds, MESSAGE_IDS_HEADER } from '../../src/spool/identity.js';
 import { readPropagatedContext } from '../../src/savant/propagated-context.js';
 import { encodeEntry, TRACE_CONTEXTS_HEADER } from '../../src/telemetry/item-contexts.js';
 import { telemetrySpansDroppedTotal } from '../../src/metrics/registry.js';
@@ -227,4 +228,28 @@ test('spans beyond the export queue of an unreachable collector are dropped and 
     async () => (await current(telemetrySpansDroppedTotal, { reason: 'export_failed' })) > failed,
     'the failed export counted',
   );
+});
+
+test('a duplicate dropped by the server still gets its store span, outcome duplicate', async (t) => {
+  const { otlp, reader, server } = await tracedGateway(t);
+  const media = encodeMedia({
+    message: buildMessage({ content: 'video_frame', sourceId: 'cam' }),
+    topic: enc.encode('cam'),
+    data: [],
+  });
+  const ids = { [MESSAGE_IDS_HEADER]: formatMessageIds('ab'.repeat(16), [7]) };
+  const first = sourceContext();
+  const got = nextMessage(reader);
+  const a = await post(server.url + '/', media, { ...PROTOBUF, ...ids, traceparent: first.traceparent });
+  assert.equal(a.status, 200);
+  await got;
+  const again = sourceContext(); // the client's second attempt: a new forward span, same message id
+  const b = await post(server.url + '/', media, { ...PROTOBUF, ...ids, traceparent: again.traceparent });
+  assert.equal(b.status, 200);
+  await otlp.waitFor((s) => s.some((x) => x.traceId === again.traceId), 'the duplicate span');
+  const span = otlp.spans.find((x) => x.traceId === again.traceId)!;
+  assert.equal(span.name, 'mg.server.store');
+  assert.equal(span.parentSpanId, again.spanId);
+  assert.equal(span.attributes['mg.outcome'], 'duplicate');
+  assert.equal(span.attributes['http.response.status_code'], 200);
 });
