@@ -38,16 +38,28 @@ export interface ClientTracing {
 
 export async function startClientTracing(cfg: TelemetryConfig): Promise<ClientTracing> {
   const tracing = await startTracing(cfg, 'client');
+  const senders: SenderTracing[] = [];
   return {
-    traced: (make, opts) => new SenderTracing(tracing).wrap(make, opts),
-    shutdown: () => tracing.shutdown(),
+    traced: (make, opts) => {
+      const s = new SenderTracing(tracing);
+      senders.push(s);
+      return s.wrap(make, opts);
+    },
+    shutdown: () => {
+      for (const s of senders) s.abandon();
+      return tracing.shutdown();
+    },
   };
 }
 
 const utf8 = new TextDecoder();
 
 class SenderTracing {
-  private readonly items = new WeakMap<Outgoing, Traced>();
+  /**
+   * Items still in the sender: a Map (not weak) so that shutdown can end their spans. Bounded by the
+   * sender's queues: every pushed item leaves them through onComplete (delivered or dead-lettered).
+   */
+  private readonly items = new Map<Outgoing, Traced>();
   private readonly attempts = new WeakMap<Record<string, string>, Attempt>();
 
   constructor(private readonly t: Tracing) {}
@@ -150,6 +162,17 @@ class SenderTracing {
         'mg.attempt.result': resultOf(outcome, target, reply, attempt.positions[k]),
       });
     });
+  }
+
+  /** Shutdown with items still queued: their spans end as not delivered, so the exporter still sends them. */
+  abandon(): void {
+    for (const state of this.items.values()) {
+      const span = state.forward ?? state.queue!;
+      span.setStatus({ code: SpanStatusCode.ERROR, message: 'not delivered before shutdown' });
+      state.queue?.end();
+      state.forward?.end();
+    }
+    this.items.clear();
   }
 
   private completed(c: Completion): void {

@@ -17,7 +17,7 @@ import {
   MAX_QUEUED_SPANS,
   startTracing,
 } from '../../src/telemetry/tracing.js';
-import { waitUntil } from '../client/fixtures.js';
+import { clientSetup, runClient, source, waitUntil } from '../client/fixtures.js';
 import { freePort } from '../helpers/net.js';
 import { current } from '../metrics/prom.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -252,4 +252,23 @@ test('a duplicate dropped by the server still gets its store span, outcome dupli
   assert.equal(span.parentSpanId, again.spanId);
   assert.equal(span.attributes['mg.outcome'], 'duplicate');
   assert.equal(span.attributes['http.response.status_code'], 200);
+});
+
+test('a traced message still queued at shutdown: its spans are ended as not delivered and exported', async (t) => {
+  const otlp = await startOtlpReceiver(t);
+  const port = await freePort(); // no server: the message stays queued
+  const setup = await clientSetup(t, `http://127.0.0.1:${port}`, {
+    extra: { telemetry: telemetryConfig(otlp.url, 'http_binary', 'c') },
+  });
+  const client = await runClient(t, setup.cfg);
+  const src = await source(t, 'dealer', setup.endpoint);
+  const ctx = sourceContext();
+  await src.send(enc.encode('cam'), tracedMessage('cam', { traceparent: ctx.traceparent }), [], false);
+  await waitUntil(() => client.stats().retries >= 1, 'a failed attempt');
+  await client.stop({ drainTimeoutMs: 0 });
+  const forward = otlp.spans.find((x) => x.traceId === ctx.traceId && x.name === 'mg.client.forward');
+  assert.ok(forward, `spans exported at stop: ${otlp.spans.map((s) => s.name).join(', ')}`);
+  assert.equal(forward.status.code, 2);
+  assert.equal(forward.status.message, 'not delivered before shutdown');
+  assert.ok(otlp.spans.some((x) => x.traceId === ctx.traceId && x.name === 'mg.client.queue'));
 });
