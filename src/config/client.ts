@@ -30,11 +30,18 @@ export interface LoadedClientConfig {
 }
 
 const DEFAULT_RETRY: RetryConfig = { initialDelayMs: 1, maximumDelayMs: 1000, multiplier: 2 };
+/**
+ * `transport.request_timeout` by default. Above what a server legitimately takes to answer once it has the
+ * request (its out_stream send_timeout + receive_timeout, 1 s + 1 s by default), far below undici's own 300 s, which kept a lane on a frozen server for five minutes.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
 const DEFAULT_TRANSPORT: ClientConfig['transport'] = {
   mode: 'auto',
   lanes: 4,
   maxBatchMessages: 256,
   maxBatchBytes: 8 * 1024 * 1024,
+  requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
 };
 
 export function parseClientConfig(text: string, opts: ParseOptions = {}): LoadedClientConfig {
@@ -231,6 +238,8 @@ function transport(n: Node): ClientConfig['transport'] {
     lanes: o.optional('lanes', int({ min: 1, max: 1024 })) ?? DEFAULT_TRANSPORT.lanes,
     maxBatchMessages: o.optional('max_batch_messages', positive) ?? DEFAULT_TRANSPORT.maxBatchMessages,
     maxBatchBytes: o.optional('max_batch_bytes', positive) ?? DEFAULT_TRANSPORT.maxBatchBytes,
+    requestTimeoutMs:
+      o.optional('request_timeout', duration({ minMs: 100 })) ?? DEFAULT_TRANSPORT.requestTimeoutMs,
   };
   o.done();
   return config;
