@@ -115,9 +115,12 @@ function serverUrls(top: ObjectReader): { urls: string[]; urlNode: Node } {
   if (!several) return { urls: [top.required('url', serverUrl)], urlNode: top.child('url') };
   const urlNode = top.child('urls');
   const urls = top.required('urls', arrayOf(serverUrl, { nonEmpty: true }));
-  urls.forEach((u, i) => {
-    if (urls.indexOf(u) !== i)
-      throw urlNode.child(i).error(`repeats ${urls.indexOf(u) === 0 ? 'the first' : 'an earlier'} URL`);
+  // compared as URLs: host case, a default port, a trailing '/' and IPv4 shorthands ("127.1") are the same
+  // server, which failover would otherwise "move" a lane onto right after it failed
+  const same = urls.map((u) => new URL(u).href);
+  same.forEach((u, i) => {
+    if (same.indexOf(u) !== i)
+      throw urlNode.child(i).error(`repeats ${same.indexOf(u) === 0 ? 'the first' : 'an earlier'} URL`);
   });
   return { urls, urlNode };
 }

@@ -243,6 +243,14 @@ test('urls: both url and urls, an empty list, a repeat, a bad or http:// entry w
     clientJson({ url: undefined, urls: ['http://a:1', 'http://b:1', 'http://a:1'] }),
     /\$\.urls\[2\]: repeats the first URL/,
   );
+  // the same server spelt differently is a repeat too
+  for (const [a, b] of [
+    ['https://gw1:8443', 'https://gw1:8443/'],
+    ['https://gw1:8443', 'https://GW1:8443'],
+    ['https://gw1:443', 'https://gw1'],
+    ['http://127.0.0.1:80', 'http://127.1'],
+  ])
+    rejects(clientJson({ url: undefined, urls: [a, b] }), /\$\.urls\[1\]: repeats the first URL/);
   rejects(
     clientJson({ url: undefined, urls: ['http://a:1', 'ftp://b'] }),
     /\$\.urls\[1\]: expected an http:\/\/ or https:\/\//,
