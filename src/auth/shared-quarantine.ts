@@ -16,6 +16,12 @@ import { peerText } from '../util/peer-text.js';
 import { grpcCause } from './etcd-client.js';
 import type { FailureOutcome, Quarantine, QuarantineTable } from './quarantine.js';
 import { EtcdRecordStore } from './user-store.js';
+import { LruMap } from '../util/lru.js';
+
+/** A lease for failure keys is reused for 1/this of the period: at most this many live per server. */
+const LEASE_REUSE_FRACTION = 10;
+/** Pairs this server remembers writing a shared failure for (to reset them on a success). */
+const WRITTEN_PAIRS = 65_536;
 
 const log = logger('media_gateway::auth::quarantine');
 
@@ -41,6 +47,10 @@ export class SharedQuarantine implements QuarantineTable {
   private readonly serverId = randomUUID();
   private seq = 0;
   private reachable = true;
+  /** the lease failure keys are written under now, and until when it is reused */
+  private failureLease?: { lease: ReturnType<Etcd3['lease']>; reuseUntil: number };
+  /** pair name → until when this server's shared failure for it lives */
+  private readonly written = new LruMap<string, number>(WRITTEN_PAIRS);
 
   private constructor(
     private readonly local: Quarantine,
@@ -75,9 +85,27 @@ export class SharedQuarantine implements QuarantineTable {
     return outcome;
   }
 
-  /** Resets the local count only: shared failures expire with their lease (no etcd write per success). */
+  /**
+   * Resets the local count, and the shared failures of the pair when this server wrote one of them within
+   * the period (so the common path, a success without recent failures here, writes nothing to etcd).
+   * Failures written by other servers only are not known here: they expire with their lease.
+   */
   recordSuccess(user: string, address: string): void {
     this.local.recordSuccess(user, address);
+    const name = pairName(user, address);
+    const until = this.written.get(name);
+    if (until === undefined) return;
+    this.written.delete(name);
+    if (until > Date.now()) void this.resetFailures(name);
+  }
+
+  private async resetFailures(name: string): Promise<void> {
+    try {
+      await this.client.delete().prefix(`${this.cfg.prefix}failures/${name}/`);
+      this.up();
+    } catch (err) {
+      this.down(err);
+    }
   }
 
   async close(): Promise<void> {
@@ -96,6 +124,23 @@ export class SharedQuarantine implements QuarantineTable {
     if (pair) this.local.lock(pair.user, pair.address);
   }
 
+  /**
+   * One lease of the period for all failure keys written within a tenth of it (not one per failure: etcd's
+   * lessor would hold one per guess). A failure thus counts for 0.9 to 1 period.
+   */
+  private sharedLease(): ReturnType<Etcd3['lease']> {
+    const now = Date.now();
+    if (!this.failureLease || this.failureLease.reuseUntil <= now) {
+      const lease = this.client.lease(this.leaseSeconds(), { autoKeepAlive: false });
+      // a grant that failed is dropped so the next failure asks for a new one
+      lease.on('lost', () => {
+        if (this.failureLease?.lease === lease) this.failureLease = undefined;
+      });
+      this.failureLease = { lease, reuseUntil: now + this.cfg.periodMs / LEASE_REUSE_FRACTION };
+    }
+    return this.failureLease.lease;
+  }
+
   private leaseSeconds(): number {
     return Math.max(1, Math.ceil(this.cfg.periodMs / 1000));
   }
@@ -103,8 +148,8 @@ export class SharedQuarantine implements QuarantineTable {
   private async countFailure(user: string, address: string, name: string): Promise<void> {
     const failures = `${this.cfg.prefix}failures/${name}/`;
     try {
-      const lease = this.client.lease(this.leaseSeconds(), { autoKeepAlive: false });
-      await lease.put(`${failures}${this.serverId}.${++this.seq}`).value('');
+      this.written.set(name, Date.now() + this.cfg.periodMs);
+      await this.sharedLease().put(`${failures}${this.serverId}.${++this.seq}`).value('');
       const count = await this.client.getAll().prefix(failures).count();
       this.up();
       if (count < this.cfg.failedAttemptLimit) return;

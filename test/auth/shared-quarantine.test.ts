@@ -62,8 +62,8 @@ test('failures round-robined over two servers count once: the limit is reached f
   const attacker = '198.51.100.66';
   assert.equal(await status(a, 'wrong', attacker), 401);
   assert.equal(await status(b, 'wrong', attacker), 401);
-  // each server alone has seen fewer than 3 failures: still let in
-  assert.equal(await status(a, 'password1', attacker), 200);
+  // each server alone has seen fewer than 3 failures
+  assert.equal(await quarantined(b, '198.51.100.67'), false);
   assert.equal(await status(a, 'wrong', attacker), 401); // third failure across the fleet
   await waitUntil(
     async () => (await quarantined(a, attacker)) && (await quarantined(b, attacker)),
@@ -110,4 +110,29 @@ test('etcd stopped mid-test: the servers keep authenticating and quarantining on
     'the outage logged once',
   );
   assert.equal(await status(a, 'password1', '192.0.2.4'), 200);
+});
+
+const failureKeys = async (kv: Etcd3) => kv.getAll().prefix(`${PREFIX}/failures/`).exec();
+
+test('a success resets the shared failures this server wrote: spaced typos of a legitimate user never lock it out', async (t) => {
+  const { etcd, kv } = await withUser(t);
+  const a = await server(t, etcd);
+  const user = '192.0.2.10';
+  for (let round = 0; round < 3; round++) {
+    // two typos (the limit is 3), then the right password
+    for (let i = 0; i < 2; i++) assert.equal(await status(a, 'wrong', user), 401);
+    await waitUntil(async () => (await failureKeys(kv)).kvs.length === 2, 'two failures in etcd');
+    assert.equal(await status(a, 'password1', user), 200, `round ${round}: let in`);
+    await waitUntil(async () => (await failureKeys(kv)).kvs.length === 0, 'failures reset by the success');
+  }
+});
+
+test('failure keys share one lease per server and tenth of the period, not one lease each', async (t) => {
+  const { etcd, kv } = await withUser(t);
+  const a = await server(t, etcd);
+  // distinct addresses: distinct pairs, so none reaches the limit
+  for (let i = 0; i < 12; i++) assert.equal(await status(a, 'wrong', `198.51.100.${i}`), 401);
+  await waitUntil(async () => (await failureKeys(kv)).kvs.length === 12, 'twelve failures in etcd');
+  const leases = new Set((await failureKeys(kv)).kvs.map((k) => k.lease));
+  assert.equal(leases.size, 1, `leases: ${[...leases].join(', ')}`);
 });
