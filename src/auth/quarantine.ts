@@ -31,6 +31,8 @@ export class Quarantine implements QuarantineTable {
     cache: CacheConfig,
     private readonly capacity = 100_000,
     private readonly now: () => number = Date.now,
+    /** false for a table that is not of users (the fleet's per-address failure rate, ./authenticator.ts) */
+    private readonly gauge = true,
   ) {
     this.failures = new LruCache('quarantine', cache);
   }
@@ -96,7 +98,7 @@ export class Quarantine implements QuarantineTable {
 
   /** The gauge, re-published when the oldest quarantine ends. */
   private publish(): void {
-    quarantinedUsers.set(this.locked.size);
+    if (this.gauge) quarantinedUsers.set(this.locked.size);
     if (this.sweepTimer) clearTimeout(this.sweepTimer);
     const first = this.locked.values().next();
     if (first.done) return;

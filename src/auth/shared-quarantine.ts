@@ -7,8 +7,8 @@
 // lockout decided anywhere holds everywhere within the watch delay. `<pair>` is base64url of `user:address`.
 // The local table stays the authority for this server's own failures: when etcd is unreachable, writes fail
 // (logged once), the local quarantine keeps working alone, and the mirror keeps the locks it has.
-// The count is read after each write, so concurrent guesses on several servers may overshoot the limit by
-// up to one per server before the lock is seen: a bound, not a multiplication.
+// The count is read after each write, so guesses in flight at the same time may overshoot the limit by up to
+// their number before the lock is seen (bounded by the Argon2 gate and the per-address rate).
 import { randomUUID } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
 import { logger } from '../util/log.js';
@@ -31,6 +31,8 @@ export interface SharedQuarantineConfig {
   periodMs: number;
   failedAttemptLimit: number;
   connectTimeoutMs: number;
+  /** the warning logged when this server locks a pair (default: a user quarantined) */
+  lockMessage?: string;
 }
 
 function pairName(user: string, address: string): string {
@@ -156,7 +158,8 @@ export class SharedQuarantine implements QuarantineTable {
       if (this.local.lock(user, address))
         log.warn(
           { user: peerText(user), remote: address, failures: count },
-          'user quarantined for failed logins from this address (counted across servers)',
+          this.cfg.lockMessage ??
+            'user quarantined for failed logins from this address (counted across servers)',
         );
       await this.publishLock(name);
     } catch (err) {
