@@ -154,7 +154,9 @@ export class SharedQuarantine implements QuarantineTable {
       await this.sharedLease().put(`${failures}${this.serverId}.${++this.seq}`).value('');
       const count = await this.client.getAll().prefix(failures).count();
       this.up();
-      if (count < this.cfg.failedAttemptLimit) return;
+      // already locked (here, or mirrored from another server): guesses that were in flight when the lock
+      // came add nothing, so they neither log it again nor write it again
+      if (count < this.cfg.failedAttemptLimit || this.local.isQuarantined(user, address)) return;
       if (this.local.lock(user, address))
         log.warn(
           { user: peerText(user), remote: address, failures: count },

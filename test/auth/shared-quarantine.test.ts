@@ -164,3 +164,22 @@ test('password spraying round-robined over two servers: the per-address failure 
   // another address is not touched
   assert.equal(await status(b, 'password1', '203.0.113.78'), 200);
 });
+
+test('a burst of concurrent wrong guesses: the lockout is logged and written to etcd once', async (t) => {
+  const log = captureLog(t);
+  const { etcd, kv } = await withUser(t);
+  const a = await server(t, etcd);
+  const attacker = '198.51.100.99';
+  const watcher = kv.watch().prefix(`${PREFIX}/locked/`);
+  let lockWrites = 0;
+  const watch = await watcher.create();
+  t.after(() => watch.cancel());
+  watch.on('put', () => lockWrites++);
+  await Promise.all(Array.from({ length: 12 }, (_, i) => status(a, `wrong${i}`, attacker)));
+  await waitUntil(async () => (await failureKeys(kv)).kvs.length === 0 && lockWrites >= 1, 'lock settled');
+  // let the last in-flight failures finish their etcd round trips
+  await waitUntil(async () => (await kv.getAll().prefix(`${PREFIX}/locked/`).count()) === 1, 'one lock');
+  assert.equal(await quarantined(a, attacker), true);
+  assert.equal(log.matching(/quarantined/).length, 1, log.matching(/quarantined/).join('\n'));
+  assert.equal(lockWrites, 1);
+});
