@@ -116,14 +116,24 @@ export class SharedQuarantine implements QuarantineTable {
   }
 
   private mirror(name: string): void {
-    let present: boolean;
+    let stored: { value: Buffer } | undefined;
     try {
-      present = this.locks.get(name) !== undefined;
+      stored = this.locks.get(name);
     } catch {
       return; // not loaded yet: the next sync reports every record again
     }
-    const pair = present ? pairOf(name) : undefined;
-    if (pair) this.local.lock(pair.user, pair.address);
+    const pair = stored ? pairOf(name) : undefined;
+    if (!stored || !pair) return;
+    // the lock's end as its writer set it (ms since the epoch), so a server that reads it late (started or
+    // restarted during the lock) does not extend it; capped at one period from now against clock skew, and
+    // a value without a time (an older writer) lasts the period from now
+    const now = Date.now();
+    const written = Number(stored.value.toString());
+    const until =
+      Number.isFinite(written) && written > 0
+        ? Math.min(written, now + this.cfg.periodMs)
+        : now + this.cfg.periodMs;
+    if (until > now) this.local.lock(pair.user, pair.address, until);
   }
 
   /**
@@ -172,7 +182,7 @@ export class SharedQuarantine implements QuarantineTable {
   private async publishLock(name: string): Promise<void> {
     try {
       const lease = this.client.lease(this.leaseSeconds(), { autoKeepAlive: false });
-      await lease.put(`${this.cfg.prefix}locked/${name}`).value(this.serverId);
+      await lease.put(`${this.cfg.prefix}locked/${name}`).value(String(Date.now() + this.cfg.periodMs));
       await this.client.delete().prefix(`${this.cfg.prefix}failures/${name}/`);
       this.up();
     } catch (err) {

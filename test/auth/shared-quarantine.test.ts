@@ -66,6 +66,10 @@ test('failures round-robined over two servers count once: the limit is reached f
   // each server alone has seen fewer than 3 failures
   assert.equal(await quarantined(b, '198.51.100.67'), false);
   assert.equal(await status(a, 'wrong', attacker), 401); // third failure across the fleet
+  // (probing with the right password before the lock exists would be a success, which resets the count)
+  const kv = new Etcd3({ hosts: etcd.url });
+  t.after(() => kv.close());
+  await waitUntil(async () => (await kv.getAll().prefix(`${PREFIX}/locked/`).count()) === 1, 'lock written');
   await waitUntil(
     async () => (await quarantined(a, attacker)) && (await quarantined(b, attacker)),
     'locked on both',
@@ -182,4 +186,19 @@ test('a burst of concurrent wrong guesses: the lockout is logged and written to 
   assert.equal(await quarantined(a, attacker), true);
   assert.equal(log.matching(/quarantined/).length, 1, log.matching(/quarantined/).join('\n'));
   assert.equal(lockWrites, 1);
+});
+
+test('a server reading a lock late keeps it only until the end its writer set, not a full period from then', async (t) => {
+  const { etcd, kv } = await withUser(t);
+  const victim = '203.0.113.50';
+  const name = Buffer.from(`user1:${victim}`).toString('base64url');
+  // a lock written by another server, ending in 1.5 s (its lease is longer, as the period is 60 s)
+  const lease = kv.lease(60, { autoKeepAlive: false });
+  t.after(() => lease.revoke().catch(() => undefined));
+  await lease.put(`${PREFIX}/locked/${name}`).value(String(Date.now() + 1500));
+  const late = await server(t, etcd);
+  assert.equal(await quarantined(late, victim), true);
+  const started = Date.now();
+  await waitUntil(async () => !(await quarantined(late, victim)), 'the lock over', 10_000);
+  assert.ok(Date.now() - started < 5000, 'ended with its writer, not 60 s after the late read');
 });
