@@ -47,6 +47,8 @@ export interface SecureListenerOptions {
   rejectionLogIntervalMs?: number;
   /** at most this many certificate+reason pairs are tracked for that (default 1024) */
   rejectionLogMaxKeys?: number;
+  /** told of every refused client certificate (at the handshake or on a live connection), e.g. for tracing */
+  onRefused?(reason: RejectReason, remote: string | undefined): void;
 }
 
 interface RejectionFields {
@@ -176,6 +178,7 @@ export async function createSecureListener(
     live?: Peer,
   ) => {
     tlsRejectionsTotal.inc({ reason });
+    opts.onRefused?.(reason, socket.remoteAddress);
     // Certificate names are chosen by the peer: escaped before they reach a log line.
     const fields: RejectionFields = {
       subject: peerText(who?.subject ?? 'none'),
