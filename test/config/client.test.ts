@@ -143,21 +143,38 @@ test('extensions: dead_letter_dir, shutdown_timeout, transport, metrics', () => 
     clientJson({
       dead_letter_dir: 'dl',
       shutdown_timeout: { secs: 3, nanos: 0 },
-      transport: { mode: 'batch', lanes: 2, max_batch_messages: 10, max_batch_bytes: 1000 },
+      transport: {
+        mode: 'batch',
+        lanes: 2,
+        max_batch_messages: 10,
+        max_batch_bytes: 1000,
+        request_timeout: { secs: 5, nanos: 0 },
+      },
       ops: { port: 9091 },
     }),
   );
   assert.deepEqual(warnings, []);
   assert.equal(config.deadLetterDir, path.join('/etc/mg', 'dl'));
   assert.equal(config.shutdownTimeoutMs, 3000);
-  assert.deepEqual(config.transport, { mode: 'batch', lanes: 2, maxBatchMessages: 10, maxBatchBytes: 1000 });
+  assert.deepEqual(config.transport, {
+    mode: 'batch',
+    lanes: 2,
+    maxBatchMessages: 10,
+    maxBatchBytes: 1000,
+    requestTimeoutMs: 5000,
+  });
   assert.deepEqual(config.ops, { ip: '127.0.0.1', port: 9091 });
   assert.deepEqual(parse(clientJson({ transport: { mode: 'single' } })).config.transport, {
     mode: 'single',
     lanes: 4,
     maxBatchMessages: 256,
     maxBatchBytes: 8 * 1024 * 1024,
+    requestTimeoutMs: 30_000,
   });
+  rejects(
+    clientJson({ transport: { request_timeout: { secs: 0, nanos: 50_000_000 } } }),
+    /\$\.transport\.request_timeout: must be at least 100 ms/,
+  );
   rejects(
     clientJson({ transport: { lanes: 0 } }),
     /\$\.transport\.lanes: expected an integer from 1 to 1024, found 0/,
