@@ -20,6 +20,7 @@ import { DEFAULT_SERVER_LIMITS } from '../config/limits.js';
 import { verificationsRefusedTotal } from '../limits/metrics.js';
 import { makeDummyHash } from './dummy-hash.js';
 import { FailureLimiter } from './failure-limiter.js';
+import { addressKey } from '../limits/address.js';
 import { VerifyGate } from './verify-gate.js';
 import type { PeerIdentity } from '../tls/identity.js';
 import { authOutcomesTotal, etcdConnected } from '../metrics/registry.js';
@@ -128,6 +129,13 @@ export class Authenticator {
   private readonly inflight = new Map<string, Promise<boolean>>();
   private readonly parsed?: LruCache<string, ParsedRecord>;
   private quarantine?: QuarantineTable;
+  /**
+   * With a shared quarantine: failed logins per address key (src/limits/address.ts) counted across the fleet
+   * as pairs of an empty user, limit auth_failures_per_address per auth_failure_period, so round-robining
+   * servers does not multiply an address's budget for guesses spread over many users (password spraying).
+   * The local FailureLimiter stays the first, per-server bound.
+   */
+  private addressRate?: QuarantineTable;
   private readonly gate: VerifyGate;
   private readonly failureLimiter: FailureLimiter;
   private dummyHash = '';
@@ -189,13 +197,35 @@ export class Authenticator {
             connectTimeoutMs: basic.etcd.connectTimeoutMs,
           })
         : undefined;
-    const [dummyHash, table] = await Promise.all([
+    const lim = limits ?? DEFAULT_SERVER_LIMITS;
+    const addressSharing = shared
+      ? SharedQuarantine.open(
+          new Quarantine(
+            { periodMs: lim.authFailurePeriodMs, failedAttemptLimit: lim.authFailuresPerAddress },
+            basic.cache,
+            lim.quarantineCapacity,
+            Date.now,
+            false,
+          ),
+          client,
+          {
+            prefix: `${etcdPrefix(shared.prefix)}addresses/`,
+            periodMs: lim.authFailurePeriodMs,
+            failedAttemptLimit: lim.authFailuresPerAddress,
+            connectTimeoutMs: basic.etcd.connectTimeoutMs,
+            lockMessage: 'address rate-limited for failed logins (counted across servers)',
+          },
+        )
+      : undefined;
+    const [dummyHash, table, addressTable] = await Promise.all([
       makeDummyHash(),
       sharing,
+      addressSharing,
       users.start(),
       identities?.start(),
     ]);
     if (table) auth.quarantine = table;
+    if (addressTable) auth.addressRate = addressTable;
     auth.dummyHash = dummyHash;
     auth.onStoreState();
     return auth;
@@ -269,7 +299,9 @@ export class Authenticator {
         429,
         'rate_limited',
         'too many failed logins from this address',
-        this.failureLimiter.retryAfterSeconds(clientAddress),
+        this.sharedRateLimited(clientAddress)
+          ? Math.max(1, this.failureLimiter.retryAfterSeconds(clientAddress))
+          : this.failureLimiter.retryAfterSeconds(clientAddress),
       );
     if (why || !verdict) return this.failed(user, clientAddress, why ?? 'wrong password');
     this.quarantine?.recordSuccess(user, clientAddress);
@@ -284,6 +316,7 @@ export class Authenticator {
    */
   private failed(user: string, clientAddress: string, reason: string): AuthDecision {
     this.failureLimiter.recordFailure(clientAddress);
+    this.addressRate?.recordFailure('', addressKey(clientAddress));
     const outcome = this.quarantine?.recordFailure(user, clientAddress);
     if (outcome === 'table_full') {
       verificationsRefusedTotal.inc({ reason: 'quarantine_full' });
@@ -317,7 +350,8 @@ export class Authenticator {
       const cached = cache.get(key);
       if (cached && timingSafeEqual(cached.hashDigest, hashDigest)) return cached.valid;
     }
-    if (this.failureLimiter.retryAfterSeconds(clientAddress) > 0) return 'rate_limited';
+    if (this.failureLimiter.retryAfterSeconds(clientAddress) > 0 || this.sharedRateLimited(clientAddress))
+      return 'rate_limited';
     // concurrent requests with the same credentials share one verification
     const flightKey = key + hashDigest.toString('base64');
     let pending = this.inflight.get(flightKey);
@@ -391,8 +425,15 @@ export class Authenticator {
       .map((store) => `etcd never reached: records under ${store!.prefix} not loaded`);
   }
 
+  /** The fleet has seen auth_failures_per_address failures from this address within the period. */
+  private sharedRateLimited(clientAddress: string): boolean {
+    return this.addressRate?.isQuarantined('', addressKey(clientAddress)) ?? false;
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.users?.close(), this.identities?.close()]);
+    await this.addressRate?.close();
+    this.addressRate = undefined;
     // the shared quarantine's mirror uses the etcd client: closed before it
     await this.quarantine?.close();
     this.quarantine = undefined;

@@ -31,6 +31,8 @@ export class Quarantine implements QuarantineTable {
     cache: CacheConfig,
     private readonly capacity = 100_000,
     private readonly now: () => number = Date.now,
+    /** false for a table that is not of users (the fleet's per-address failure rate, ./authenticator.ts) */
+    private readonly gauge = true,
   ) {
     this.failures = new LruCache('quarantine', cache);
   }
@@ -42,7 +44,8 @@ export class Quarantine implements QuarantineTable {
 
   isQuarantined(user: string, address: string): boolean {
     this.sweep();
-    return this.locked.has(Quarantine.key(user, address));
+    // checked against its own end: a lock mirrored with an earlier end than others may sit behind them
+    return (this.locked.get(Quarantine.key(user, address)) ?? 0) > this.now();
   }
 
   recordFailure(user: string, address: string): FailureOutcome {
@@ -58,22 +61,25 @@ export class Quarantine implements QuarantineTable {
       return 'table_full';
     }
     this.failures.delete(key);
+    this.locked.delete(key);
     this.locked.set(key, this.now() + this.cfg.periodMs);
     this.publish();
     return 'quarantined';
   }
 
   /**
-   * Quarantines the pair now (another server counted its failures, ./shared-quarantine.ts), for `periodMs`
-   * from now like a local lockout; false when the table is full.
+   * Quarantines the pair now (another server counted its failures, ./shared-quarantine.ts) until `until`
+   * (the end its writer set; by default `periodMs` from now like a local lockout); false when the table is
+   * full. An entry ending before older ones is swept only after them, but refused only until its own end.
    */
-  lock(user: string, address: string): boolean {
+  lock(user: string, address: string, until = this.now() + this.cfg.periodMs): boolean {
     const key = Quarantine.key(user, address);
-    if (this.locked.has(key)) return true;
+    if ((this.locked.get(key) ?? 0) > this.now()) return true;
     this.sweep();
+    this.locked.delete(key);
     if (this.locked.size >= this.capacity) return false;
     this.failures.delete(key);
-    this.locked.set(key, this.now() + this.cfg.periodMs);
+    this.locked.set(key, until);
     this.publish();
     return true;
   }
@@ -96,7 +102,7 @@ export class Quarantine implements QuarantineTable {
 
   /** The gauge, re-published when the oldest quarantine ends. */
   private publish(): void {
-    quarantinedUsers.set(this.locked.size);
+    if (this.gauge) quarantinedUsers.set(this.locked.size);
     if (this.sweepTimer) clearTimeout(this.sweepTimer);
     const first = this.locked.values().next();
     if (first.done) return;

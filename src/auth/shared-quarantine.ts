@@ -7,8 +7,8 @@
 // lockout decided anywhere holds everywhere within the watch delay. `<pair>` is base64url of `user:address`.
 // The local table stays the authority for this server's own failures: when etcd is unreachable, writes fail
 // (logged once), the local quarantine keeps working alone, and the mirror keeps the locks it has.
-// The count is read after each write, so concurrent guesses on several servers may overshoot the limit by
-// up to one per server before the lock is seen: a bound, not a multiplication.
+// The count is read after each write, so guesses in flight at the same time may overshoot the limit by up to
+// their number before the lock is seen (bounded by the Argon2 gate and the per-address rate).
 import { randomUUID } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
 import { logger } from '../util/log.js';
@@ -16,6 +16,12 @@ import { peerText } from '../util/peer-text.js';
 import { grpcCause } from './etcd-client.js';
 import type { FailureOutcome, Quarantine, QuarantineTable } from './quarantine.js';
 import { EtcdRecordStore } from './user-store.js';
+import { LruMap } from '../util/lru.js';
+
+/** A lease for failure keys is reused for 1/this of the period: at most this many live per server. */
+const LEASE_REUSE_FRACTION = 10;
+/** Pairs this server remembers writing a shared failure for (to reset them on a success). */
+const WRITTEN_PAIRS = 65_536;
 
 const log = logger('media_gateway::auth::quarantine');
 
@@ -25,6 +31,8 @@ export interface SharedQuarantineConfig {
   periodMs: number;
   failedAttemptLimit: number;
   connectTimeoutMs: number;
+  /** the warning logged when this server locks a pair (default: a user quarantined) */
+  lockMessage?: string;
 }
 
 function pairName(user: string, address: string): string {
@@ -41,6 +49,10 @@ export class SharedQuarantine implements QuarantineTable {
   private readonly serverId = randomUUID();
   private seq = 0;
   private reachable = true;
+  /** the lease failure keys are written under now, and until when it is reused */
+  private failureLease?: { lease: ReturnType<Etcd3['lease']>; reuseUntil: number };
+  /** pair name → until when this server's shared failure for it lives */
+  private readonly written = new LruMap<string, number>(WRITTEN_PAIRS);
 
   private constructor(
     private readonly local: Quarantine,
@@ -75,9 +87,27 @@ export class SharedQuarantine implements QuarantineTable {
     return outcome;
   }
 
-  /** Resets the local count only: shared failures expire with their lease (no etcd write per success). */
+  /**
+   * Resets the local count, and the shared failures of the pair when this server wrote one of them within
+   * the period (so the common path, a success without recent failures here, writes nothing to etcd).
+   * Failures written by other servers only are not known here: they expire with their lease.
+   */
   recordSuccess(user: string, address: string): void {
     this.local.recordSuccess(user, address);
+    const name = pairName(user, address);
+    const until = this.written.get(name);
+    if (until === undefined) return;
+    this.written.delete(name);
+    if (until > Date.now()) void this.resetFailures(name);
+  }
+
+  private async resetFailures(name: string): Promise<void> {
+    try {
+      await this.client.delete().prefix(`${this.cfg.prefix}failures/${name}/`);
+      this.up();
+    } catch (err) {
+      this.down(err);
+    }
   }
 
   async close(): Promise<void> {
@@ -86,14 +116,41 @@ export class SharedQuarantine implements QuarantineTable {
   }
 
   private mirror(name: string): void {
-    let present: boolean;
+    let stored: { value: Buffer } | undefined;
     try {
-      present = this.locks.get(name) !== undefined;
+      stored = this.locks.get(name);
     } catch {
       return; // not loaded yet: the next sync reports every record again
     }
-    const pair = present ? pairOf(name) : undefined;
-    if (pair) this.local.lock(pair.user, pair.address);
+    const pair = stored ? pairOf(name) : undefined;
+    if (!stored || !pair) return;
+    // the lock's end as its writer set it (ms since the epoch), so a server that reads it late (started or
+    // restarted during the lock) does not extend it; capped at one period from now against clock skew, and
+    // a value without a time (an older writer) lasts the period from now
+    const now = Date.now();
+    const written = Number(stored.value.toString());
+    const until =
+      Number.isFinite(written) && written > 0
+        ? Math.min(written, now + this.cfg.periodMs)
+        : now + this.cfg.periodMs;
+    if (until > now) this.local.lock(pair.user, pair.address, until);
+  }
+
+  /**
+   * One lease of the period for all failure keys written within a tenth of it (not one per failure: etcd's
+   * lessor would hold one per guess). A failure thus counts for 0.9 to 1 period.
+   */
+  private sharedLease(): ReturnType<Etcd3['lease']> {
+    const now = Date.now();
+    if (!this.failureLease || this.failureLease.reuseUntil <= now) {
+      const lease = this.client.lease(this.leaseSeconds(), { autoKeepAlive: false });
+      // a grant that failed is dropped so the next failure asks for a new one
+      lease.on('lost', () => {
+        if (this.failureLease?.lease === lease) this.failureLease = undefined;
+      });
+      this.failureLease = { lease, reuseUntil: now + this.cfg.periodMs / LEASE_REUSE_FRACTION };
+    }
+    return this.failureLease.lease;
   }
 
   private leaseSeconds(): number {
@@ -103,15 +160,18 @@ export class SharedQuarantine implements QuarantineTable {
   private async countFailure(user: string, address: string, name: string): Promise<void> {
     const failures = `${this.cfg.prefix}failures/${name}/`;
     try {
-      const lease = this.client.lease(this.leaseSeconds(), { autoKeepAlive: false });
-      await lease.put(`${failures}${this.serverId}.${++this.seq}`).value('');
+      this.written.set(name, Date.now() + this.cfg.periodMs);
+      await this.sharedLease().put(`${failures}${this.serverId}.${++this.seq}`).value('');
       const count = await this.client.getAll().prefix(failures).count();
       this.up();
-      if (count < this.cfg.failedAttemptLimit) return;
+      // already locked (here, or mirrored from another server): guesses that were in flight when the lock
+      // came add nothing, so they neither log it again nor write it again
+      if (count < this.cfg.failedAttemptLimit || this.local.isQuarantined(user, address)) return;
       if (this.local.lock(user, address))
         log.warn(
           { user: peerText(user), remote: address, failures: count },
-          'user quarantined for failed logins from this address (counted across servers)',
+          this.cfg.lockMessage ??
+            'user quarantined for failed logins from this address (counted across servers)',
         );
       await this.publishLock(name);
     } catch (err) {
@@ -122,7 +182,7 @@ export class SharedQuarantine implements QuarantineTable {
   private async publishLock(name: string): Promise<void> {
     try {
       const lease = this.client.lease(this.leaseSeconds(), { autoKeepAlive: false });
-      await lease.put(`${this.cfg.prefix}locked/${name}`).value(this.serverId);
+      await lease.put(`${this.cfg.prefix}locked/${name}`).value(String(Date.now() + this.cfg.periodMs));
       await this.client.delete().prefix(`${this.cfg.prefix}failures/${name}/`);
       this.up();
     } catch (err) {

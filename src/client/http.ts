@@ -5,10 +5,14 @@ import { Readable } from 'node:stream';
 import tls from 'node:tls';
 import { Pool } from 'undici';
 import type { ClientConfig } from '../config/types.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from '../config/client.js';
 import type { ChunkedBody } from '../savant/media.js';
 import { clientTransportErrorsTotal, httpResponsesTotal, requestDuration } from '../metrics/registry.js';
 
 export type PostTarget = 'single' | 'batch';
+
+/** undici's own connect timeout; a shorter request timeout lowers it too. */
+const CONNECT_TIMEOUT_MS = 10_000;
 
 const EMPTY = new Uint8Array(0);
 
@@ -40,11 +44,20 @@ export class GatewayHttp {
       const { username, password } = cfg.auth.basic;
       headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
     }
+    const timeout = cfg.transport.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const pool = new Pool(url.origin, {
       connections: Math.max(1, cfg.transport.lanes),
       pipelining: 1,
       keepAliveTimeout: 60_000,
-      connect: url.protocol === 'https:' ? await tlsConnectOptions(cfg) : undefined,
+      // A frozen server (stopped process, VM pause, a partition dropping packets) still has its connections
+      // accepted by the kernel: only these timers end the wait (UND_ERR_HEADERS_TIMEOUT, ..._BODY_TIMEOUT,
+      // UND_ERR_CONNECT_TIMEOUT), a transport error that moves the lane to the next server (./servers.ts).
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+      connect: {
+        timeout: Math.min(CONNECT_TIMEOUT_MS, timeout),
+        ...(url.protocol === 'https:' ? await tlsConnectOptions(cfg) : {}),
+      },
     });
     return new GatewayHttp(pool, targetPaths(url), headers);
   }

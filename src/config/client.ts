@@ -31,11 +31,18 @@ export interface LoadedClientConfig {
 }
 
 const DEFAULT_RETRY: RetryConfig = { initialDelayMs: 1, maximumDelayMs: 1000, multiplier: 2 };
+/**
+ * `transport.request_timeout` by default. Above what a server legitimately takes to answer once it has the
+ * request (its out_stream send_timeout + receive_timeout, 1 s + 1 s by default), far below undici's own 300 s, which kept a lane on a frozen server for five minutes.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
 const DEFAULT_TRANSPORT: ClientConfig['transport'] = {
   mode: 'auto',
   lanes: 4,
   maxBatchMessages: 256,
   maxBatchBytes: 8 * 1024 * 1024,
+  requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
 };
 
 export function parseClientConfig(text: string, opts: ParseOptions = {}): LoadedClientConfig {
@@ -110,9 +117,12 @@ function serverUrls(top: ObjectReader): { urls: string[]; urlNode: Node } {
   if (!several) return { urls: [top.required('url', serverUrl)], urlNode: top.child('url') };
   const urlNode = top.child('urls');
   const urls = top.required('urls', arrayOf(serverUrl, { nonEmpty: true }));
-  urls.forEach((u, i) => {
-    if (urls.indexOf(u) !== i)
-      throw urlNode.child(i).error(`repeats ${urls.indexOf(u) === 0 ? 'the first' : 'an earlier'} URL`);
+  // compared as URLs: host case, a default port, a trailing '/' and IPv4 shorthands ("127.1") are the same
+  // server, which failover would otherwise "move" a lane onto right after it failed
+  const same = urls.map((u) => new URL(u).href);
+  same.forEach((u, i) => {
+    if (same.indexOf(u) !== i)
+      throw urlNode.child(i).error(`repeats ${same.indexOf(u) === 0 ? 'the first' : 'an earlier'} URL`);
   });
   return { urls, urlNode };
 }
@@ -233,6 +243,8 @@ function transport(n: Node): ClientConfig['transport'] {
     lanes: o.optional('lanes', int({ min: 1, max: 1024 })) ?? DEFAULT_TRANSPORT.lanes,
     maxBatchMessages: o.optional('max_batch_messages', positive) ?? DEFAULT_TRANSPORT.maxBatchMessages,
     maxBatchBytes: o.optional('max_batch_bytes', positive) ?? DEFAULT_TRANSPORT.maxBatchBytes,
+    requestTimeoutMs:
+      o.optional('request_timeout', duration({ minMs: 100 })) ?? DEFAULT_TRANSPORT.requestTimeoutMs,
   };
   o.done();
   return config;

@@ -192,6 +192,8 @@ const SECURITY_SECTIONS: Record<string, string> = {
   client: 'this section is off (for a server: client certificates are not required)',
   auth: 'authentication is off',
   identity: 'no client certificate is presented',
+  proxy_protocol: 'no PROXY protocol header is read (behind a balancer every client is charged to it)',
+  shared: 'each server counts failed logins alone (a fleet multiplies the guesses per address)',
 };
 
 export function warnIfSecurityOff(node: Node, key: string): void {

@@ -20,7 +20,7 @@ import { cache, checkOpsAddress, fixIpcPermissions, opsListener, socketUrl, stat
 import { clientTls, serverTls } from './tls.js';
 import { telemetry } from './telemetry.js';
 import { DEFAULT_SERVER_LIMITS, serverLimits } from './limits.js';
-import { trustedNetworks } from '../proxy-protocol/networks.js';
+import { networkProblem, trustedNetworks } from '../proxy-protocol/networks.js';
 import { DEFAULT_MAX_HEADER_BYTES, MIN_HEADER_BYTES } from '../proxy-protocol/header.js';
 import type {
   BasicAuthServerConfig,
@@ -112,6 +112,8 @@ function proxyProtocol(n: Node): ProxyProtocolConfig {
     } catch {
       throw trustedNode.child(i).mismatch('a network such as "10.0.0.0/8", "fd00::/8" or an address');
     }
+    const problem = networkProblem(cidr);
+    if (problem) throw trustedNode.child(i).error(`"${cidr}" ${problem}`);
   });
   const config: ProxyProtocolConfig = {
     trusted,
@@ -134,6 +136,17 @@ function serverAuth(n: Node): NonNullable<ServerConfig['auth']> {
     certificateIdentity: o.optional('certificate_identity', certificateIdentity),
   };
   o.done();
+  const shared = auth.basic.quarantine?.shared;
+  const identityPath = auth.certificateIdentity?.path;
+  // the identity store would read lockouts as identity records (its default path is under etcd.path,
+  // already checked by basicAuth)
+  if (shared && identityPath && overlaps(shared.prefix, identityPath))
+    throw o
+      .child('basic')
+      .child('quarantine')
+      .child('shared')
+      .child('prefix')
+      .error(`must not overlap auth.certificate_identity.path ("${identityPath}")`);
   return auth;
 }
 
@@ -174,6 +187,11 @@ function overlaps(a: string, b: string): boolean {
 function sharedQuarantine(n: Node): { prefix: string } {
   const o = n.object();
   const prefix = o.required('prefix', nonEmptyStr);
+  // like the other etcd paths: a relative or `//` prefix would not compare with them (overlaps below)
+  if (!prefix.startsWith('/') || prefix.includes('//'))
+    throw o
+      .child('prefix')
+      .error('must be an absolute etcd prefix such as "/media-gateway/quarantine/", without "//"');
   o.done();
   return { prefix };
 }

@@ -262,6 +262,11 @@ export interface ClientConfig {
     maxBatchMessages: number;
     /** most bytes per batch request */
     maxBatchBytes: number;
+    /**
+     * a request with no progress for this long (connect, answer, response body) fails as a transport error,
+     * so a frozen server is left (`urls`) within a bound; default DEFAULT_REQUEST_TIMEOUT_MS
+     */
+    requestTimeoutMs?: number;
   };
   ops?: OpsConfig;
   /** durable store-and-forward (docs/spool.md) */

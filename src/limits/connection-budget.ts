@@ -43,6 +43,13 @@ export interface ConnectionBudget {
    * and Node's closeAllConnections() does not know them (it tracks HTTP connections only).
    */
   dropHandshaking(): void;
+  /**
+   * Charges a connection still waiting for its PROXY protocol header (src/proxy-protocol/gate.ts) to its
+   * TCP peer, so that one peer holds no more than max_connections_per_address slots in that phase either.
+   * Returns the release to call when the header phase ends, or undefined when the peer is over its limit
+   * (the caller refuses the connection).
+   */
+  reservePending(socket: net.Socket): (() => void) | undefined;
 }
 
 /** Installs the budget on `server`; call before listen(). */
@@ -70,29 +77,44 @@ export function applyConnectionBudget(
 
   // Node closes connections over maxConnections itself, before any 'connection' event.
   server.on('drop', () => connectionsRefusedTotal.inc({ reason: 'global' }));
-  // Runs before the TLS or HTTP layer sees the socket, so a refused connection costs no handshake.
-  server.prependListener('connection', (socket: net.Socket) => {
-    const key = addressKey(clientAddress(socket) || undefined);
+  /** Takes one slot of `key`; returns its release (idempotent), or undefined when `key` is full. */
+  const take = (key: string): (() => void) | undefined => {
     const n = (byAddress.get(key) ?? 0) + 1;
     if (n > limits.maxConnectionsPerAddress) {
       connectionsRefusedTotal.inc({ reason: 'per_address' });
-      socket.destroy();
-      return;
+      return undefined;
     }
     byAddress.set(key, n);
     openConnections.set(++open);
-    if (tls) handshaking.add(socket);
-    socket.once('close', () => {
-      handshaking.delete(socket);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
       openConnections.set(--open);
       const left = (byAddress.get(key) ?? 1) - 1;
       if (left > 0) byAddress.set(key, left);
       else byAddress.delete(key);
+    };
+  };
+
+  // Runs before the TLS or HTTP layer sees the socket, so a refused connection costs no handshake.
+  server.prependListener('connection', (socket: net.Socket) => {
+    const release = take(addressKey(clientAddress(socket) || undefined));
+    if (!release) return void socket.destroy();
+    if (tls) handshaking.add(socket);
+    socket.once('close', () => {
+      handshaking.delete(socket);
+      release();
     });
   });
   return {
     limit,
     perAddress: () => byAddress,
+    reservePending: (socket) => {
+      const release = take(addressKey(socket.remoteAddress));
+      if (release) socket.once('close', release);
+      return release;
+    },
     dropHandshaking: () => {
       for (const socket of handshaking) socket.destroy();
     },

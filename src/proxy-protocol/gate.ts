@@ -6,7 +6,10 @@
 // * with `required`, a connection without a header is refused, and so is any connection from an untrusted
 //   peer (it cannot send a believable one);
 // * a malformed header, one longer than `maxHeaderBytes`, or one not complete within `headerTimeoutMs` is
-//   refused; each connection has its own timer and buffer, so a slow or hostile one delays no other.
+//   refused; each connection has its own timer and buffer, so a slow or hostile one delays no other;
+// * while it waits for its header a connection is charged to its TCP peer (`reserve`, the connection budget
+//   of src/limits/connection-budget.ts): one peer, trusted or not, holds no more than
+//   max_connections_per_address slots in that phase, and waiting connections count as open.
 // Installed by wrapping the server's `emit` for 'connection': every 'connection' listener, whenever it was
 // added (Node's own TLS and HTTP ones, src/limits/connection-budget.ts), then runs after the header.
 import net from 'node:net';
@@ -52,7 +55,11 @@ interface RefusalFields {
 export function installProxyGate(
   server: net.Server,
   cfg: ProxyProtocolConfig,
-  opts: { rejectionLogIntervalMs?: number } = {},
+  opts: {
+    rejectionLogIntervalMs?: number;
+    /** charges a waiting connection to its TCP peer; undefined when the peer is over its limit */
+    reserve?: (socket: net.Socket) => (() => void) | undefined;
+  } = {},
 ): ProxyGate {
   const trusted = trustedNetworks(cfg.trusted);
   const maxBytes = cfg.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
@@ -92,9 +99,14 @@ export function installProxyGate(
     if (socket.remoteAddress === undefined) return void socket.destroy();
     const fromTrusted = isTrusted(trusted, socket.remoteAddress);
     if (!fromTrusted && cfg.required) return refuse(socket, 'untrusted', 'peer is not a trusted balancer');
+    const release = opts.reserve ? opts.reserve(socket) : () => undefined;
+    // over the per-address limit: counted by the budget (connections_refused_total{reason="per_address"})
+    if (!release) return void socket.destroy();
     waiting.add(socket);
     let received = Buffer.alloc(0);
     const done = () => {
+      // the slot passes to the client's address in the budget's own 'connection' listener (pass)
+      release();
       clearTimeout(timer);
       waiting.delete(socket);
       socket.off('data', onData);

@@ -114,11 +114,19 @@ function parseV1(buf: Buffer): ParseResult {
       version: 1,
       command: 'proxy',
       family: family === 4 ? 'tcp4' : 'tcp6',
-      source: { address: src, port: sourcePort },
-      destination: { address: dst, port: destinationPort },
+      source: { address: canonical(src, family), port: sourcePort },
+      destination: { address: canonical(dst, family), port: destinationPort },
       tlvs: [],
     },
   };
+}
+
+/**
+ * IPv6 text as v2's addresses and Node's sockets write it ("2001:DB8:0::0001" -> "2001:db8::1"), so one
+ * client has one quarantine key and one spelling in the logs whatever its balancer writes.
+ */
+function canonical(address: string, family: 4 | 6): string {
+  return family === 4 ? address : new net.SocketAddress({ address, family: 'ipv6' }).address;
 }
 
 // ---- version 2 ----

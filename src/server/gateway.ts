@@ -307,10 +307,13 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       if (cfg.auth?.basic)
         log.warn('Basic auth over plain HTTP: credentials travel in clear text; configure tls');
     }
-    // First of all: every later 'connection' listener sees the connection once its header is read.
-    const proxyGate = cfg.proxyProtocol ? installProxyGate(server, cfg.proxyProtocol) : undefined;
-    if (proxyGate) cleanups.push(() => proxyGate.close());
     const budget = applyConnectionBudget(server, limits, cfg.tls !== undefined);
+    // Wraps emit: every 'connection' listener (the budget's too) sees the connection once its header is
+    // read; until then the gate charges it to its TCP peer through the budget.
+    const proxyGate = cfg.proxyProtocol
+      ? installProxyGate(server, cfg.proxyProtocol, { reserve: budget.reservePending })
+      : undefined;
+    if (proxyGate) cleanups.push(() => proxyGate.close());
     answerClientErrors(server);
     closeNonHttp1(server, cfg.tls ? 'secureConnection' : 'connection');
     // Without this listener Node answers `100 Continue` itself, before any check ran.

@@ -4,6 +4,8 @@
 // topic's messages are accepted in order across both receivers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { HttpSink, type SinkItem } from '../helpers/http-sink.js';
 import { freePort } from '../helpers/net.js';
 import { clientSetup, range, runClient, sendNumbered, seqOf, source, waitUntil } from './fixtures.js';
@@ -113,4 +115,45 @@ test('urls: with every server down the lane keeps going round them, and delivers
   assert.equal((await sent).kind, 'ack');
   assert.deepEqual(a.accepted.map(seqOf), ['0']);
   assert.ok(Date.now() - started < 2000, 'found without waiting for the 5 s set-aside to end');
+});
+
+/** A separate process answering 200 to every POST (its port on stdout): one that can be frozen with SIGSTOP. */
+async function stoppableServer(t: { after(fn: () => unknown): void }): Promise<{ url: string; pid: number }> {
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const s = require('http').createServer((q, r) => { q.resume(); q.on('end', () => r.end()); });
+       s.listen(0, '127.0.0.1', () => console.log(s.address().port));`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  t.after(() => {
+    child.kill('SIGCONT');
+    child.kill('SIGKILL');
+  });
+  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+  return { url: `http://127.0.0.1:${line.toString().trim()}`, pid: child.pid! };
+}
+
+test('urls: a frozen server (SIGSTOP: connections accepted, never answered) is left after transport.request_timeout', async (t) => {
+  const frozen = await stoppableServer(t);
+  const b = await sink(t);
+  const { cfg, endpoint } = await clientSetup(t, frozen.url, {
+    readerType: 'rep',
+    ack: 'on_delivery',
+    transport: { requestTimeoutMs: 500 },
+    extra: { urls: [frozen.url, b.url] },
+  });
+  await runClient(t, cfg);
+  // the writer gives up on an ack after 4 s: without the client's own timeout (undici's is 300 s) it would
+  const req = await source(t, 'req', endpoint, { receiveTimeoutMs: 4000, receiveRetries: 1 });
+  for (const seq of range(3)) assert.equal((await sendNumbered(req, 'cam1', seq)).kind, 'ack');
+  assert.equal(b.accepted.length, 0, 'the first server took the first messages');
+  process.kill(frozen.pid, 'SIGSTOP');
+  const started = Date.now();
+  assert.equal((await sendNumbered(req, 'cam1', '3')).kind, 'ack');
+  const took = Date.now() - started;
+  assert.deepEqual(b.accepted.map(seqOf), ['3']);
+  assert.ok(took >= 400, `left after the timeout, not before (${took} ms)`);
 });

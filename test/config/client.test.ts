@@ -143,21 +143,38 @@ test('extensions: dead_letter_dir, shutdown_timeout, transport, metrics', () => 
     clientJson({
       dead_letter_dir: 'dl',
       shutdown_timeout: { secs: 3, nanos: 0 },
-      transport: { mode: 'batch', lanes: 2, max_batch_messages: 10, max_batch_bytes: 1000 },
+      transport: {
+        mode: 'batch',
+        lanes: 2,
+        max_batch_messages: 10,
+        max_batch_bytes: 1000,
+        request_timeout: { secs: 5, nanos: 0 },
+      },
       ops: { port: 9091 },
     }),
   );
   assert.deepEqual(warnings, []);
   assert.equal(config.deadLetterDir, path.join('/etc/mg', 'dl'));
   assert.equal(config.shutdownTimeoutMs, 3000);
-  assert.deepEqual(config.transport, { mode: 'batch', lanes: 2, maxBatchMessages: 10, maxBatchBytes: 1000 });
+  assert.deepEqual(config.transport, {
+    mode: 'batch',
+    lanes: 2,
+    maxBatchMessages: 10,
+    maxBatchBytes: 1000,
+    requestTimeoutMs: 5000,
+  });
   assert.deepEqual(config.ops, { ip: '127.0.0.1', port: 9091 });
   assert.deepEqual(parse(clientJson({ transport: { mode: 'single' } })).config.transport, {
     mode: 'single',
     lanes: 4,
     maxBatchMessages: 256,
     maxBatchBytes: 8 * 1024 * 1024,
+    requestTimeoutMs: 30_000,
   });
+  rejects(
+    clientJson({ transport: { request_timeout: { secs: 0, nanos: 50_000_000 } } }),
+    /\$\.transport\.request_timeout: must be at least 100 ms/,
+  );
   rejects(
     clientJson({ transport: { lanes: 0 } }),
     /\$\.transport\.lanes: expected an integer from 1 to 1024, found 0/,
@@ -243,6 +260,14 @@ test('urls: both url and urls, an empty list, a repeat, a bad or http:// entry w
     clientJson({ url: undefined, urls: ['http://a:1', 'http://b:1', 'http://a:1'] }),
     /\$\.urls\[2\]: repeats the first URL/,
   );
+  // the same server spelt differently is a repeat too
+  for (const [a, b] of [
+    ['https://gw1:8443', 'https://gw1:8443/'],
+    ['https://gw1:8443', 'https://GW1:8443'],
+    ['https://gw1:443', 'https://gw1'],
+    ['http://127.0.0.1:80', 'http://127.1'],
+  ])
+    rejects(clientJson({ url: undefined, urls: [a, b] }), /\$\.urls\[1\]: repeats the first URL/);
   rejects(
     clientJson({ url: undefined, urls: ['http://a:1', 'ftp://b'] }),
     /\$\.urls\[1\]: expected an http:\/\/ or https:\/\//,

@@ -108,6 +108,7 @@ test('client samples normalise to the values they spell, with the documented def
     lanes: 4,
     maxBatchMessages: 256,
     maxBatchBytes: 8 * 1024 * 1024,
+    requestTimeoutMs: 30_000,
   });
   assert.equal(def.deadLetterDir, path.join(dir, 'dead-letter'));
   assert.equal(def.shutdownTimeoutMs, 10_000);

@@ -296,6 +296,17 @@ test('auth.basic: etcd settings, caches, quarantine, and our certificate_identit
     );
   assert.ok(parse(shared('/users2')).config.auth);
   rejects(shared(''), /\$\.auth\.basic\.quarantine\.shared\.prefix: expected a non-empty string/);
+  // relative and `//` prefixes cannot be compared with the other paths
+  for (const p of ['users/q', 'mg/quarantine', '//users', '/mg//q'])
+    rejects(shared(p), /\$\.auth\.basic\.quarantine\.shared\.prefix: must be an absolute etcd prefix/);
+  // nor may it overlap an explicit certificate identity path
+  rejects(
+    auth(
+      { quarantine: { period: [60, 0], failed_attempt_limit: 3, shared: { prefix: '/ids/q' } } },
+      { certificate_identity: { path: '/ids' } },
+    ),
+    /\$\.auth\.basic\.quarantine\.shared\.prefix: must not overlap auth\.certificate_identity\.path \("\/ids"\)/,
+  );
   rejects(
     auth({ quarantine: { period: [60, 0], failed_attempt_limit: 0 } }),
     /\$\.auth\.basic\.quarantine\.failed_attempt_limit: expected an integer ≥ 1, found 0/,
@@ -417,5 +428,55 @@ test('proxy_protocol: a network that is not one, an empty list, a typo and an ou
   rejects(
     serverJson({ proxy_protocol: { trusted: ['10.0.0.0/8'], max_header_bytes: 100 } }),
     /\$\.proxy_protocol\.max_header_bytes: must be from 232 to 65551 bytes/,
+  );
+});
+
+test('proxy_protocol: a trusted entry with host bits set, or one that trusts every IPv4 address, is refused', () => {
+  for (const [bad, why] of [
+    ['10.0.0.5/8', /has host bits set after \/8/],
+    ['10.1.2.3/0', /has host bits set after \/0/],
+    ['2001:db8::1/64', /has host bits set after \/64/],
+    ['0.0.0.0/0', /trusts every address/],
+    ['::/0', /trusts every address/],
+    ['::ffff:0:0/96', /trusts every IPv4 address too/],
+    ['::/8', /trusts every IPv4 address too/],
+  ] as const)
+    rejects(
+      serverJson({ proxy_protocol: { trusted: ['127.0.0.1/32', bad] } }),
+      new RegExp(`\\$\\.proxy_protocol\\.trusted\\[1\\]: "${bad.replace(/[./:]/g, '\\$&')}" .*${why.source}`),
+    );
+  // the networks themselves, one host, and an IPv4 range written in IPv6 are fine
+  for (const ok of ['10.0.0.0/8', '10.0.0.5/32', '2001:db8::/32', '::1/128', '::ffff:10.0.0.0/104'])
+    assert.ok(parse(serverJson({ proxy_protocol: { trusted: [ok] } })).config.proxyProtocol);
+});
+
+test('proxy_protocol: null and quarantine.shared: null are accepted as absent, with a warning', () => {
+  assert.deepEqual(parse(serverJson({ proxy_protocol: null })).warnings, [
+    'server.json: $.proxy_protocol: is null, which means absent: no PROXY protocol header is read (behind a balancer every client is charged to it)',
+  ]);
+  const etcd = {
+    urls: ['http://127.0.0.1:2379'],
+    path: '/users',
+    data_format: 'json',
+    lease_timeout: [60, 0],
+    connect_timeout: [30, 0],
+    cache: { size: 10 },
+  };
+  const { warnings } = parse(
+    serverJson({
+      auth: {
+        basic: {
+          etcd,
+          cache: { size: 5 },
+          quarantine: { period: [60, 0], failed_attempt_limit: 3, shared: null },
+        },
+      },
+    }),
+  );
+  assert.ok(
+    warnings.includes(
+      'server.json: $.auth.basic.quarantine.shared: is null, which means absent: each server counts failed logins alone (a fleet multiplies the guesses per address)',
+    ),
+    warnings.join('\n'),
   );
 });

@@ -111,6 +111,8 @@ test('fleet behind haproxy: real client addresses, shared quarantine, revocation
       MG_BALANCER_ADDRESS: BALANCER,
       MG_SERVER_1: `127.0.0.1:${port1}`,
       MG_SERVER_2: `127.0.0.1:${port2}`,
+      MG_OPS_PORT_1: String(opsPorts[0]),
+      MG_OPS_PORT_2: String(opsPorts[1]),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -219,6 +221,30 @@ test('fleet behind haproxy: real client addresses, shared quarantine, revocation
   );
 
   await t.test(
+    "SIGSTOP of one server: haproxy's /readyz check takes it out of rotation, and no new connection hangs",
+    async () => {
+      const hangs = (ms: number) =>
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms));
+      const started = Date.now();
+      // frozen: its kernel still completes TCP connects, so only an application-level check sees it
+      servers[0].child.kill('SIGSTOP');
+      try {
+        await waitUntil(() => /gw1 is DOWN/.test(haproxyLog), 'haproxy marks gw1 DOWN', 10_000);
+        console.log(`SIGSTOP: haproxy took gw1 out after ${Date.now() - started} ms`);
+        // round robin would send every other new connection to the frozen server
+        for (let i = 0; i < 4; i++)
+          assert.equal(
+            await Promise.race([call(lab.clients.good, '127.0.0.8', 'password1'), hangs(5000)]),
+            400,
+          );
+      } finally {
+        servers[0].child.kill('SIGCONT');
+      }
+      await waitUntil(() => /gw1 is UP/.test(haproxyLog), 'haproxy marks gw1 UP again', 10_000);
+    },
+  );
+
+  await t.test(
     'kill -9 of one server mid-stream: the client carries on through haproxy, nothing lost, per-topic order kept',
     async () => {
       const { cfg, endpoint } = await clientSetup(t, url, {
@@ -315,6 +341,8 @@ test('deploy/haproxy/haproxy.cfg is valid for haproxy -c', async () => {
     MG_BALANCER_ADDRESS: BALANCER,
     MG_SERVER_1: '127.0.0.1:18444',
     MG_SERVER_2: '127.0.0.1:18445',
+    MG_OPS_PORT_1: '18446',
+    MG_OPS_PORT_2: '18447',
   };
   const check = spawn('haproxy', ['-c', '-f', HAPROXY_CFG], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

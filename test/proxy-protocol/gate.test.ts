@@ -15,6 +15,7 @@ import { Etcd3 } from 'etcd3';
 import { DEFAULT_SERVER_LIMITS } from '../../src/config/limits.js';
 import type { ProxyProtocolConfig, ServerLimits, ServerTlsConfig } from '../../src/config/types.js';
 import { proxyProtocolRefusedTotal } from '../../src/proxy-protocol/gate.js';
+import { connectionsRefusedTotal, openConnections } from '../../src/limits/metrics.js';
 import { isTrusted, trustedNetworks } from '../../src/proxy-protocol/networks.js';
 import { buildLabPki, type LabPki, type Leaf } from '../helpers/openssl-pki.js';
 import { startEtcd } from '../helpers/etcd.js';
@@ -270,3 +271,62 @@ test('an IPv6 balancer (::1) is trusted by its /128; an IPv4 peer is not trusted
     'IPv4-mapped checked as IPv4',
   );
 });
+
+/** Opens `count` connections from `localAddress` that each send `bytes` and stall; resolves once `closed` of them were closed by the server. */
+async function stalled(port: number, count: number, bytes: Buffer, localAddress: string, closed: number) {
+  const sockets = await Promise.all(
+    Array.from({ length: count }, () => balancerSocket(port, bytes, localAddress)),
+  );
+  let n = 0;
+  await new Promise<void>((resolve) => {
+    for (const s of sockets) {
+      s.on('error', () => undefined);
+      s.once('close', () => {
+        if (++n === closed) resolve();
+      });
+    }
+  });
+  return { sockets, open: () => sockets.filter((s) => !s.closed).length };
+}
+
+test(
+  'header phase: one untrusted peer holds no more than max_connections_per_address slots, and waiting connections count as open',
+  { timeout: 20_000 },
+  async (t) => {
+    const { server } = await gatewayToRouter(t, {
+      proxyProtocol: proxy({ trusted: ['127.0.0.2/32'], required: false, headerTimeoutMs: 60_000 }),
+      limits: limits({ maxConnections: 20, maxConnectionsPerAddress: 2 }),
+    });
+    const perAddress = await current(connectionsRefusedTotal, { reason: 'per_address' });
+    // 'P' could start a v1 header: each waits for more; all but two are refused at once, not at the timeout
+    const flood = await stalled(server.port, 8, Buffer.from('P'), '127.0.0.1', 6);
+    t.after(() => flood.sockets.forEach((s) => s.destroy()));
+    assert.equal(flood.open(), 2);
+    assert.equal(await current(connectionsRefusedTotal, { reason: 'per_address' }), perAddress + 6);
+    assert.equal(await current(openConnections), 2, 'the waiting connections are open connections');
+    assert.equal(
+      (await viaBalancer(server.port, Buffer.alloc(0), { localAddress: '127.0.0.3' })).status,
+      200,
+    );
+  },
+);
+
+test(
+  'header phase: a trusted balancer that stalls is held to max_connections_per_address waiting connections too',
+  { timeout: 20_000 },
+  async (t) => {
+    const { server } = await gatewayToRouter(t, {
+      proxyProtocol: proxy({ trusted: ['127.0.0.0/8'], headerTimeoutMs: 60_000 }),
+      limits: limits({ maxConnections: 20, maxConnectionsPerAddress: 2 }),
+    });
+    const partial = v2('192.0.2.50').subarray(0, 10);
+    const flood = await stalled(server.port, 6, partial, '127.0.0.1', 4);
+    t.after(() => flood.sockets.forEach((s) => s.destroy()));
+    assert.equal(flood.open(), 2);
+    // another balancer address is not affected, and the stalled ones released nothing they did not hold
+    assert.equal(
+      (await viaBalancer(server.port, v2('192.0.2.51'), { localAddress: '127.0.0.4' })).status,
+      200,
+    );
+  },
+);

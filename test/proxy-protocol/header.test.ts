@@ -44,6 +44,19 @@ test('v1 TCP6 and UNKNOWN', () => {
   assert.equal(header(parseProxyHeader(Buffer.from('PROXY UNKNOWN\r\n'))).length, 15);
 });
 
+test('v1 IPv6 addresses are canonicalised as v2 and Node write them', () => {
+  for (const [text, want] of [
+    ['2001:DB8::1', '2001:db8::1'],
+    ['2001:db8:0:0:0:0:0:1', '2001:db8::1'],
+    ['2001:0db8::0001', '2001:db8::1'],
+    ['::FFFF:10.1.2.3', '::ffff:10.1.2.3'],
+  ]) {
+    const r = header(parseProxyHeader(Buffer.from(`PROXY TCP6 ${text} ${text} 1 2\r\n`)));
+    assert.equal(r.header.source?.address, want, text);
+    assert.equal(r.header.destination?.address, want, text);
+  }
+});
+
 test('v1 refuses every deviation from the format', () => {
   const bad: [string, RegExp][] = [
     ['PROXY TCP4 192.0.2.1 192.0.2.2 1 2\n', /line feed without a carriage return/],
