@@ -31,7 +31,8 @@ function tracer(n: Node): TelemetryConfig['tracer'] {
     );
   }
   const endpointNode = o.child('endpoint');
-  const endpoint = o.required('endpoint', otlpEndpoint);
+  // An endpoint may carry credentials (https://user:token@collector/...): never echo it in an error.
+  const endpoint = o.required('endpoint', otlpEndpoint, true);
   const config: TelemetryConfig['tracer'] = {
     serviceName,
     protocol,

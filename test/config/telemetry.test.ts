@@ -76,3 +76,11 @@ test('unknown keys are refused, near misses with a suggestion', () => {
   expectConfigError(() => server({ tracer: { ...TRACER, servce_name: 'x' } }), /service_name/);
   expectConfigError(() => client({ tracer: TRACER, exporter: {} }), /\$\.telemetry\.exporter: unknown key/);
 });
+
+test('a refused endpoint is not echoed: it may carry a credential', () => {
+  const err = expectConfigError(
+    () => server({ tracer: { ...TRACER, endpoint: 'ftp://robot:s3cret-token@collector/v1/traces' } }),
+    /tracer\.endpoint/,
+  );
+  assert.doesNotMatch(err.message, /s3cret-token/);
+});
