@@ -2,7 +2,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { makePki } from '../cli/demo.js';
+import { makePki } from '../pki/index.js';
 import { formatSize, type BenchOptions } from './options.js';
 import type { BenchReport } from './report.js';
 import { measureFloor, type FloorResult } from './floor.js';

@@ -5,10 +5,9 @@
 // being cut off without a restart. `--plain` runs the same flow over HTTP with no certificates.
 import { parseArgs } from 'node:util';
 import { parseArgsMessage, usageLine } from '../util/usage.js';
-import { mkdtemp, rm, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
 import { defaultClientConfig, defaultServerConfig } from '../config/defaults.js';
 import type { ClientConfig, ServerConfig } from '../config/types.js';
 import { startServer } from '../server/gateway.js';
@@ -16,7 +15,8 @@ import { startClient } from '../client/pipeline.js';
 import { SavantWriter } from '../savant/writer.js';
 import { SavantReader } from '../savant/reader.js';
 import { buildMessage } from '../savant/message.js';
-import { initCa, issueCertificate, revokeCertificate, generateCrl, storeAdd } from '../pki/index.js';
+import { revokeCertificate, generateCrl, makePki, type DemoPki } from '../pki/index.js';
+import { freePort } from '../util/free-port.js';
 
 const HELP = `Usage: media-gateway demo [--plain] [--seconds N] [--rate N]
 
@@ -30,49 +30,6 @@ the server cuts the client off without a restart.
   --seconds N   total run time (default 8)
   --rate N      messages per second from the source (default 200)
 `;
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
-
-export interface DemoPki {
-  hashDir: string;
-  caDir: string;
-  serverCert: string;
-  serverKey: string;
-  clientCert: string;
-  clientKey: string;
-  caCert: string;
-}
-
-export async function makePki(dir: string): Promise<DemoPki> {
-  const caDir = path.join(dir, 'ca');
-  const hashDir = path.join(dir, 'trust');
-  await mkdir(hashDir, { recursive: true });
-  await initCa(caDir, { cn: 'Demo Root CA' });
-  const server = await issueCertificate(caDir, 'server', 'server', {
-    san: ['IP:127.0.0.1', 'DNS:localhost'],
-  });
-  const client = await issueCertificate(caDir, 'client', 'client', { cn: 'demo-client' });
-  await storeAdd(hashDir, [path.join(caDir, 'ca.crt')]);
-  await generateCrl(caDir, { publishTo: hashDir });
-  return {
-    hashDir,
-    caDir,
-    serverCert: server.certPath,
-    serverKey: server.keyPath,
-    clientCert: client.certPath,
-    clientKey: client.keyPath,
-    caCert: path.join(caDir, 'ca.crt'),
-  };
-}
 
 export async function run(argv: string[]): Promise<number> {
   let parsed;

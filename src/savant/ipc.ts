@@ -1,4 +1,4 @@
-// Side effects of binding an ipc:// endpoint, as savant_core does them (savant-wire.md §1.4): the parent
+// Side effects of binding an ipc:// endpoint, as savant_core does them: the parent
 // directory is created, and the socket file is chmod-ed after bind (0o777 unless configured) so that
 // processes of other users (Savant adapters in other containers) can connect.
 // Unlike savant_core, a path that a live process still serves is refused: libzmq's bind unlinks whatever

@@ -1,4 +1,4 @@
-// Savant ZeroMQ socket URLs ("[type+mode:]endpoint[:source]", savant-wire.md §1.1-1.3).
+// Savant ZeroMQ socket URLs ("[type+mode:]endpoint[:source]", the grammar savant_core accepts; the cases are the table in test/savant/url.test.ts).
 // The original parser is an unanchored regex search with several lenient quirks; we implement the strict
 // grammar instead and reject everything else with an error that names the URL, so a typo never silently
 // turns into a different socket.

@@ -1,4 +1,4 @@
-// Savant ZeroMQ writer (savant-wire.md §3): sends [topic, message, extra...] on a pub/req/dealer socket with
+// Savant ZeroMQ writer: sends [topic, message, extra...] on a pub/req/dealer socket with
 // savant_core's retry and acknowledgement rules. Calls to send() are queued and run one at a time in call
 // order, because a ZeroMQ socket allows one pending send and the ack of a req/EOS must pair with its send.
 // A send whose ack timed out is reported as failed and must not reach the sink afterwards: its socket is

@@ -3,7 +3,7 @@
 // key, unparsable key, key not matching the certificate. Accepts PKCS#8, PKCS#1 and SEC1 keys.
 import { readRegularFile } from '../util/regular-file.js';
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
-import { splitPem, toPem } from '../trust/pem.js';
+import { splitPem, toPem } from '../codec/pem.js';
 
 export interface IdentityPem {
   /** certificate chain, leaf first, PEM */

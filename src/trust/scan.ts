@@ -1,7 +1,7 @@
 // Scans an OpenSSL hash directory (`<hash>.N` certificates, `<hash>.rN` CRLs) into a validated
 // TrustSnapshot plus a list of operator-facing problems (printed by `store doctor`, logged on reload).
 //
-// Rules (spec §8.2) and where we deliberately differ from OpenSSL's X509_LOOKUP_hash_dir:
+// Rules, and where we deliberately differ from OpenSSL's X509_LOOKUP_hash_dir:
 // * Names must match `^[0-9a-f]{8}\.(r?)(0|[1-9][0-9]*)$`; symlinks are followed; other entries are
 //   reported as 'stray-file' (dot-files, e.g. temp files of an atomic publish, are ignored silently).
 // * Gap rule: OpenSSL stops at the first missing or unparsable index of a hash. We load every valid
@@ -29,11 +29,17 @@ import { readdir, stat, lstat } from 'node:fs/promises';
 import { readRegularFile } from '../util/regular-file.js';
 import { X509Certificate, createHash } from 'node:crypto';
 import path from 'node:path';
-import { splitPem, toPem } from './pem.js';
-import { canonicalName, certificateSubjectDer, crlIssuerDer, nameHash, nameHashOld } from './name-hash.js';
-import { x509, normalizeSerial } from './x509.js';
+import { splitPem, toPem } from '../codec/pem.js';
+import {
+  canonicalName,
+  certificateSubjectDer,
+  crlIssuerDer,
+  nameHash,
+  nameHashOld,
+} from '../codec/name-hash.js';
+import { x509, normalizeSerial } from '../codec/x509.js';
 import type { CaEntry, CrlEntry, TrustSnapshot } from './snapshot.js';
-import { readTlv } from './der.js';
+import { readTlv } from '../codec/der.js';
 import { applyCrlFloors } from './floors.js';
 
 export type ProblemCode =

@@ -1,11 +1,11 @@
-// The JavaScript re-check of a client certificate chain against a trust snapshot (spec §8.6). OpenSSL
+// The JavaScript re-check of a client certificate chain against a trust snapshot. OpenSSL
 // decides new handshakes; this runs where OpenSSL does not: connections already open when the trust
 // store changes or a CRL expires, and resumed TLS sessions (which skip certificate verification).
 // It is deliberately strict: every CA of the chain must be in the current snapshot (certificates the
 // client sent are only used as the leaf), and with CRL checking every certificate, the root included,
 // needs a valid CRL of its issuer, as OpenSSL's CRL_CHECK_ALL requires.
 import { X509Certificate } from 'node:crypto';
-import { x509, normalizeSerial } from './x509.js';
+import { x509, normalizeSerial } from '../codec/x509.js';
 import type { CaEntry, TrustSnapshot } from './snapshot.js';
 
 export type RejectReason =
@@ -208,7 +208,7 @@ const BY_CODE: Record<string, RejectReason> = {
 
 /**
  * Node's `authorizationError` code → our reason, for logs and metrics only: Node reports just the
- * last OpenSSL error, so never base an access decision on it (spec §0.6).
+ * last OpenSSL error, so never base an access decision on it.
  */
 export function reasonFromAuthorizationError(code: string): RejectReason {
   return BY_CODE[code] ?? 'unspecified';

@@ -1,5 +1,5 @@
 // Real mutual-TLS handshakes against createSecureListener with a hash directory changed while the
-// server runs (spec §8.8). Certificates and CRLs come from the openssl CLI (test/helpers/openssl-pki).
+// server runs. Certificates and CRLs come from the openssl CLI (test/helpers/openssl-pki).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';

@@ -1,6 +1,6 @@
 // OpenSSL's X509_NAME_hash (SHA-1 over the canonical name, OpenSSL >= 1.0.0) and X509_NAME_hash_old
 // (MD5 over the original DER), as used to name files in a hash directory (`<hash>.N`, `<hash>.rN`).
-// See spec §2: strings are converted to UTF-8, trimmed, whitespace runs collapsed to one space,
+// The canonical form (OpenSSL x509_name_canon): strings are converted to UTF-8, trimmed, whitespace runs collapsed to one space,
 // ASCII lower-cased and re-tagged UTF8String; each RDN is re-sorted as a DER SET OF; the outer
 // SEQUENCE header is dropped before hashing.
 import { createHash } from 'node:crypto';
