@@ -1,6 +1,7 @@
 // The client's HTTP(S) connection to the gateway server: one undici Pool with keep-alive and at least one
 // connection per lane (no pipelining, so a slow request never delays another lane's), the original's
 // headers (Content-Type application/protobuf, Basic credentials on every request), and per-request metrics.
+import { ConfigError } from '../config/errors.js';
 import { Readable } from 'node:stream';
 import tls from 'node:tls';
 import { Pool } from 'undici';
@@ -32,7 +33,7 @@ export class GatewayHttp {
   static async open(cfg: ClientConfig): Promise<GatewayHttp> {
     const url = new URL(cfg.url);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new Error(`client url must be http:// or https://, got ${url.protocol}`);
+      throw new ConfigError({}, `client url must be http:// or https://, got ${url.protocol}`);
     }
     const headers: Record<string, string> = { 'content-type': 'application/protobuf' };
     if (cfg.auth?.basic) {

@@ -2,6 +2,7 @@
 // Media per request), POST /batch (our extension: a MediaBatch, items in order, stop at the first
 // failure), GET /health and GET /metrics. Unlike the original there is no global lock: requests on
 // different connections run concurrently, and the writer's FIFO queue keeps each sender's order.
+import { ConfigError } from '../config/errors.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ServerConfig } from '../config/types.js';
@@ -59,7 +60,10 @@ const MAX_NAMED_ITEMS = 65536;
 export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   if (cfg.auth?.certificateIdentity && !cfg.tls?.clientAuth) {
     // Fail closed: without verified client certificates there is no identity to map.
-    throw new Error('auth.certificate_identity requires TLS client certificates (tls.peers or ssl.client)');
+    throw new ConfigError(
+      {},
+      'auth.certificate_identity requires TLS client certificates (tls.peers or ssl.client)',
+    );
   }
   exportHalfFamilies(serverFamilies(cfg));
   const cleanups: (() => Promise<void> | void)[] = [];
