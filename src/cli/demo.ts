@@ -17,6 +17,7 @@ import { SavantReader } from '../savant/reader.js';
 import { buildMessage } from '../savant/message.js';
 import { revokeCertificate, generateCrl, makePki, type DemoPki } from '../pki/index.js';
 import { freePort } from '../util/free-port.js';
+import { CleanupStack } from '../util/cleanup-stack.js';
 
 const HELP = `Usage: media-gateway demo [--plain] [--seconds N] [--rate N]
 
@@ -61,7 +62,8 @@ export async function run(argv: string[]): Promise<number> {
   const secure = !values.plain;
   const say = (s: string) => process.stdout.write(`[demo] ${s}\n`);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'media-gateway-demo-'));
-  const cleanups: (() => Promise<unknown>)[] = [() => rm(dir, { recursive: true, force: true })];
+  const cleanups = new CleanupStack();
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
   try {
     const [httpPort, clientPort] = [await freePort(), await freePort()];
     const sinkUrl = `ipc://${path.join(dir, 'sink.ipc')}`;
@@ -98,7 +100,7 @@ export async function run(argv: string[]): Promise<number> {
     }
 
     const server = await startServer(serverCfg);
-    cleanups.unshift(() => server.close());
+    cleanups.push(() => server.close());
     say(
       `server listening on ${server.url} (${secure ? 'mutual TLS, trust dir ' + pki!.hashDir : 'plain HTTP'})`,
     );
@@ -111,9 +113,9 @@ export async function run(argv: string[]): Promise<number> {
       inflightOps: 100,
       ack: 'on_read',
     });
-    cleanups.unshift(() => sink.close());
+    cleanups.push(() => sink.close());
     const client = await startClient(clientCfg);
-    cleanups.unshift(() => client.stop({ drainTimeoutMs: 200 }));
+    cleanups.push(() => client.stop({ drainTimeoutMs: 200 }));
     say(`client health on http://127.0.0.1:${client.port}/health, sending to ${clientCfg.url}`);
     const source = await SavantWriter.open({
       url: `pub+connect:${sourceUrl}`,
@@ -124,7 +126,7 @@ export async function run(argv: string[]): Promise<number> {
       sendHwm: 1000,
       receiveHwm: 1000,
     });
-    cleanups.unshift(() => source.close());
+    cleanups.push(() => source.close());
 
     let received = 0;
     let receivedAfterRevocation = 0;
@@ -198,6 +200,6 @@ export async function run(argv: string[]): Promise<number> {
     }
     return received > 0 ? 0 : 1;
   } finally {
-    for (const c of cleanups) await c().catch(() => undefined);
+    await cleanups.close();
   }
 }

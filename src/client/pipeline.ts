@@ -34,6 +34,7 @@ import { GatewayHttp } from './http.js';
 import { Sender, type Completion } from './sender.js';
 import { clientFamilies, exportHalfFamilies } from '../ops/families.js';
 import { startOpsListener, type OpsListener } from '../ops/listener.js';
+import { CleanupStack } from '../util/cleanup-stack.js';
 
 const log = logger('media_gateway::client');
 
@@ -103,7 +104,7 @@ class ClientPipeline {
   private readLoop: Promise<void> = Promise.resolve();
   private readerClosed = false;
   /** closed last, in reverse order of opening */
-  private readonly cleanup: (() => Promise<void>)[];
+  private readonly cleanup = new CleanupStack((err) => log.warn({ err: err.message }, 'error while closing'));
 
   /** on_delivery with a spool: the upstream OK owed for each stored message, by sequence number */
   private readonly owedAcks = new Map<number, () => Promise<void>>();
@@ -114,7 +115,8 @@ class ClientPipeline {
     private readonly reader: SavantReader,
     private readonly spool?: Spool,
   ) {
-    this.cleanup = spool ? [() => spool.close(), () => http.close()] : [() => http.close()];
+    if (spool) this.cleanup.push(() => spool.close());
+    this.cleanup.push(() => http.close());
     this.fps = cfg.statistics ? new FpsStatistics(cfg.statistics) : undefined;
     this.sender = new Sender({
       transport: cfg.transport,
@@ -359,9 +361,7 @@ class ClientPipeline {
     await this.closeReader().catch((err: Error) =>
       log.warn({ err: err.message }, 'error closing the reader'),
     );
-    for (const close of this.cleanup.reverse()) {
-      await close().catch((err: Error) => log.warn({ err: err.message }, 'error while closing'));
-    }
+    await this.cleanup.close();
   }
 
   private async closeReader(): Promise<void> {

@@ -4,7 +4,6 @@
 // different connections run concurrently, and the writer's FIFO queue keeps each sender's order.
 import { ConfigError } from '../config/errors.js';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { ServerConfig } from '../config/types.js';
 import { SavantWriter } from '../savant/writer.js';
 import { batchBudget, decodeMediaBatch, mediaBudget } from '../savant/media.js';
@@ -20,6 +19,8 @@ import { startOpsListener, type OpsListener } from '../ops/listener.js';
 import { serverNotLive, serverNotReady } from '../ops/server-probes.js';
 import { httpResponsesTotal, requestDuration } from '../metrics/registry.js';
 import { logger } from '../util/log.js';
+import { CleanupStack } from '../util/cleanup-stack.js';
+import { closeServer as closeHttpServer, listen, urlHost } from '../util/listen.js';
 import { MESSAGE_IDS_HEADER, parseMessageIds } from '../spool/identity.js';
 import { DuplicateFilter } from './duplicates.js';
 import { forwardMedia, refusalOf, type ForwardContext, type Grant } from './forward.js';
@@ -66,16 +67,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     );
   }
   exportHalfFamilies(serverFamilies(cfg));
-  const cleanups: (() => Promise<void> | void)[] = [];
-  const cleanup = async () => {
-    for (const fn of cleanups.reverse()) {
-      try {
-        await fn();
-      } catch (err) {
-        log.warn({ err: (err as Error).message }, 'error while closing');
-      }
-    }
-  };
+  const cleanups = new CleanupStack((err) => log.warn({ err: err.message }, 'error while closing'));
 
   const limits = cfg.limits ?? DEFAULT_SERVER_LIMITS;
   try {
@@ -263,31 +255,13 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     closeNonHttp1(server, cfg.tls ? 'secureConnection' : 'connection');
     // Without this listener Node answers `100 Continue` itself, before any check ran.
     server.on('checkContinue', handler);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(cfg.port, cfg.ip, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    const port = await listen(server, cfg.port, cfg.ip);
     const closeServer = () =>
-      new Promise<void>((resolve) => {
-        if (!server.listening) return resolve();
-        const force = setTimeout(() => server.closeAllConnections(), CLOSE_DRAIN_MS);
-        force.unref();
-        server.close(() => {
-          clearTimeout(force);
-          resolve();
-        });
-        server.closeIdleConnections();
-        budget.dropHandshaking();
-      });
+      closeHttpServer(server, { drainMs: CLOSE_DRAIN_MS, afterStop: () => budget.dropHandshaking() });
     // Runs first on close: stop taking requests before the writer and the rest go away.
     cleanups.push(closeServer);
 
-    const port = (server.address() as AddressInfo).port;
-    const host = cfg.ip.includes(':') ? `[${cfg.ip}]` : cfg.ip;
-    const url = `${cfg.tls ? 'https' : 'http'}://${host}:${port}`;
+    const url = `${cfg.tls ? 'https' : 'http'}://${urlHost(cfg.ip)}:${port}`;
     const health = () => aggregateHealth([listener, authenticator]);
     log.info(`listening on ${url}`);
     const parts = { trust: listener?.trust, authenticator, closing: () => closing };
@@ -298,9 +272,8 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
           { metrics: true, name: 'operations' },
         )
       : undefined;
-    if (ops) cleanups.splice(cleanups.indexOf(closeServer), 0, () => ops.close());
+    if (ops) cleanups.pushAfter(closeServer, () => ops.close());
 
-    let closed: Promise<void> | undefined;
     return {
       port,
       url,
@@ -308,12 +281,11 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       ops,
       close: () => {
         closing = true;
-        closed ??= cleanup();
-        return closed;
+        return cleanups.close();
       },
     };
   } catch (err) {
-    await cleanup();
+    await cleanups.close();
     throw err;
   }
 }

@@ -38,6 +38,7 @@ import { trustHealth } from '../trust/health.js';
 import { MAX_TIMER_MS } from '../util/timers.js';
 import { verifyPeerChain, reasonFromAuthorizationError, type RejectReason } from '../trust/verify.js';
 import { RepeatLog } from '../util/repeat-log.js';
+import { closeServer } from '../util/listen.js';
 import { peerText } from '../util/peer-text.js';
 import { answerRefusal, cutAfterGrace } from './refusal-answer.js';
 
@@ -286,13 +287,5 @@ export async function createSecureListener(
 function countHandshakeTimeouts(server: https.Server): void {
   server.on('tlsClientError', (err: NodeJS.ErrnoException) => {
     if (err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') connectionTimeoutsTotal.inc({ phase: 'handshake' });
-  });
-}
-
-function closeServer(server: https.Server): Promise<void> {
-  return new Promise((resolve) => {
-    if (!server.listening) return resolve();
-    server.close(() => resolve());
-    server.closeAllConnections();
   });
 }
