@@ -20,6 +20,7 @@ import { serverNotLive, serverNotReady } from '../ops/server-probes.js';
 import { httpResponsesTotal, requestDuration } from '../metrics/registry.js';
 import { logger } from '../util/log.js';
 import { CleanupStack } from '../util/cleanup-stack.js';
+import { BATCH_ENDPOINT, formatBatchReply } from '../contract/http.js';
 import { closeServer as closeHttpServer, listen, urlHost } from '../util/listen.js';
 import { MESSAGE_IDS_HEADER, parseMessageIds } from '../spool/identity.js';
 import { DuplicateFilter } from './duplicates.js';
@@ -195,7 +196,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
         accepted++;
       }
       reply(req, res, 200, {
-        body: { contentType: 'application/json', text: JSON.stringify({ accepted, status }) },
+        body: { contentType: 'application/json', text: formatBatchReply({ accepted, status }) },
       });
     };
 
@@ -205,7 +206,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       { methods: string[]; run: (req: http.IncomingMessage, res: http.ServerResponse) => unknown }
     > = {
       '/': { methods: ['POST'], run: postSingle },
-      '/batch': { methods: ['POST'], run: postBatch },
+      [`/${BATCH_ENDPOINT}`]: { methods: ['POST'], run: postBatch },
       '/health': { methods: ['GET', 'HEAD'], run: (_req, res) => writeHealth(res, health()) },
     };
     if (metricsHere) routes['/metrics'] = { methods: ['GET', 'HEAD'], run: metricsHandler };
