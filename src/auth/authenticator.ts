@@ -25,10 +25,12 @@ import { VerifyGate } from './verify-gate.js';
 import type { PeerIdentity } from '../tls/identity.js';
 import { authOutcomesTotal, etcdConnected } from '../metrics/registry.js';
 import { logger } from '../util/log.js';
+import { peerText } from '../util/peer-text.js';
 import { matchLabels, type LabelRule } from './labels.js';
 import { parseUserRecord, type UserRecord } from './records.js';
 import { LruCache } from './lru.js';
-import { Quarantine } from './quarantine.js';
+import { Quarantine, type QuarantineTable } from './quarantine.js';
+import { SharedQuarantine } from './shared-quarantine.js';
 import { createEtcdClient, etcdPrefix } from './etcd-client.js';
 import { EtcdRecordStore, StoreUnavailableError } from './user-store.js';
 
@@ -126,7 +128,7 @@ export class Authenticator {
   private readonly refusedVerdicts?: LruCache<string, CredentialVerdict>;
   private readonly inflight = new Map<string, Promise<boolean>>();
   private readonly parsed?: LruCache<string, ParsedRecord>;
-  private readonly quarantine?: Quarantine;
+  private quarantine?: QuarantineTable;
   private readonly gate: VerifyGate;
   private readonly failureLimiter: FailureLimiter;
   private dummyHash = '';
@@ -179,7 +181,23 @@ export class Authenticator {
         )
       : undefined;
     const auth = new Authenticator(basic, certificateIdentity, client, users, identities, limits);
-    const [dummyHash] = await Promise.all([makeDummyHash(), users.start(), identities?.start()]);
+    const shared = basic.quarantine?.shared;
+    const sharing =
+      shared && auth.quarantine instanceof Quarantine
+        ? SharedQuarantine.open(auth.quarantine, client, {
+            prefix: etcdPrefix(shared.prefix),
+            periodMs: basic.quarantine!.periodMs,
+            failedAttemptLimit: basic.quarantine!.failedAttemptLimit,
+            connectTimeoutMs: basic.etcd.connectTimeoutMs,
+          })
+        : undefined;
+    const [dummyHash, table] = await Promise.all([
+      makeDummyHash(),
+      sharing,
+      users.start(),
+      identities?.start(),
+    ]);
+    if (table) auth.quarantine = table;
     auth.dummyHash = dummyHash;
     auth.onStoreState();
     return auth;
@@ -268,11 +286,18 @@ export class Authenticator {
    */
   private failed(user: string, clientAddress: string, reason: string): AuthDecision {
     this.failureLimiter.recordFailure(clientAddress);
-    if (this.quarantine?.recordFailure(user, clientAddress) === 'table_full') {
+    const outcome = this.quarantine?.recordFailure(user, clientAddress);
+    if (outcome === 'table_full') {
       verificationsRefusedTotal.inc({ reason: 'quarantine_full' });
       log.error('the quarantine table is full (limits.quarantine_capacity); new lockouts are not recorded');
     }
-    log.debug({ user, reason }, 'Basic credentials refused');
+    // the user name is the peer's text: escaped; the address is the client's (src/util/client-address.ts)
+    if (outcome === 'quarantined')
+      log.warn(
+        { user: peerText(user), remote: clientAddress },
+        'user quarantined for failed logins from this address',
+      );
+    log.debug({ user: peerText(user), remote: clientAddress, reason }, 'Basic credentials refused');
     return refuse('basic', 'bad_credentials', 401, reason);
   }
 
@@ -370,11 +395,13 @@ export class Authenticator {
 
   async close(): Promise<void> {
     await Promise.all([this.users?.close(), this.identities?.close()]);
+    // the shared quarantine's mirror uses the etcd client: closed before it
+    await this.quarantine?.close();
+    this.quarantine = undefined;
     this.client?.close();
     this.verdicts?.close();
     this.refusedVerdicts?.close();
     this.parsed?.close();
-    this.quarantine?.close();
   }
 }
 

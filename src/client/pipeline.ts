@@ -31,6 +31,7 @@ import {
 } from '../spool/index.js';
 import { DeadLetterDir } from './dead-letter.js';
 import { GatewayHttp } from './http.js';
+import { openServers, type PostingHttp } from './servers.js';
 import { Sender, type Completion } from './sender.js';
 import { clientFamilies, exportHalfFamilies } from '../ops/families.js';
 import { startOpsListener, type OpsListener } from '../ops/listener.js';
@@ -68,10 +69,10 @@ export async function startClient(cfg: ClientConfig): Promise<RunningClient> {
   exportHalfFamilies(clientFamilies(cfg));
   // First: a spool directory that cannot be used stops start-up before any socket is opened.
   const spool = cfg.spool ? Spool.open(cfg.spool, spoolEvents()) : undefined;
-  let http: GatewayHttp;
+  let http: PostingHttp;
   let reader: SavantReader;
   try {
-    http = await GatewayHttp.open(cfg);
+    http = await openServers(cfg, (url) => GatewayHttp.open(cfg, url));
   } catch (err) {
     await spool?.close();
     throw err;
@@ -111,7 +112,7 @@ class ClientPipeline {
 
   constructor(
     private readonly cfg: ClientConfig,
-    http: GatewayHttp,
+    http: PostingHttp,
     private readonly reader: SavantReader,
     private readonly spool?: Spool,
   ) {

@@ -106,7 +106,12 @@ export interface EtcdConfig {
 export interface BasicAuthServerConfig {
   etcd: EtcdConfig;
   cache: CacheConfig;
-  quarantine?: { periodMs: number; failedAttemptLimit: number };
+  quarantine?: {
+    periodMs: number;
+    failedAttemptLimit: number;
+    /** failures and lockouts also kept in etcd for a fleet of servers (src/auth/shared-quarantine.ts) */
+    shared?: { prefix: string };
+  };
 }
 
 /** Maps a verified client certificate to a user record in etcd (labels only, no password). */
@@ -183,6 +188,19 @@ export interface ServerConfig {
   ops?: OpsConfig;
   /** absent (configurations built in code) → DEFAULT_SERVER_LIMITS of src/config/limits.ts */
   limits?: ServerLimits;
+  /** PROXY protocol headers from trusted balancers (src/proxy-protocol/gate.ts) */
+  proxyProtocol?: ProxyProtocolConfig;
+}
+
+export interface ProxyProtocolConfig {
+  /** networks (CIDR) whose connections may carry a header: the balancers */
+  trusted: string[];
+  /** refuse connections without a header */
+  required: boolean;
+  /** a header must be complete this long after the connection is accepted */
+  headerTimeoutMs: number;
+  /** default DEFAULT_MAX_HEADER_BYTES */
+  maxHeaderBytes?: number;
 }
 
 export interface RetryConfig {
@@ -195,8 +213,10 @@ export interface ClientConfig {
   source?: string;
   ip: string;
   port: number;
-  /** server URL, POST target */
+  /** server URL, POST target (the first of `urls` when several are given) */
   url: string;
+  /** several servers (`urls`): each lane fails over to the next healthy one (src/client/servers.ts) */
+  urls?: string[];
   inStream: ReaderConfig;
   retry: RetryConfig;
   /** accepted for compatibility; the reader is event-driven, so it has no effect */

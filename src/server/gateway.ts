@@ -34,6 +34,8 @@ import {
   httpServerOptions,
 } from '../limits/connection-budget.js';
 import { connectionTimeoutsTotal } from '../limits/metrics.js';
+import { installProxyGate } from '../proxy-protocol/gate.js';
+import { clientAddress } from '../util/client-address.js';
 
 const log = logger('media_gateway::server');
 
@@ -93,7 +95,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       if (cfg.auth?.basic) {
         const d = await authenticator!.authenticateBasic(
           req.headers.authorization,
-          req.socket.remoteAddress ?? '',
+          clientAddress(req.socket),
         );
         if (!d.ok)
           return { status: d.status, challenge: d.challenge, retryAfterSeconds: d.retryAfterSeconds };
@@ -251,6 +253,9 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       if (cfg.auth?.basic)
         log.warn('Basic auth over plain HTTP: credentials travel in clear text; configure tls');
     }
+    // First of all: every later 'connection' listener sees the connection once its header is read.
+    const proxyGate = cfg.proxyProtocol ? installProxyGate(server, cfg.proxyProtocol) : undefined;
+    if (proxyGate) cleanups.push(() => proxyGate.close());
     const budget = applyConnectionBudget(server, limits, cfg.tls !== undefined);
     answerClientErrors(server);
     closeNonHttp1(server, cfg.tls ? 'secureConnection' : 'connection');
@@ -258,7 +263,13 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     server.on('checkContinue', handler);
     const port = await listen(server, cfg.port, cfg.ip);
     const closeServer = () =>
-      closeHttpServer(server, { drainMs: CLOSE_DRAIN_MS, afterStop: () => budget.dropHandshaking() });
+      closeHttpServer(server, {
+        drainMs: CLOSE_DRAIN_MS,
+        afterStop: () => {
+          budget.dropHandshaking();
+          proxyGate?.dropPending();
+        },
+      });
     // Runs first on close: stop taking requests before the writer and the rest go away.
     cleanups.push(closeServer);
 

@@ -40,6 +40,7 @@ import { verifyPeerChain, reasonFromAuthorizationError, type RejectReason } from
 import { RepeatLog } from '../util/repeat-log.js';
 import { closeServer } from '../util/listen.js';
 import { peerText } from '../util/peer-text.js';
+import { clientAddressFields } from '../util/client-address.js';
 import { answerRefusal, cutAfterGrace } from './refusal-answer.js';
 
 const log = logger('media_gateway::tls');
@@ -60,7 +61,9 @@ interface RejectionFields {
   issuer: string;
   reason: RejectReason;
   detail: string;
-  remote?: string;
+  remote: string;
+  /** the balancer that relayed the connection (PROXY protocol), when one did */
+  via?: string;
 }
 
 export interface SecureListener {
@@ -170,10 +173,10 @@ export async function createSecureListener(
       issuer: peerText(who?.issuer ?? 'none'),
       reason,
       detail: peerText(detail, 512),
-      remote: socket.remoteAddress,
+      ...clientAddressFields(socket),
     };
     if (!live) {
-      rejectionLog.hit(`${who?.fingerprint256 ?? `none@${socket.remoteAddress}`}|${reason}`, fields);
+      rejectionLog.hit(`${who?.fingerprint256 ?? `none@${fields.remote}`}|${reason}`, fields);
       refusedAtHandshake.set(socket, reason);
       cutAfterGrace(socket);
       return;
@@ -241,7 +244,7 @@ export async function createSecureListener(
     });
   });
   server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
-    log.debug({ err: err.message, remote: socket.remoteAddress }, 'TLS handshake failed');
+    log.debug({ err: err.message, ...clientAddressFields(socket) }, 'TLS handshake failed');
   });
 
   store.on('reload', (state) => {
