@@ -18,6 +18,38 @@ import {
 } from './runner.js';
 import { measureSpoolReplay, type SpoolReplayResult } from './spool-replay.js';
 import { evaluateTargets, fmt, latencyComparison } from './targets.js';
+import { cpuPerMessageUs } from './telemetry.js';
+
+export interface TelemetryComparison {
+  mode: string;
+  sizeBytes: number;
+  /** client + server CPU per delivered message, µs, tracing off / on (null: that run is missing or failed) */
+  offUs: number | null;
+  onUs: number | null;
+  /** onUs / offUs */
+  ratio: number | null;
+}
+
+/** Pairs each traced matrix run with its untraced twin (same mode and size). */
+function telemetryComparison(results: RunResult[]): TelemetryComparison[] {
+  const matrix = results.filter((r) => r.purpose === 'matrix' && r.transport !== null && !r.failed);
+  return matrix
+    .filter((r) => r.telemetry)
+    .map((on) => {
+      const off = matrix.find((r) => !r.telemetry && r.mode === on.mode && r.sizeBytes === on.sizeBytes);
+      const onUs = cpuPerMessageUs(on);
+      const offUs = off ? cpuPerMessageUs(off) : null;
+      return {
+        mode: on.mode,
+        sizeBytes: on.sizeBytes,
+        offUs,
+        onUs,
+        ratio: onUs !== null && offUs ? onUs / offUs : null,
+      };
+    });
+}
+
+const fmtUs = (v: number | null) => (v === null ? '-' : v.toFixed(1));
 
 /** The spool-replay extra replays a spool of this size (the issue's RSS target is stated for 1 GiB). */
 const REPLAY_BYTES = 1024 * 1024 * 1024;
@@ -95,6 +127,13 @@ export async function runBenchmark(
         );
       }
     }
+    const telemetry = options.telemetry === 'off' ? null : telemetryComparison(results);
+    for (const c of telemetry ?? []) {
+      progress(
+        `telemetry ${c.mode} ${formatSize(c.sizeBytes)}: client+server CPU per message ${fmtUs(c.offUs)} µs off, ${fmtUs(c.onUs)} µs on` +
+          (c.ratio !== null ? `, ratio ${c.ratio.toFixed(2)}` : ''),
+      );
+    }
     let floor: FloorResult | null = null;
     if (floorWanted) {
       progress(`floor: bare ZeroMQ, TLS and HTTP pumps at ${formatSize(FLOOR_SIZE)} ...`);
@@ -127,6 +166,7 @@ export async function runBenchmark(
       floor,
       fixedRate,
       spoolReplay,
+      telemetry,
       targets: evaluateTargets(results, floor, spoolReplay, fixedRate),
       failed: results.some((r) => r.failed) || (spoolReplay?.failures.length ?? 0) > 0,
     };

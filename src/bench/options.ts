@@ -36,6 +36,8 @@ export interface BenchOptions {
   svg: string;
   profile: boolean;
   profileDir: string;
+  /** matrix runs with tracing off (the default), on, or both (then reported as a per-message CPU ratio) */
+  telemetry: 'off' | 'on' | 'both';
 }
 
 /** The bench command line is wrong (a UsageError, so the CLI prints its usage). */
@@ -66,6 +68,10 @@ Options:
   --json FILE         write the results as JSON (default bench-results/bench.json)
   --svg FILE          write a throughput chart (default bench-results/bench.svg)
   --profile           run client and server with node --cpu-prof (bench-results/profiles)
+  --telemetry WHEN    off (default), on or both: the matrix runs with a telemetry section in both
+                      halves (OTLP/HTTP protobuf to a receiver in the harness, every message
+                      carrying a sampled trace context); both runs each twice and reports the
+                      per-message CPU of client + server with tracing on as a ratio of off
   -h, --help          show this help
 `;
 
@@ -129,6 +135,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
         json: { type: 'string' },
         svg: { type: 'string' },
         profile: { type: 'boolean' },
+        telemetry: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -156,5 +163,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
     svg: v.svg ?? 'bench-results/bench.svg',
     profile: v.profile ?? false,
     profileDir: 'bench-results/profiles',
+    telemetry:
+      v.telemetry !== undefined ? list('telemetry', v.telemetry, ['off', 'on', 'both'] as const)[0] : 'off',
   };
 }

@@ -1,5 +1,6 @@
 // Presenting benchmark results: the text table, the JSON document and a hand-written SVG chart.
 import { formatSize, type BenchOptions } from './options.js';
+import type { TelemetryComparison } from './benchmark.js';
 import type { FloorResult, RateFloor } from './floor.js';
 import type { RunResult } from './runner.js';
 import type { SpoolReplayResult } from './spool-replay.js';
@@ -19,6 +20,8 @@ export interface BenchReport {
   fixedRate?: RateFloor[];
   /** the spool-replay extra (--extras spool-replay) */
   spoolReplay?: SpoolReplayResult | null;
+  /** --telemetry: per-message CPU with tracing on against off */
+  telemetry?: TelemetryComparison[] | null;
   targets: TargetResult[];
   /** true when any run lost, duplicated or reordered messages, or could not complete */
   failed: boolean;

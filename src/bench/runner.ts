@@ -19,6 +19,7 @@ import type { ProbeReport } from './half-probe.js';
 import { startGatewayProcess, type GatewayProcess, type ProcessUsage } from './process.js';
 import { summarizeLatency, type LatencySummary } from './stats.js';
 import { benchTopics, runSource, Sink } from './traffic.js';
+import { startSpanSink, telemetrySection } from './telemetry.js';
 
 export type RunPurpose = 'matrix' | 'latency' | 'slow-sink' | 'fixed-rate';
 
@@ -33,6 +34,8 @@ export interface RunSpec {
   warmupS?: number;
   rate?: number;
   slowSinkMs?: number;
+  /** both halves trace (a telemetry section, OTLP to a receiver in the harness), every message with a context */
+  telemetry?: boolean;
 }
 
 export interface HalfResult extends ProcessUsage {
@@ -91,9 +94,11 @@ export const FIXED_RATE_SHARE = 0.4;
 export function planFixedRateRuns(o: BenchOptions, matrix: RunResult[]): RunSpec[] {
   const runs: RunSpec[] = [];
   for (const sizeBytes of o.sizes) {
-    const mtls = matrix.find(
+    // The untraced run is the capacity the fixed-rate runs (which are untraced) are measured against.
+    const candidates = matrix.filter(
       (r) => r.purpose === 'matrix' && r.mode === 'mtls' && r.sizeBytes === sizeBytes && !r.failed,
     );
+    const mtls = candidates.find((r) => !r.telemetry) ?? candidates[0];
     if (!mtls || !(mtls.msgPerS > 0)) continue;
     const rate = Math.max(1, Math.round(mtls.msgPerS * FIXED_RATE_SHARE));
     for (const mode of ['mtls', 'direct'] as const) {
@@ -119,17 +124,23 @@ export const SLOW_SINK_MS = 25;
 export function planRuns(o: BenchOptions): RunSpec[] {
   const runs: RunSpec[] = [];
   const base = { streams: o.streams, seconds: o.seconds };
+  const tracing = o.telemetry === 'both' ? [false, true] : [o.telemetry === 'on'];
   for (const sizeBytes of o.sizes) {
     for (const mode of o.modes) {
-      runs.push({
-        ...base,
-        name: mode,
-        purpose: 'matrix',
-        mode,
-        sizeBytes,
-        rate: o.rate,
-        slowSinkMs: o.slowSinkMs,
-      });
+      for (const telemetry of tracing) {
+        // `direct` has no gateway to trace
+        if (telemetry && mode === 'direct') continue;
+        runs.push({
+          ...base,
+          name: telemetry ? `${mode}+otel` : mode,
+          purpose: 'matrix',
+          mode,
+          sizeBytes,
+          rate: o.rate,
+          slowSinkMs: o.slowSinkMs,
+          ...(telemetry ? { telemetry } : {}),
+        });
+      }
     }
   }
   if (o.extras.includes('latency')) {
@@ -217,6 +228,13 @@ export async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult>
     sink.start();
     cleanups.unshift(() => sink.close());
 
+    let telemetry: object | undefined;
+    if (transport && spec.telemetry) {
+      const receiver = await startSpanSink();
+      cleanups.push(() => receiver.close());
+      telemetry = telemetrySection(receiver.url);
+    }
+
     if (transport) {
       const [serverPort, clientPort] = [await freePort(), await freePort()];
       const serverFile = path.join(runDir, 'server.json');
@@ -224,20 +242,23 @@ export async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult>
       const common = { frameBytes: spec.sizeBytes, transport, pki: ctx.pki };
       await writeFile(
         serverFile,
-        JSON.stringify(serverConfig({ ...common, port: serverPort, sinkUrl }), null, 2),
+        JSON.stringify({ ...serverConfig({ ...common, port: serverPort, sinkUrl }), telemetry }, null, 2),
       );
       await writeFile(
         clientFile,
         JSON.stringify(
-          clientConfig({
-            ...common,
-            port: clientPort,
-            serverPort,
-            sourceUrl,
-            settings: clientSettings(spec.mode),
-            deadLetterDir: path.join(runDir, 'dead-letter'),
-            spool: spoolOf(spec.mode, runDir),
-          }),
+          {
+            ...clientConfig({
+              ...common,
+              port: clientPort,
+              serverPort,
+              sourceUrl,
+              settings: clientSettings(spec.mode),
+              deadLetterDir: path.join(runDir, 'dead-letter'),
+              spool: spoolOf(spec.mode, runDir),
+            }),
+            telemetry,
+          },
           null,
           2,
         ),
@@ -291,6 +312,7 @@ export async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult>
       size: spec.sizeBytes,
       seconds: spec.seconds + (spec.warmupS ?? 0),
       rate: spec.rate,
+      traced: spec.telemetry,
     });
     const drained = await sink.waitForAll(source.sent, ctx.drainTimeoutS * 1000);
     const cpuAtStart = await measureStart;

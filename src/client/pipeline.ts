@@ -32,7 +32,8 @@ import {
 import { DeadLetterDir } from './dead-letter.js';
 import { GatewayHttp } from './http.js';
 import { openServers, type PostingHttp } from './servers.js';
-import { Sender, type Completion } from './sender.js';
+import { Sender, type Completion, type SenderOptions } from './sender.js';
+import type { ClientTracing } from '../telemetry/client.js';
 import { clientFamilies, exportHalfFamilies } from '../ops/families.js';
 import { startOpsListener, type OpsListener } from '../ops/listener.js';
 import { CleanupStack } from '../util/cleanup-stack.js';
@@ -84,7 +85,19 @@ export async function startClient(cfg: ClientConfig): Promise<RunningClient> {
     await spool?.close();
     throw err;
   }
-  const pipeline = new ClientPipeline(cfg, http, reader, spool);
+  // Loaded only when configured: without a telemetry section no OpenTelemetry module is ever imported.
+  let tracing: ClientTracing | undefined;
+  try {
+    tracing = cfg.telemetry
+      ? await (await import('../telemetry/client.js')).startClientTracing(cfg.telemetry)
+      : undefined;
+  } catch (err) {
+    await reader.close();
+    await http.close();
+    await spool?.close();
+    throw err;
+  }
+  const pipeline = new ClientPipeline(cfg, http, reader, spool, tracing);
   try {
     return await pipeline.start();
   } catch (err) {
@@ -115,11 +128,14 @@ class ClientPipeline {
     http: PostingHttp,
     private readonly reader: SavantReader,
     private readonly spool?: Spool,
+    tracing?: ClientTracing,
   ) {
+    // closed last: the spans of the final deliveries are exported on the way out
+    if (tracing) this.cleanup.push(() => tracing.shutdown());
     if (spool) this.cleanup.push(() => spool.close());
     this.cleanup.push(() => http.close());
     this.fps = cfg.statistics ? new FpsStatistics(cfg.statistics) : undefined;
-    this.sender = new Sender({
+    const senderOptions: SenderOptions = {
       transport: cfg.transport,
       retry: cfg.retry,
       http,
@@ -138,7 +154,8 @@ class ClientPipeline {
             ),
           })
         : undefined,
-    });
+    };
+    this.sender = tracing ? tracing.traced((o) => new Sender(o), senderOptions) : new Sender(senderOptions);
   }
 
   async start(): Promise<RunningClient> {

@@ -22,6 +22,7 @@ import {
 } from './fields.js';
 import { checkOpsAddress, fixIpcPermissions, opsListener, socketUrl, statistics } from './sections.js';
 import { clientTls } from './tls.js';
+import { telemetry } from './telemetry.js';
 import type { ClientConfig, ReaderConfig, RetryConfig, SpoolConfig, TopicPrefixSpec } from './types.js';
 
 export interface LoadedClientConfig {
@@ -73,6 +74,7 @@ function readClient(root: Node, opts: ParseOptions): LoadedClientConfig {
     transport: top.optional('transport', transport) ?? { ...DEFAULT_TRANSPORT },
     ops: opsListener(top),
     spool: top.optional('spool', spool),
+    telemetry: top.optional('telemetry', telemetry),
   };
   top.done();
   if (config.inStream.ack === 'on_persist' && !config.spool) {

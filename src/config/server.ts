@@ -18,6 +18,7 @@ import {
 } from './fields.js';
 import { cache, checkOpsAddress, fixIpcPermissions, opsListener, socketUrl, statistics } from './sections.js';
 import { clientTls, serverTls } from './tls.js';
+import { telemetry } from './telemetry.js';
 import { DEFAULT_SERVER_LIMITS, serverLimits } from './limits.js';
 import { trustedNetworks } from '../proxy-protocol/networks.js';
 import { DEFAULT_MAX_HEADER_BYTES, MIN_HEADER_BYTES } from '../proxy-protocol/header.js';
@@ -56,6 +57,7 @@ function readServer(root: Node, opts: ParseOptions): LoadedServerConfig {
     ops: opsListener(top),
     limits: top.optional('limits', serverLimits) ?? { ...DEFAULT_SERVER_LIMITS },
     proxyProtocol: top.optional('proxy_protocol', proxyProtocol),
+    telemetry: top.optional('telemetry', telemetry),
   };
   top.done();
   checkOpsAddress(top, config);

@@ -47,6 +47,28 @@ export interface ReaderConfig {
   ack: AckPolicy;
 }
 
+/** `telemetry` of either half (docs/tracing.md); absent → no tracing. Durations in ms. */
+export interface TelemetryConfig {
+  /** how trace contexts are read from and written to Message.propagated_context and POST / headers */
+  format: 'w3c' | 'jaeger';
+  tracer: {
+    serviceName: string;
+    /** OTLP over HTTP; "grpc" is refused by the configuration reader */
+    protocol: 'http_binary' | 'http_json';
+    /** the collector's traces URL, used as is */
+    endpoint: string;
+    /** per export request */
+    timeoutMs: number;
+    tls?: { certificate?: string; identity?: { certificate: string; key: string } };
+  };
+  sampling: {
+    /** share of traces (by trace id) the gateway records among messages whose context is sampled */
+    ratio: number;
+    /** most spans per minute for refused connections and requests (they carry no client trace) */
+    rejectionsPerMinute: number;
+  };
+}
+
 export interface StatisticsConfig {
   /** exactly one of the two is set */
   framePeriod?: number;
@@ -190,6 +212,8 @@ export interface ServerConfig {
   limits?: ServerLimits;
   /** PROXY protocol headers from trusted balancers (src/proxy-protocol/gate.ts) */
   proxyProtocol?: ProxyProtocolConfig;
+  /** OpenTelemetry tracing (docs/tracing.md) */
+  telemetry?: TelemetryConfig;
 }
 
 export interface ProxyProtocolConfig {
@@ -242,4 +266,6 @@ export interface ClientConfig {
   ops?: OpsConfig;
   /** durable store-and-forward (docs/spool.md) */
   spool?: SpoolConfig;
+  /** OpenTelemetry tracing (docs/tracing.md) */
+  telemetry?: TelemetryConfig;
 }

@@ -106,6 +106,19 @@ export const bytesTotal = family(
     labelNames: ['side', 'outcome'] as const,
   }),
 );
+/**
+ * Spans lost on the way to the OpenTelemetry collector (src/telemetry/tracing.ts): declared here, not in
+ * src/telemetry/, because that folder is loaded only when tracing is configured.
+ */
+export const telemetrySpansDroppedTotal = family(
+  'common',
+  new Counter({
+    name: 'media_gateway_telemetry_spans_dropped_total',
+    help: 'Spans not delivered to the OpenTelemetry collector, by reason (queue_full|export_failed)',
+    labelNames: ['reason'] as const,
+    ...none,
+  }),
+);
 export const httpResponsesTotal = family(
   'common',
   new Counter({

@@ -40,7 +40,7 @@ import { verifyPeerChain, reasonFromAuthorizationError, type RejectReason } from
 import { RepeatLog } from '../util/repeat-log.js';
 import { closeServer } from '../util/listen.js';
 import { peerText } from '../util/peer-text.js';
-import { clientAddressFields } from '../util/client-address.js';
+import { clientAddress, clientAddressFields } from '../util/client-address.js';
 import { answerRefusal, cutAfterGrace } from './refusal-answer.js';
 
 const log = logger('media_gateway::tls');
@@ -53,6 +53,8 @@ export interface SecureListenerOptions {
   rejectionLogIntervalMs?: number;
   /** at most this many certificate+reason pairs are tracked for that (default 1024) */
   rejectionLogMaxKeys?: number;
+  /** told of every refused client certificate (at the handshake or on a live connection), e.g. for tracing */
+  onRefused?(reason: RejectReason, remote: string | undefined): void;
 }
 
 interface RejectionFields {
@@ -166,6 +168,7 @@ export async function createSecureListener(
     live?: Peer,
   ) => {
     tlsRejectionsTotal.inc({ reason });
+    opts.onRefused?.(reason, clientAddress(socket));
     // Certificate names are chosen by the peer: escaped before they reach a log line.
     const fields: RejectionFields = {
       subject: peerText(who?.subject ?? 'none'),
