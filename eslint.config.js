@@ -14,6 +14,24 @@ export default tseslint.config(
     },
   },
   {
+    // Dependencies point one way: src/cli/ sits on top; no domain module imports it (docs in src/cli/main.ts).
+    files: ['src/**/*.ts'],
+    ignores: ['src/cli/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/cli/*', '**/cli/*.js'],
+              message: 'src/cli/ is the top layer: only src/cli/ may import it.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['bin/*', '**/*.mjs', 'eslint.config.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },

@@ -6,6 +6,7 @@
 // hashing, Argon2 runs within a bounded budget (503 beyond it, ./verify-gate.ts), unknown users are
 // verified against a dummy hash so they cost and take what a wrong password does, and the unauthenticated
 // metrics count both as `bad_credentials`.
+import { ConfigError } from '../config/errors.js';
 import { EventEmitter } from 'node:events';
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import argon2 from 'argon2';
@@ -172,7 +173,8 @@ export class Authenticator {
   }): Promise<Authenticator> {
     const { basic, certificateIdentity, limits } = cfg;
     if (certificateIdentity && !basic) {
-      throw new Error(
+      throw new ConfigError(
+        {},
         'auth.certificate_identity needs auth.basic: its etcd settings say where the identity records are',
       );
     }

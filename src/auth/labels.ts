@@ -1,13 +1,17 @@
 // Routing-label rules (savant_core 0.3.5 LabelFilterRule, spec section 6): which routing labels a user's
 // messages must carry. Parsed from the JSON map form (`{"set": "x"}`) and from YAML, where both the map
 // form and the tagged form the original's serde_yaml 0.9 wants (`!set x`, `!and [!set a, !set b]`) work.
+import { GatewayError } from '../errors/index.js';
 import { parseDocument, isMap, isSeq, isScalar, isAlias, type Node } from 'yaml';
 
 export type LabelRule =
   { set: string } | { unset: string } | { and: LabelRule[] } | { or: LabelRule[] } | { not: LabelRule };
 
-export class LabelRuleError extends Error {
-  override name = 'LabelRuleError';
+export class LabelRuleError extends GatewayError {
+  declare readonly code: 'label_rule_invalid';
+  constructor(message: string) {
+    super('label_rule_invalid', message);
+  }
 }
 
 const KINDS = ['set', 'unset', 'and', 'or', 'not'] as const;

@@ -1,5 +1,6 @@
 // User records as stored in etcd (spec 8.2 "Basic auth details"): `{password_hash?, allowed_routing_labels?}`
 // in JSON or YAML (the server's `data_format`). Certificate identity records use the same shape without a hash.
+import { GatewayError } from '../errors/index.js';
 import { parseLabelRule, parseYamlText, labelRuleToYaml, type LabelRule } from './labels.js';
 
 export interface UserRecord {
@@ -10,8 +11,11 @@ export interface UserRecord {
 
 export type DataFormat = 'json' | 'yaml';
 
-export class RecordError extends Error {
-  override name = 'RecordError';
+export class RecordError extends GatewayError {
+  declare readonly code: 'user_record_invalid';
+  constructor(message: string) {
+    super('user_record_invalid', message);
+  }
 }
 
 export function parseUserRecord(value: Buffer | string, format: DataFormat, where: string): UserRecord {

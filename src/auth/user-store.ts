@@ -2,6 +2,7 @@
 // with a WATCH from the next revision (no polling), so a new, changed or deleted record takes effect as
 // soon as etcd reports it. When etcd goes away the mirror keeps serving what it has, reports itself
 // disconnected, and re-reads + re-watches on its own once etcd answers again.
+import { GatewayError } from '../errors/index.js';
 import { EventEmitter } from 'node:events';
 import type { Etcd3, Watcher } from 'etcd3';
 import { logger } from '../util/log.js';
@@ -15,8 +16,11 @@ export interface StoredValue {
   revision: string;
 }
 
-export class StoreUnavailableError extends Error {
-  override name = 'StoreUnavailableError';
+export class StoreUnavailableError extends GatewayError {
+  declare readonly code: 'user_store_unavailable';
+  constructor(message: string) {
+    super('user_store_unavailable', message);
+  }
 }
 
 export interface RecordStoreEvents {

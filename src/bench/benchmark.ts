@@ -2,7 +2,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { makePki, type DemoPki } from '../cli/demo.js';
+import { makePki, type DemoPki } from '../pki/index.js';
 import { formatSize, type BenchOptions } from './options.js';
 import type { BenchReport } from './report.js';
 import { measureFloor, measureRateFloor, type FloorResult, type RateFloor } from './floor.js';

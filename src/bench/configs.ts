@@ -1,7 +1,7 @@
 // The JSON configuration files the benchmark hands to the gateway halves: the original Media
 // Gateway format plus our extensions (max_body_size, transport, ack, TLS peers), exactly what an
 // operator would write, so the runs go through the real config loader.
-import type { DemoPki } from '../cli/demo.js';
+import type { DemoPki } from '../pki/index.js';
 
 /** The HTTP transport between the halves. */
 export type Transport = 'http' | 'https' | 'mtls';

@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import type { DemoPki } from '../cli/demo.js';
+import type { DemoPki } from '../pki/index.js';
 import type { PumpSide } from './floor-child.js';
 import { BIN_PATH, launcherNodeFlags } from './process.js';
 

@@ -1,4 +1,5 @@
 // Command-line options of `media-gateway bench`: parsing, defaults and validation.
+import { UsageError } from '../errors/index.js';
 import { parseArgs } from 'node:util';
 
 export const ALL_MODES = [
@@ -39,7 +40,8 @@ export interface BenchOptions {
   telemetry: 'off' | 'on' | 'both';
 }
 
-export class BenchUsageError extends Error {}
+/** The bench command line is wrong (a UsageError, so the CLI prints its usage). */
+export class BenchUsageError extends UsageError {}
 
 export const BENCH_USAGE = `Usage: media-gateway bench [options]
 

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { SavantReader } from '../savant/reader.js';
 import { SavantWriter } from '../savant/writer.js';
-import { freePort, type DemoPki } from '../cli/demo.js';
+import type { DemoPki } from '../pki/index.js';
+import { freePort } from '../util/free-port.js';
 import {
   clientConfig,
   queueLength,

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { buildMessage } from '../savant/message.js';
 import { SavantReader } from '../savant/reader.js';
 import { SavantWriter } from '../savant/writer.js';
-import { freePort } from '../cli/demo.js';
+import { freePort } from '../util/free-port.js';
 import { clientConfig, serverConfig } from './configs.js';
 import { startGatewayProcess, type GatewayProcess } from './process.js';
 

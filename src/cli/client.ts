@@ -10,6 +10,7 @@ import { startClient } from '../client/pipeline.js';
 import { logger } from '../util/log.js';
 import { preflightClient } from '../preflight/index.js';
 import { runHalf, type HalfCommand } from './run-half.js';
+import { urlHost } from '../util/listen.js';
 
 const HELP = `Usage: media-gateway client [--config FILE | FILE] [--check]
 
@@ -46,11 +47,11 @@ const command: HalfCommand<ClientConfig> = {
     try {
       client = await startClient(config);
     } catch (err) {
-      throw new Error(`cannot start: ${(err as Error).message}`);
+      throw new Error(`cannot start: ${(err as Error).message}`, { cause: err });
     }
     log.info(
       { url: (config.urls ?? [config.url]).map(redactUrl).join(' '), in_stream: config.inStream.url },
-      `listening on http://${hostForUrl(config.ip)}:${client.port}`,
+      `listening on http://${urlHost(config.ip)}:${client.port}`,
     );
     return {
       async stop(signal) {
@@ -64,8 +65,4 @@ const command: HalfCommand<ClientConfig> = {
 
 export function run(argv: string[]): Promise<number> {
   return runHalf(command, argv);
-}
-
-function hostForUrl(ip: string): string {
-  return ip.includes(':') ? `[${ip}]` : ip;
 }

@@ -5,10 +5,9 @@
 // being cut off without a restart. `--plain` runs the same flow over HTTP with no certificates.
 import { parseArgs } from 'node:util';
 import { parseArgsMessage, usageLine } from '../util/usage.js';
-import { mkdtemp, rm, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
 import { defaultClientConfig, defaultServerConfig } from '../config/defaults.js';
 import type { ClientConfig, ServerConfig } from '../config/types.js';
 import { startServer } from '../server/gateway.js';
@@ -16,7 +15,9 @@ import { startClient } from '../client/pipeline.js';
 import { SavantWriter } from '../savant/writer.js';
 import { SavantReader } from '../savant/reader.js';
 import { buildMessage } from '../savant/message.js';
-import { initCa, issueCertificate, revokeCertificate, generateCrl, storeAdd } from '../pki/index.js';
+import { revokeCertificate, generateCrl, makePki, type DemoPki } from '../pki/index.js';
+import { freePort } from '../util/free-port.js';
+import { CleanupStack } from '../util/cleanup-stack.js';
 
 const HELP = `Usage: media-gateway demo [--plain] [--seconds N] [--rate N]
 
@@ -30,49 +31,6 @@ the server cuts the client off without a restart.
   --seconds N   total run time (default 8)
   --rate N      messages per second from the source (default 200)
 `;
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
-
-export interface DemoPki {
-  hashDir: string;
-  caDir: string;
-  serverCert: string;
-  serverKey: string;
-  clientCert: string;
-  clientKey: string;
-  caCert: string;
-}
-
-export async function makePki(dir: string): Promise<DemoPki> {
-  const caDir = path.join(dir, 'ca');
-  const hashDir = path.join(dir, 'trust');
-  await mkdir(hashDir, { recursive: true });
-  await initCa(caDir, { cn: 'Demo Root CA' });
-  const server = await issueCertificate(caDir, 'server', 'server', {
-    san: ['IP:127.0.0.1', 'DNS:localhost'],
-  });
-  const client = await issueCertificate(caDir, 'client', 'client', { cn: 'demo-client' });
-  await storeAdd(hashDir, [path.join(caDir, 'ca.crt')]);
-  await generateCrl(caDir, { publishTo: hashDir });
-  return {
-    hashDir,
-    caDir,
-    serverCert: server.certPath,
-    serverKey: server.keyPath,
-    clientCert: client.certPath,
-    clientKey: client.keyPath,
-    caCert: path.join(caDir, 'ca.crt'),
-  };
-}
 
 export async function run(argv: string[]): Promise<number> {
   let parsed;
@@ -104,7 +62,8 @@ export async function run(argv: string[]): Promise<number> {
   const secure = !values.plain;
   const say = (s: string) => process.stdout.write(`[demo] ${s}\n`);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'media-gateway-demo-'));
-  const cleanups: (() => Promise<unknown>)[] = [() => rm(dir, { recursive: true, force: true })];
+  const cleanups = new CleanupStack();
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
   try {
     const [httpPort, clientPort] = [await freePort(), await freePort()];
     const sinkUrl = `ipc://${path.join(dir, 'sink.ipc')}`;
@@ -141,7 +100,7 @@ export async function run(argv: string[]): Promise<number> {
     }
 
     const server = await startServer(serverCfg);
-    cleanups.unshift(() => server.close());
+    cleanups.push(() => server.close());
     say(
       `server listening on ${server.url} (${secure ? 'mutual TLS, trust dir ' + pki!.hashDir : 'plain HTTP'})`,
     );
@@ -154,9 +113,9 @@ export async function run(argv: string[]): Promise<number> {
       inflightOps: 100,
       ack: 'on_read',
     });
-    cleanups.unshift(() => sink.close());
+    cleanups.push(() => sink.close());
     const client = await startClient(clientCfg);
-    cleanups.unshift(() => client.stop({ drainTimeoutMs: 200 }));
+    cleanups.push(() => client.stop({ drainTimeoutMs: 200 }));
     say(`client health on http://127.0.0.1:${client.port}/health, sending to ${clientCfg.url}`);
     const source = await SavantWriter.open({
       url: `pub+connect:${sourceUrl}`,
@@ -167,7 +126,7 @@ export async function run(argv: string[]): Promise<number> {
       sendHwm: 1000,
       receiveHwm: 1000,
     });
-    cleanups.unshift(() => source.close());
+    cleanups.push(() => source.close());
 
     let received = 0;
     let receivedAfterRevocation = 0;
@@ -241,6 +200,6 @@ export async function run(argv: string[]): Promise<number> {
     }
     return received > 0 ? 0 : 1;
   } finally {
-    for (const c of cleanups) await c().catch(() => undefined);
+    await cleanups.close();
   }
 }

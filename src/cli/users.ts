@@ -1,6 +1,7 @@
 // `media-gateway users`: manage the Basic-auth user records (and certificate identity records) in etcd,
 // using the etcd settings and data_format of a server configuration. Passwords are hashed with Argon2id;
 // a password is never printed or logged.
+import { UsageError } from '../errors/index.js';
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
@@ -46,8 +47,6 @@ export interface CliIo {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
 }
-
-class UsageError extends Error {}
 
 async function readPassword(io: CliIo): Promise<string> {
   if (io.stdin.isTTY) {

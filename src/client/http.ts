@@ -1,6 +1,8 @@
 // The client's HTTP(S) connection to the gateway server: one undici Pool with keep-alive and at least one
 // connection per lane (no pipelining, so a slow request never delays another lane's), the original's
 // headers (Content-Type application/protobuf, Basic credentials on every request), and per-request metrics.
+import { ConfigError } from '../config/errors.js';
+import { BATCH_ENDPOINT, MEDIA_CONTENT_TYPE } from '../contract/http.js';
 import { Readable } from 'node:stream';
 import tls from 'node:tls';
 import { Pool } from 'undici';
@@ -23,7 +25,7 @@ export type PostOutcome =
 export function targetPaths(url: URL): Record<PostTarget, string> {
   const single = url.pathname + url.search;
   const dir = url.pathname.endsWith('/') ? url.pathname : `${url.pathname}/`;
-  return { single, batch: `${dir}batch${url.search}` };
+  return { single, batch: `${dir}${BATCH_ENDPOINT}${url.search}` };
 }
 
 export class GatewayHttp {
@@ -37,9 +39,9 @@ export class GatewayHttp {
   static async open(cfg: ClientConfig, serverUrl = cfg.url): Promise<GatewayHttp> {
     const url = new URL(serverUrl);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new Error(`client url must be http:// or https://, got ${url.protocol}`);
+      throw new ConfigError({}, `client url must be http:// or https://, got ${url.protocol}`);
     }
-    const headers: Record<string, string> = { 'content-type': 'application/protobuf' };
+    const headers: Record<string, string> = { 'content-type': MEDIA_CONTENT_TYPE };
     if (cfg.auth?.basic) {
       const { username, password } = cfg.auth.basic;
       headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;

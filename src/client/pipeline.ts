@@ -36,6 +36,7 @@ import { Sender, type Completion, type SenderOptions } from './sender.js';
 import type { ClientTracing } from '../telemetry/client.js';
 import { clientFamilies, exportHalfFamilies } from '../ops/families.js';
 import { startOpsListener, type OpsListener } from '../ops/listener.js';
+import { CleanupStack } from '../util/cleanup-stack.js';
 
 const log = logger('media_gateway::client');
 
@@ -117,7 +118,7 @@ class ClientPipeline {
   private readLoop: Promise<void> = Promise.resolve();
   private readerClosed = false;
   /** closed last, in reverse order of opening */
-  private readonly cleanup: (() => Promise<void>)[];
+  private readonly cleanup = new CleanupStack((err) => log.warn({ err: err.message }, 'error while closing'));
 
   /** on_delivery with a spool: the upstream OK owed for each stored message, by sequence number */
   private readonly owedAcks = new Map<number, () => Promise<void>>();
@@ -129,9 +130,10 @@ class ClientPipeline {
     private readonly spool?: Spool,
     tracing?: ClientTracing,
   ) {
-    this.cleanup = spool ? [() => spool.close(), () => http.close()] : [() => http.close()];
     // closed last: the spans of the final deliveries are exported on the way out
-    if (tracing) this.cleanup.unshift(() => tracing.shutdown());
+    if (tracing) this.cleanup.push(() => tracing.shutdown());
+    if (spool) this.cleanup.push(() => spool.close());
+    this.cleanup.push(() => http.close());
     this.fps = cfg.statistics ? new FpsStatistics(cfg.statistics) : undefined;
     const senderOptions: SenderOptions = {
       transport: cfg.transport,
@@ -377,9 +379,7 @@ class ClientPipeline {
     await this.closeReader().catch((err: Error) =>
       log.warn({ err: err.message }, 'error closing the reader'),
     );
-    for (const close of this.cleanup.reverse()) {
-      await close().catch((err: Error) => log.warn({ err: err.message }, 'error while closing'));
-    }
+    await this.cleanup.close();
   }
 
   private async closeReader(): Promise<void> {

@@ -14,7 +14,12 @@ import { logger } from '../util/log.js';
 import type { SpooledEntry } from '../spool/index.js';
 import type { DeadLetterDir } from './dead-letter.js';
 import type { PostOutcome, PostTarget } from './http.js';
-import { parseBatchReply } from './batch-reply.js';
+import {
+  NO_BATCH_ENDPOINT_STATUSES as NO_BATCH_ENDPOINT,
+  PERMANENT_STATUSES as PERMANENT,
+  REFUSAL_STATUSES as CLASSIFIED_STATUS,
+  parseBatchReply,
+} from '../contract/http.js';
 import { laneOf } from './lanes.js';
 import { Backoff, sleep } from './retry.js';
 import { classifyFailure, isRefusal, type DeliveryFailure } from './refusal.js';
@@ -65,12 +70,6 @@ export interface SenderOptions {
   refusals?: RefusalMonitor;
 }
 
-/** Statuses that can never succeed for the same bytes: the message is dead-lettered. */
-const PERMANENT = new Set([400, 413]);
-/** Statuses of a server without our /batch endpoint (the original answers 404). */
-const NO_BATCH_ENDPOINT = new Set([404, 405, 415]);
-/** Answers classified with transport failures (./refusal.ts): the server did not take the request. */
-const CLASSIFIED_STATUS = new Set([401, 403]);
 /** MediaBatch framing per item: tag + length varint. */
 const ITEM_OVERHEAD = 6;
 

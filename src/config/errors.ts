@@ -1,6 +1,7 @@
 // The one error type of configuration loading: it carries where the problem is (file, line/column or JSON path)
 // and, for type mismatches, what was expected and what was found, so every message reads
 // `server.json: $.out_stream.send_timeout.secs: expected a non-negative integer, found "1"`.
+import { GatewayError } from '../errors/index.js';
 
 /**
  * Stable codes of configuration errors (docs/errors.md): `config_invalid` for a wrong value, `config_unknown_key`
@@ -21,8 +22,8 @@ export interface ConfigErrorDetails {
   found?: string;
 }
 
-export class ConfigError extends Error {
-  readonly code: ConfigErrorCode;
+export class ConfigError extends GatewayError {
+  declare readonly code: ConfigErrorCode;
   readonly file?: string;
   /** warnings collected before the error, so that they are not lost when loading fails */
   warnings: string[] = [];
@@ -34,9 +35,7 @@ export class ConfigError extends Error {
 
   /** `problem` may be omitted when `expected`/`found` say it all. */
   constructor(details: ConfigErrorDetails, problem?: string) {
-    super(formatMessage(details, problem));
-    this.name = 'ConfigError';
-    this.code = details.code ?? 'config_invalid';
+    super(details.code ?? 'config_invalid', formatMessage(details, problem));
     this.file = details.file;
     this.path = details.path;
     this.line = details.line;

@@ -6,10 +6,11 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import levenshtein from 'damerau-levenshtein';
 import { escapeControls } from '../util/log.js';
+import { TIMER_LIMIT_MS } from '../util/timers.js';
 import { ConfigError, describeValue, type ConfigErrorCode } from './errors.js';
 
 /** Node's timers and ZeroMQ's int options stop at 2^31 - 1 ms (~24.8 days); longer values would misfire. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_MS = TIMER_LIMIT_MS;
 
 export interface ParseContext {
   file?: string;

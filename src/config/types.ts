@@ -252,7 +252,7 @@ export interface ClientConfig {
   deadLetterDir: string;
   /** SIGINT/SIGTERM: how long queued messages may take to deliver before exit (default 10 s) */
   shutdownTimeoutMs: number;
-  /** HTTP transport tuning (issue 5); defaults keep the original's single-message POST / working */
+  /** HTTP transport tuning; defaults keep the original's single-message POST / working */
   transport: {
     /** 'auto' tries the batch endpoint and falls back to single-message POST / */
     mode: 'auto' | 'single' | 'batch';

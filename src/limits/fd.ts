@@ -29,7 +29,7 @@ export function effectiveConnectionLimit(
   const room = fileLimit - reserve;
   if (room < 1) {
     throw new LimitError(
-      'FD_RESERVE_TOO_LARGE',
+      'fd_reserve_too_large',
       `limits.fd_reserve (${reserve}) leaves no file descriptor for connections (open-file limit ${fileLimit}); raise ulimit -n or lower fd_reserve`,
     );
   }

@@ -298,7 +298,7 @@ export const trustProblems = family(
   'trust',
   new Gauge({
     name: 'media_gateway_trust_problems',
-    help: 'Problems the latest trust directory scan found, by code and severity (docs/errors.md); e.g. crl-kept, crl-rollback',
+    help: 'Problems the latest trust directory scan found, by code and severity (docs/errors.md); e.g. crl_kept, crl_rollback',
     labelNames: ['code', 'severity'] as const,
     ...none,
   }),

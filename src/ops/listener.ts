@@ -8,12 +8,12 @@
 //   GET /version  {"version","node","libzmq"}
 // The client's own status port (the original's /health port) is served by the same handler.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { writeHealth, type HealthReport } from '../health/health.js';
 import { writeProbe } from '../health/probes.js';
 import { metricsHandler } from '../metrics/http.js';
 import { logger } from '../util/log.js';
 import { buildInfo } from './build-info.js';
+import { closeServer, listen, urlHost } from '../util/listen.js';
 
 const log = logger('media_gateway::ops');
 
@@ -64,23 +64,8 @@ export async function startOpsListener(
   opts: { metrics: boolean; name?: string },
 ): Promise<OpsListener> {
   const server = http.createServer(opsHandler(probes, opts));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(address.port, address.ip, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://${address.ip.includes(':') ? `[${address.ip}]` : address.ip}:${port}`;
+  const port = await listen(server, address.port, address.ip);
+  const url = `http://${urlHost(address.ip)}:${port}`;
   if (opts.name) log.info(`${opts.name} listening on ${url}`);
-  return {
-    port,
-    url,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return { port, url, close: () => closeServer(server) };
 }

@@ -23,7 +23,7 @@ export function serverNotLive(): string[] {
 }
 
 function trustNotReady(trust: TrustStore): string[] {
-  return trust.current().cas.length === 0
+  return trust.current().snapshot.cas.length === 0
     ? ['trust store has no usable CA certificate: every client certificate is refused']
     : [];
 }

@@ -3,7 +3,7 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { splitPem, toPem } from '../trust/pem.js';
+import { splitPem, toPem } from '../codec/pem.js';
 import { PkiError } from './errors.js';
 import { DAY_MS } from './duration.js';
 import {
@@ -15,7 +15,7 @@ import {
   type KeyKind,
   type SigningKey,
 } from './keys.js';
-import { x509 } from '../trust/x509.js';
+import { x509 } from '../codec/x509.js';
 
 export interface CaPaths {
   dir: string;

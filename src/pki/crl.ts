@@ -3,8 +3,8 @@
 // file like `openssl ca -gencrl`, written to crl/ca.crl and optionally published to a hash dir.
 import { readFile } from 'node:fs/promises';
 import { setTimeout } from 'node:timers/promises';
-import { encodeTlv } from '../trust/der.js';
-import { splitPem, toPem } from '../trust/pem.js';
+import { encodeTlv } from '../codec/der.js';
+import { splitPem, toPem } from '../codec/pem.js';
 import { loadCa } from './ca.js';
 import { DAY_MS } from './duration.js';
 import { writeFileAtomic } from './files.js';
@@ -16,7 +16,7 @@ import {
   REVOCATION_REASONS,
   writeHexCounter,
 } from './openssl-db.js';
-import { x509 } from '../trust/x509.js';
+import { x509 } from '../codec/x509.js';
 
 const OID_CRL_NUMBER = '2.5.29.20';
 

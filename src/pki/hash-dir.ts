@@ -12,11 +12,11 @@ import {
   certificateSubjectHash,
   crlIssuerDer,
   crlIssuerHash,
-} from '../trust/name-hash.js';
-import { splitPem, toPem } from '../trust/pem.js';
+} from '../codec/name-hash.js';
+import { splitPem, toPem } from '../codec/pem.js';
 import { PkiError } from './errors.js';
 import { createFileExclusive } from './files.js';
-import { x509 } from '../trust/x509.js';
+import { x509 } from '../codec/x509.js';
 
 export type ObjectKind = 'certificate' | 'crl';
 

@@ -13,5 +13,6 @@ export { generateCrl, type GenerateCrlOptions, type GenerateCrlResult } from './
 export { storeAdd, hashOfFile, readHashDirectory, type StoreAddResult } from './hash-dir.js';
 export { doctor, formatDoctorReport, type DoctorReport } from './doctor.js';
 export { renewCrls, type RenewResult } from './renew.js';
+export { makePki, type DemoPki } from './demo-pki.js';
 export { PkiError } from './errors.js';
 export type { KeyKind } from './keys.js';

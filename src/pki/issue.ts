@@ -4,7 +4,7 @@
 import { isIP } from 'node:net';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { toPem } from '../trust/pem.js';
+import { toPem } from '../codec/pem.js';
 import { cnName, loadCa } from './ca.js';
 import { DAY_MS } from './duration.js';
 import { PkiError } from './errors.js';
@@ -19,7 +19,7 @@ import {
   readUniqueSubject,
   writeHexCounter,
 } from './openssl-db.js';
-import { x509 } from '../trust/x509.js';
+import { x509 } from '../codec/x509.js';
 
 export type CertKind = 'server' | 'client';
 

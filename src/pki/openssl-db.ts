@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { PkiError } from './errors.js';
 import { writeFileAtomic } from './files.js';
-import { x509 } from '../trust/x509.js';
+import { x509 } from '../codec/x509.js';
 
 export type IndexStatus = 'V' | 'R' | 'E';
 
@@ -61,7 +61,7 @@ export function formatAsn1Time(d: Date): string {
 
 export function parseAsn1Time(s: string): Date {
   const m = /^(\d{2}|\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s);
-  if (!m) throw new Error(`bad time '${s}'`);
+  if (!m) throw new PkiError(`bad time '${s}'`);
   let year = Number(m[1]);
   if (m[1].length === 2) year += year < 50 ? 2000 : 1900;
   return new Date(Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));

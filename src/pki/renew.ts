@@ -6,7 +6,7 @@ import { loadCa } from './ca.js';
 import { generateCrl, type GenerateCrlResult } from './crl.js';
 import { PkiError } from './errors.js';
 
-const NEEDS_NEW_CRL = new Set(['ca-without-crl', 'crl-expired', 'crl-expiring', 'crl-not-yet-valid']);
+const NEEDS_NEW_CRL = new Set(['ca_without_crl', 'crl_expired', 'crl_expiring', 'crl_not_yet_valid']);
 
 export interface RenewResult {
   renewed: boolean;

@@ -1,6 +1,6 @@
 // `pki revoke` and `pki list`: revocation and status live in index.txt, as with `openssl ca -revoke`.
 import { readFile, stat } from 'node:fs/promises';
-import { splitPem } from '../trust/pem.js';
+import { splitPem } from '../codec/pem.js';
 import { loadCa, type LoadedCa } from './ca.js';
 import { PkiError } from './errors.js';
 import { writeFileAtomic } from './files.js';
@@ -13,7 +13,7 @@ import {
   REVOCATION_REASONS,
   type IndexEntry,
 } from './openssl-db.js';
-import { x509 } from '../trust/x509.js';
+import { x509 } from '../codec/x509.js';
 
 export interface RevokeResult {
   serial: string;

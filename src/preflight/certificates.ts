@@ -3,7 +3,7 @@
 // ones the TLS listener and client use (src/tls/identity-files.ts), so a file that passes here loads there.
 import { X509Certificate } from 'node:crypto';
 import { loadIdentityFiles, readCertificates } from '../tls/identity-files.js';
-import { splitPem } from '../trust/pem.js';
+import { splitPem } from '../codec/pem.js';
 import { readRegularFile } from '../util/regular-file.js';
 import type { Finding } from './finding.js';
 

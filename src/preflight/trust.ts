@@ -7,11 +7,11 @@ import type { Finding } from './finding.js';
 
 /** Problems that refuse every client of a CA (or every client at all): the server would start useless. */
 const REFUSES_CLIENTS: ReadonlySet<ProblemCode> = new Set([
-  'no-ca',
-  'ca-without-crl',
-  'crl-expired',
-  'crl-not-yet-valid',
-  'crl-rollback',
+  'no_ca',
+  'ca_without_crl',
+  'crl_expired',
+  'crl_not_yet_valid',
+  'crl_rollback',
 ]);
 
 export async function trustFindings(cfg: ClientAuthConfig, where: string, now: Date): Promise<Finding[]> {

@@ -8,16 +8,13 @@ import { MessageDecodeError } from './decode-error.js';
 
 /** A decode limit was exceeded: the body is well-formed enough to count, but carries too many fields. */
 export class DecodeLimitError extends MessageDecodeError {
-  override name = 'DecodeLimitError';
-  readonly code = 'DECODE_LIMIT';
-
   constructor(
     /** which limit: the configuration key without the `max_` prefix, e.g. `extra_frames` */
     readonly limit: string,
     readonly max: number,
     what: string,
   ) {
-    super(`${what} has more than ${max} ${limit.replace(/_/g, ' ')}`);
+    super(`${what} has more than ${max} ${limit.replace(/_/g, ' ')}`, 'decode_limit');
   }
 }
 

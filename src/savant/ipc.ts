@@ -1,8 +1,9 @@
-// Side effects of binding an ipc:// endpoint, as savant_core does them (savant-wire.md §1.4): the parent
+// Side effects of binding an ipc:// endpoint, as savant_core does them: the parent
 // directory is created, and the socket file is chmod-ed after bind (0o777 unless configured) so that
 // processes of other users (Savant adapters in other containers) can connect.
 // Unlike savant_core, a path that a live process still serves is refused: libzmq's bind unlinks whatever
 // file is at the path, which silently steals the endpoint from the process serving it.
+import { GatewayError } from '../errors/index.js';
 import { mkdir, stat, chmod } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { createConnection } from 'node:net';
@@ -12,15 +13,12 @@ import type { SocketUrl } from './url.js';
 export const DEFAULT_IPC_PERMISSIONS = 0o777;
 
 export type IpcErrorCode =
-  'IPC_PERMISSIONS' | 'IPC_PATH_INVALID' | 'IPC_ENDPOINT_IN_USE' | 'IPC_PATH_NOT_SOCKET' | 'IPC_PROBE_FAILED';
+  'ipc_permissions' | 'ipc_path_invalid' | 'ipc_endpoint_in_use' | 'ipc_path_not_socket' | 'ipc_probe_failed';
 
-export class IpcError extends Error {
-  override name = 'IpcError';
-  constructor(
-    readonly code: IpcErrorCode,
-    message: string,
-  ) {
-    super(message);
+export class IpcError extends GatewayError {
+  declare readonly code: IpcErrorCode;
+  constructor(code: IpcErrorCode, message: string) {
+    super(code, message);
   }
 }
 
@@ -38,10 +36,10 @@ export function ipcPath(endpoint: string): string | undefined {
  */
 export function resolveIpcPermissions(url: SocketUrl, fixIpcPermissions?: number): number | undefined {
   if (fixIpcPermissions !== undefined) {
-    if (!url.bind) throw new IpcError('IPC_PERMISSIONS', 'IPC permissions can only be set for bind sockets.');
+    if (!url.bind) throw new IpcError('ipc_permissions', 'IPC permissions can only be set for bind sockets.');
     if (!Number.isInteger(fixIpcPermissions) || fixIpcPermissions < 0 || fixIpcPermissions > 0o7777) {
       throw new IpcError(
-        'IPC_PERMISSIONS',
+        'ipc_permissions',
         `Invalid IPC permissions ${fixIpcPermissions} (expected 0..4095, e.g. 511 = 0o777)`,
       );
     }
@@ -62,7 +60,7 @@ export async function prepareIpcBind(endpoint: string, url = endpoint): Promise<
   if (!existing || p === undefined) return;
   if (!existing.isSocket()) {
     throw new IpcError(
-      'IPC_PATH_NOT_SOCKET',
+      'ipc_path_not_socket',
       `ipc path ${p} exists and is not a socket; binding would delete it (${url})`,
     );
   }
@@ -73,10 +71,10 @@ export async function prepareIpcBind(endpoint: string, url = endpoint): Promise<
 async function prepareIpcDirectory(endpoint: string, url = endpoint): Promise<Stats | undefined> {
   const p = ipcPath(endpoint);
   if (p === undefined) return undefined;
-  if (p.length === 0) throw new IpcError('IPC_PATH_INVALID', `Empty ipc path in ${url}`);
+  if (p.length === 0) throw new IpcError('ipc_path_invalid', `Empty ipc path in ${url}`);
   const existing = await stat(p).catch(() => undefined);
   if (existing?.isDirectory())
-    throw new IpcError('IPC_PATH_INVALID', `ipc path ${p} is a directory (${url})`);
+    throw new IpcError('ipc_path_invalid', `ipc path ${p} is a directory (${url})`);
   await mkdir(path.dirname(p), { recursive: true });
   return existing;
 }
@@ -87,13 +85,13 @@ async function refuseLiveSocket(socketPath: string, url: string): Promise<void> 
   if (outcome === 'stale') return;
   if (outcome === 'live') {
     throw new IpcError(
-      'IPC_ENDPOINT_IN_USE',
+      'ipc_endpoint_in_use',
       `ipc endpoint ${url} is in use: another process accepts connections on ${socketPath}; ` +
         'stop it or configure another path',
     );
   }
   throw new IpcError(
-    'IPC_PROBE_FAILED',
+    'ipc_probe_failed',
     `cannot tell whether ipc endpoint ${url} is in use (connecting to ${socketPath}: ${outcome.error}); ` +
       'refusing to replace it',
   );
@@ -129,7 +127,7 @@ export async function applyIpcPermissions(endpoint: string, mode: number): Promi
     await chmod(p, mode);
   } catch (err) {
     throw new IpcError(
-      'IPC_PERMISSIONS',
+      'ipc_permissions',
       `Cannot set permissions ${mode.toString(8)} on ipc socket ${p}: ${(err as Error).message}`,
     );
   }

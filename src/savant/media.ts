@@ -1,4 +1,4 @@
-// The HTTP body between gateway client and server: MediaGateway's `Media` protobuf (savant-wire.md §8.1:
+// The HTTP body between gateway client and server: MediaGateway's `Media` protobuf (fields
 // message = 1, topic = 2, data = 3 repeated bytes), plus our batch extension `MediaBatch { repeated Media
 // items = 1; }`. Decoding returns subarrays of the input so message and frame bytes are never copied.
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';

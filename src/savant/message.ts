@@ -1,4 +1,4 @@
-// Read-only inspection of serialized savant `protocol.Message` bytes (savant-wire.md §5.2): the gateway
+// Read-only inspection of serialized savant `protocol.Message` bytes: the gateway
 // forwards the original bytes unchanged and only needs the protocol version, the routing labels, seq_id,
 // which content variant is set and the EOS source id. buildMessage() makes valid messages for tests,
 // the demo and the benchmark.

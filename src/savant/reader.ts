@@ -1,4 +1,4 @@
-// Savant ZeroMQ reader (savant-wire.md §4): receives [routing id,] topic, message, extra... on a sub/rep/router
+// Savant ZeroMQ reader: receives [routing id,] topic, message, extra... on a sub/rep/router
 // socket and classifies it in savant_core's order (too short → blacklist → decode → EOS → topic prefix →
 // routing id). Replies `OK` where the original does, either when the message is read (`on_read`, the
 // original's behaviour) or only once the consumer has delivered it (`on_delivery`).

@@ -1,4 +1,4 @@
-// The ROUTER reader's routing-id filter (savant-wire.md §4.4): one current sender per topic; a sender that
+// The ROUTER reader's routing-id filter: one current sender per topic; a sender that
 // was replaced by a newer one for the same topic is refused while it is remembered (LRU of
 // `sourceCacheSize` superseded (topic, routing id) pairs), so a stale producer cannot interleave frames.
 import { LruMap } from '../util/lru.js';
@@ -32,7 +32,7 @@ export class RoutingIdCache {
   }
 }
 
-/** Topics refused for a while (savant-wire.md §4.5); entries are only added by blacklist(). */
+/** Topics refused for a while; entries are only added by blacklist(). */
 export class SourceBlacklist {
   private readonly until: LruMap<string, number>;
 

@@ -66,7 +66,7 @@ const releasingIpc = new Set<string>();
 const OWN_RELEASE_WAIT_MS = 2000;
 
 /**
- * Binds or connects per the URL, with the ipc side effects of savant-wire.md §1.4 on bind.
+ * Binds or connects per the URL, with the ipc side effects of ./ipc.ts on bind.
  * Returns the bound address, undefined for connect.
  */
 export async function attachSocket(

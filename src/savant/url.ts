@@ -1,7 +1,8 @@
-// Savant ZeroMQ socket URLs ("[type+mode:]endpoint[:source]", savant-wire.md §1.1-1.3).
+// Savant ZeroMQ socket URLs ("[type+mode:]endpoint[:source]", the grammar savant_core accepts; the cases are the table in test/savant/url.test.ts).
 // The original parser is an unanchored regex search with several lenient quirks; we implement the strict
 // grammar instead and reject everything else with an error that names the URL, so a typo never silently
 // turns into a different socket.
+import { GatewayError } from '../errors/index.js';
 
 export type SocketType = 'pub' | 'sub' | 'req' | 'rep' | 'dealer' | 'router';
 
@@ -16,8 +17,11 @@ export interface SocketUrl {
   typeGiven: boolean;
 }
 
-export class SocketUrlError extends Error {
-  override name = 'SocketUrlError';
+export class SocketUrlError extends GatewayError {
+  declare readonly code: 'socket_url_invalid';
+  constructor(message: string) {
+    super('socket_url_invalid', message);
+  }
 }
 
 const READER_TYPES: readonly SocketType[] = ['sub', 'rep', 'router'];

@@ -1,9 +1,10 @@
-// Savant ZeroMQ writer (savant-wire.md §3): sends [topic, message, extra...] on a pub/req/dealer socket with
+// Savant ZeroMQ writer: sends [topic, message, extra...] on a pub/req/dealer socket with
 // savant_core's retry and acknowledgement rules. Calls to send() are queued and run one at a time in call
 // order, because a ZeroMQ socket allows one pending send and the ack of a req/EOS must pair with its send.
 // A send whose ack timed out is reported as failed and must not reach the sink afterwards: its socket is
 // closed without lingering and replaced (see replaceAfterAckTimeout). What a result guarantees per socket
 // type is written down in docs/zeromq.md.
+import { GatewayError } from '../errors/index.js';
 import type * as zmq from 'zeromq';
 import type { WriterConfig } from '../config/types.js';
 import { hotSlotsBy } from '../metrics/hot.js';
@@ -144,7 +145,7 @@ export class SavantWriter {
   }
 
   private assertAlive(): void {
-    if (this.closed) throw new Error('ZeroMQ socket is no longer alive');
+    if (this.closed) throw new GatewayError('socket_closed', 'ZeroMQ socket is no longer alive');
   }
 
   private async sendAndAwaitAck(parts: Uint8Array[], isEos: boolean): Promise<WriteResult> {
@@ -190,7 +191,8 @@ export class SavantWriter {
       }
       // an EOS must be confirmed with OK; for req any reply completes the exchange
       if (isEos && !isOkFrame(reply[reply.length - 1])) {
-        throw new Error(
+        throw new GatewayError(
+          'eos_unconfirmed',
           `Failed to receive confirmation message for end-of-stream (got ${reply.length} frame(s), last is not OK)`,
         );
       }

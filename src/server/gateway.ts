@@ -2,8 +2,8 @@
 // Media per request), POST /batch (our extension: a MediaBatch, items in order, stop at the first
 // failure), GET /health and GET /metrics. Unlike the original there is no global lock: requests on
 // different connections run concurrently, and the writer's FIFO queue keeps each sender's order.
+import { ConfigError } from '../config/errors.js';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { ServerConfig } from '../config/types.js';
 import { SavantWriter } from '../savant/writer.js';
 import { batchBudget, decodeMediaBatch, mediaBudget } from '../savant/media.js';
@@ -19,6 +19,9 @@ import { startOpsListener, type OpsListener } from '../ops/listener.js';
 import { serverNotLive, serverNotReady } from '../ops/server-probes.js';
 import { httpResponsesTotal, requestDuration } from '../metrics/registry.js';
 import { logger } from '../util/log.js';
+import { CleanupStack } from '../util/cleanup-stack.js';
+import { BATCH_ENDPOINT, formatBatchReply } from '../contract/http.js';
+import { closeServer as closeHttpServer, listen, urlHost } from '../util/listen.js';
 import { MESSAGE_IDS_HEADER, parseMessageIds } from '../spool/identity.js';
 import { DuplicateFilter } from './duplicates.js';
 import { forwardMedia, refusalOf, type ForwardContext, type Grant } from './forward.js';
@@ -69,19 +72,13 @@ const MAX_NAMED_ITEMS = 65536;
 export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   if (cfg.auth?.certificateIdentity && !cfg.tls?.clientAuth) {
     // Fail closed: without verified client certificates there is no identity to map.
-    throw new Error('auth.certificate_identity requires TLS client certificates (tls.peers or ssl.client)');
+    throw new ConfigError(
+      {},
+      'auth.certificate_identity requires TLS client certificates (tls.peers or ssl.client)',
+    );
   }
   exportHalfFamilies(serverFamilies(cfg));
-  const cleanups: (() => Promise<void> | void)[] = [];
-  const cleanup = async () => {
-    for (const fn of cleanups.reverse()) {
-      try {
-        await fn();
-      } catch (err) {
-        log.warn({ err: (err as Error).message }, 'error while closing');
-      }
-    }
-  };
+  const cleanups = new CleanupStack((err) => log.warn({ err: err.message }, 'error while closing'));
 
   const limits = cfg.limits ?? DEFAULT_SERVER_LIMITS;
   try {
@@ -240,7 +237,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
         accepted++;
       }
       reply(req, res, 200, {
-        body: { contentType: 'application/json', text: JSON.stringify({ accepted, status }) },
+        body: { contentType: 'application/json', text: formatBatchReply({ accepted, status }) },
       });
     };
 
@@ -250,7 +247,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       { methods: string[]; run: (req: http.IncomingMessage, res: http.ServerResponse) => unknown }
     > = {
       '/': { methods: ['POST'], run: postSingle },
-      '/batch': { methods: ['POST'], run: postBatch },
+      [`/${BATCH_ENDPOINT}`]: { methods: ['POST'], run: postBatch },
       '/health': { methods: ['GET', 'HEAD'], run: (_req, res) => writeHealth(res, health()) },
     };
     if (metricsHere) routes['/metrics'] = { methods: ['GET', 'HEAD'], run: metricsHandler };
@@ -318,32 +315,19 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     closeNonHttp1(server, cfg.tls ? 'secureConnection' : 'connection');
     // Without this listener Node answers `100 Continue` itself, before any check ran.
     server.on('checkContinue', handler);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(cfg.port, cfg.ip, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    const port = await listen(server, cfg.port, cfg.ip);
     const closeServer = () =>
-      new Promise<void>((resolve) => {
-        if (!server.listening) return resolve();
-        const force = setTimeout(() => server.closeAllConnections(), CLOSE_DRAIN_MS);
-        force.unref();
-        server.close(() => {
-          clearTimeout(force);
-          resolve();
-        });
-        server.closeIdleConnections();
-        budget.dropHandshaking();
-        proxyGate?.dropPending();
+      closeHttpServer(server, {
+        drainMs: CLOSE_DRAIN_MS,
+        afterStop: () => {
+          budget.dropHandshaking();
+          proxyGate?.dropPending();
+        },
       });
     // Runs first on close: stop taking requests before the writer and the rest go away.
     cleanups.push(closeServer);
 
-    const port = (server.address() as AddressInfo).port;
-    const host = cfg.ip.includes(':') ? `[${cfg.ip}]` : cfg.ip;
-    const url = `${cfg.tls ? 'https' : 'http'}://${host}:${port}`;
+    const url = `${cfg.tls ? 'https' : 'http'}://${urlHost(cfg.ip)}:${port}`;
     const health = () => aggregateHealth([listener, authenticator]);
     log.info(`listening on ${url}`);
     const parts = { trust: listener?.trust, authenticator, closing: () => closing };
@@ -354,9 +338,8 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
           { metrics: true, name: 'operations' },
         )
       : undefined;
-    if (ops) cleanups.splice(cleanups.indexOf(closeServer), 0, () => ops.close());
+    if (ops) cleanups.pushAfter(closeServer, () => ops.close());
 
-    let closed: Promise<void> | undefined;
     return {
       port,
       url,
@@ -364,12 +347,11 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       ops,
       close: () => {
         closing = true;
-        closed ??= cleanup();
-        return closed;
+        return cleanups.close();
       },
     };
   } catch (err) {
-    await cleanup();
+    await cleanups.close();
     throw err;
   }
 }

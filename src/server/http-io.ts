@@ -2,6 +2,7 @@
 // as soon as the limit is passed and a progress timeout, the Content-Type test of the original (actix-protobuf), and the
 // empty-bodied replies every POST answer uses.
 import type http from 'node:http';
+import { MEDIA_CONTENT_TYPE, MEDIA_CONTENT_TYPE_ALIAS } from '../contract/http.js';
 
 export type BodyResult =
   | { kind: 'ok'; body: Buffer }
@@ -121,7 +122,7 @@ export function readBody(
 export function isProtobufContentType(header: string | undefined): boolean {
   if (!header) return false;
   const essence = header.split(';', 1)[0].trim();
-  return essence === 'application/protobuf' || essence === 'application/x-protobuf';
+  return essence === MEDIA_CONTENT_TYPE || essence === MEDIA_CONTENT_TYPE_ALIAS;
 }
 
 export interface ReplyOptions {

@@ -1,6 +1,7 @@
 // Offline views of a spool directory for `media-gateway spool`: a per-topic summary (inspect) and every
 // pending message written out as a file (export), for forensics. Both only read the spool, so they can run
 // next to a live client; what they see is a snapshot.
+import { SpoolError } from './spool.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { encodeMedia } from '../savant/media.js';
@@ -29,7 +30,11 @@ const LOGS = ['messages', 'end-of-stream'];
 
 function requireSpoolDir(dir: string): void {
   const isSpool = fs.existsSync(path.join(dir, 'messages')) || fs.existsSync(path.join(dir, 'instance'));
-  if (!isSpool) throw new Error(`${dir} is not a spool directory (no messages/ or instance file)`);
+  if (!isSpool)
+    throw new SpoolError(
+      'spool_not_found',
+      `${dir} is not a spool directory (no messages/ or instance file)`,
+    );
 }
 
 export function inspectSpool(dir: string): SpoolReport {

@@ -10,6 +10,7 @@
 // Every message has an identity (instance id, sequence number). The instance id lives in `instance` and is
 // renewed only when the spool is empty at start, so a message sent again after a crash carries the same
 // identity as before and our server can drop it as a duplicate (src/server/duplicates.ts).
+import { GatewayError } from '../errors/index.js';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -55,13 +56,10 @@ export type Admission =
   | { kind: 'dropped'; reason: DropReason }
   | { kind: 'stopped' };
 
-export class SpoolError extends Error {
-  constructor(
-    readonly code: 'SPOOL_UNUSABLE' | 'SPOOL_LOCKED',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'SpoolError';
+export class SpoolError extends GatewayError {
+  declare readonly code: 'spool_unusable' | 'spool_locked' | 'spool_not_found';
+  constructor(code: 'spool_unusable' | 'spool_locked' | 'spool_not_found', message: string) {
+    super(code, message);
   }
 }
 
@@ -130,7 +128,7 @@ export class Spool {
       if (lockFile) releaseLock(lockFile);
       if (err instanceof SpoolError) throw err;
       throw new SpoolError(
-        'SPOOL_UNUSABLE',
+        'spool_unusable',
         `spool directory ${dir} cannot be used: ${(err as Error).message}`,
       );
     }
@@ -420,7 +418,7 @@ const heldLocks = new Set<string>();
 /** One client per spool directory: `lock` holds the owner's pid; a lock of a dead process is taken over. */
 function takeLock(dir: string): string {
   const file = path.resolve(dir, 'lock');
-  if (heldLocks.has(file)) throw new SpoolError('SPOOL_LOCKED', `spool directory ${dir} is already open`);
+  if (heldLocks.has(file)) throw new SpoolError('spool_locked', `spool directory ${dir} is already open`);
   try {
     fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
     heldLocks.add(file);
@@ -430,7 +428,7 @@ function takeLock(dir: string): string {
   }
   const owner = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
   if (Number.isInteger(owner) && owner !== process.pid && processAlive(owner)) {
-    throw new SpoolError('SPOOL_LOCKED', `spool directory ${dir} is in use by process ${owner}`);
+    throw new SpoolError('spool_locked', `spool directory ${dir} is in use by process ${owner}`);
   }
   fs.writeFileSync(file, `${process.pid}\n`);
   heldLocks.add(file);

@@ -2,6 +2,7 @@
 // (spec savant-wire.md section 7): every forwarded message counts as one frame, counting starts at the
 // first completed message, and either a frame-based or a time-based line is logged. Shared by the
 // server (start after validation, end after the writer returns) and the client (start on read, end on 200).
+import { ConfigError } from '../config/errors.js';
 import type { StatisticsConfig } from '../config/types.js';
 import { logger, type Logger } from '../util/log.js';
 
@@ -48,7 +49,7 @@ export class FpsStatistics {
 
   constructor(cfg: StatisticsConfig, opts: FpsStatisticsOptions = {}) {
     if ((cfg.framePeriod === undefined) === (cfg.timestampPeriodMs === undefined)) {
-      throw new Error('statistics: exactly one of frame_period and timestamp_period must be set');
+      throw new ConfigError({}, 'statistics: exactly one of frame_period and timestamp_period must be set');
     }
     this.framePeriod = cfg.framePeriod;
     this.timestampPeriodMs = cfg.timestampPeriodMs;

@@ -7,7 +7,7 @@
 // their top-level tags (no allocation) and are otherwise untouched.
 import { SpanKind, SpanStatusCode, ROOT_CONTEXT, trace, type Context, type Span } from '@opentelemetry/api';
 import type { TelemetryConfig } from '../config/types.js';
-import { parseBatchReply } from '../client/batch-reply.js';
+import { parseBatchReply } from '../contract/batch-reply.js';
 import { errorCode, type PostOutcome } from '../client/http.js';
 import type { Completion, Outgoing, Sender, SenderOptions } from '../client/sender.js';
 import { hasPropagatedContext, readPropagatedContext } from '../savant/propagated-context.js';

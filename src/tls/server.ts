@@ -1,7 +1,10 @@
 // The HTTPS listener of the gateway server: server identity, and, with client authentication, the
 // live hash-directory trust store (src/trust/store.ts) wired into Node's TLS:
-// * every trust reload swaps the server's SecureContext (validated first; `ca` never omitted, so
-//   Node's public roots are never used; no ticketKeys, so pre-reload session tickets die with it);
+// * every trust reload swaps the server's SecureContext: the store publishes the snapshot and the
+//   context built from it as one state (src/trust/store.ts), and the server takes that state's options
+//   in the same tick (`ca` never omitted, so Node's public roots are never used; no ticketKeys, so
+//   pre-reload session tickets die with it). Node has no public API to install a built SecureContext
+//   on a server, so setSecureContext builds it again from the options the store validated;
 // * clients failing OpenSSL's verification are destroyed synchronously in 'secureConnection'
 //   (rejectUnauthorized: false only so that the reason can be logged and counted);
 // * open connections are re-checked in JS (src/trust/verify.ts) on every reload and at CRL /
@@ -19,7 +22,7 @@
 //   count (../util/repeat-log.ts), so a retrying client cannot flood the log.
 import https from 'node:https';
 import type http from 'node:http';
-import tls, { type TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import type { ServerTlsConfig } from '../config/types.js';
 import type { PeerIdentity } from './identity.js';
@@ -29,16 +32,19 @@ import { connectionTimeoutsTotal } from '../limits/metrics.js';
 import { loadIdentityFiles } from './identity-files.js';
 import { peerIdentity } from './peer.js';
 import { TrustStore } from '../trust/store.js';
-import { contextTrust } from '../trust/snapshot.js';
+import { ReloadScheduler } from '../trust/reload-scheduler.js';
+import { observeTrust } from '../trust/observe.js';
+import { trustHealth } from '../trust/health.js';
+import { MAX_TIMER_MS } from '../util/timers.js';
 import { verifyPeerChain, reasonFromAuthorizationError, type RejectReason } from '../trust/verify.js';
 import { RepeatLog } from '../util/repeat-log.js';
+import { closeServer } from '../util/listen.js';
 import { peerText } from '../util/peer-text.js';
 import { clientAddress, clientAddressFields } from '../util/client-address.js';
 import { answerRefusal, cutAfterGrace } from './refusal-answer.js';
 
 const log = logger('media_gateway::tls');
 const MIN_VERSION = 'TLSv1.2';
-const MAX_TIMER_MS = 2_147_000_000;
 
 export interface SecureListenerOptions {
   /** Node HTTPS server options (timeouts, header limits: src/limits/connection-budget.ts) */
@@ -69,14 +75,15 @@ export interface SecureListener {
   ): { ok: true; identity?: PeerIdentity } | { ok: false; status: 401; reason: string };
   health(): { healthy: boolean; reasons: string[] };
   close(): Promise<void>;
-  /** the live trust store (present with client authentication): 'reload' / 'tick' events, current() */
+  /** the live trust store (present with client authentication): 'reload' events, current() */
   trust?: TrustStore;
+  /** what triggers its reloads: 'tick' at CRL validity instants, 'poll' */
+  reloads?: ReloadScheduler;
 }
 
 interface Peer {
   socket: TLSSocket;
   leafDer: Buffer;
-  chainDer: Buffer[];
   identity: PeerIdentity;
   /** set once the connection stopped passing verification */
   refused?: RejectReason;
@@ -85,20 +92,6 @@ interface Peer {
   expiryTimer?: NodeJS.Timeout;
   /** the request being answered on this connection, if any */
   inFlight?: { req: http.IncomingMessage; res: http.ServerResponse };
-}
-
-/** Leaf DER and the rest of the chain as Node completed it (from the session on resumption). */
-function peerChain(socket: TLSSocket): { leaf?: X509Certificate; chain: Buffer[] } {
-  const leaf = socket.getPeerX509Certificate();
-  const chain: Buffer[] = [];
-  let c = socket.getPeerCertificate(true) as tls.DetailedPeerCertificate | undefined;
-  const seen = new Set<string>();
-  while (c && c.raw && !seen.has(c.fingerprint256)) {
-    seen.add(c.fingerprint256);
-    if (seen.size > 1) chain.push(c.raw);
-    c = c.issuerCertificate;
-  }
-  return { leaf, chain };
 }
 
 /** `serverOptions`: HTTP timeouts and the TLS handshake timeout (src/limits/connection-budget.ts). */
@@ -123,15 +116,12 @@ export async function createSecureListener(
   }
 
   const auth = cfg.clientAuth;
-  const store = await TrustStore.open(auth);
-  const contextOptions = (): tls.SecureContextOptions => ({
-    ...base,
-    ...contextTrust(store.current(), auth.crlEnabled),
-  });
+  const store = await TrustStore.open(auth, { contextBase: base });
+  const reloads = new ReloadScheduler(store);
+  observeTrust(store, reloads);
   const peers = new Map<TLSSocket, Peer>();
   /** connections refused at their handshake, kept only to answer why (see the module comment) */
   const refusedAtHandshake = new WeakMap<TLSSocket, RejectReason>();
-  let contextError: string | undefined;
 
   const guarded: http.RequestListener = (req, res) => {
     const socket = req.socket as TLSSocket;
@@ -152,7 +142,7 @@ export async function createSecureListener(
     handler(req, res);
   };
   const server = https.createServer(
-    { ...serverOptions, ...contextOptions(), requestCert: true, rejectUnauthorized: false },
+    { ...serverOptions, ...store.current().contextOptions, requestCert: true, rejectUnauthorized: false },
     guarded,
   );
   countHandshakeTimeouts(server);
@@ -208,9 +198,9 @@ export async function createSecureListener(
   /** `live`: the connection was already serving requests (counted and logged as a live close). */
   const recheck = (p: Peer, why: string, live = true): void => {
     if (p.refused || p.socket.destroyed) return;
-    const snap = store.current();
+    const snap = store.current().snapshot;
     p.checkedDigest = snap.digest;
-    const v = verifyPeerChain(p.leafDer, p.chainDer, snap, { crlEnabled: auth.crlEnabled });
+    const v = verifyPeerChain(p.leafDer, snap, { crlEnabled: auth.crlEnabled });
     if (v.ok) return;
     p.refused = v.reason;
     refuse(p.socket, v.reason, `${v.detail} (${why})`, p.identity, live ? p : undefined);
@@ -227,7 +217,7 @@ export async function createSecureListener(
   };
 
   server.on('secureConnection', (socket: TLSSocket) => {
-    const { leaf, chain } = peerChain(socket);
+    const leaf = socket.getPeerX509Certificate();
     const who = leaf ? peerIdentity(leaf) : undefined;
     // A resumed TLS 1.3 session of a connection that sent no certificate reports `authorized` with no peer
     // certificate at all: without a leaf nothing is authorized, whatever OpenSSL's flag says.
@@ -239,14 +229,14 @@ export async function createSecureListener(
         detail = 'the client sent no certificate';
       } else {
         // Node reports only OpenSSL's last error; the JS check usually names the first problem
-        const v = verifyPeerChain(leaf.raw, chain, store.current(), { crlEnabled: auth.crlEnabled });
+        const v = verifyPeerChain(leaf.raw, store.current().snapshot, { crlEnabled: auth.crlEnabled });
         reason = v.ok ? reasonFromAuthorizationError(detail) : v.reason;
         if (!v.ok) detail = `${detail}: ${v.detail}`;
       }
       refuse(socket, reason, detail, who);
       return;
     }
-    const p: Peer = { socket, leafDer: leaf.raw, chainDer: chain, identity: who! };
+    const p: Peer = { socket, leafDer: leaf.raw, identity: who! };
     recheck(p, socket.isSessionReused() ? 'resumed session' : 'new connection', false);
     if (p.refused) return;
     peers.set(socket, p);
@@ -260,26 +250,22 @@ export async function createSecureListener(
     log.debug({ err: err.message, ...clientAddressFields(socket) }, 'TLS handshake failed');
   });
 
-  store.on('reload', () => {
-    const options = contextOptions();
+  store.on('reload', (state) => {
+    // the same tick as the store's publication: no connection starts between the two. The options
+    // were validated by building state.secureContext, so this cannot fail short of memory exhaustion.
     try {
-      tls.createSecureContext(options);
-      server.setSecureContext(options);
-      contextError = undefined;
+      server.setSecureContext(state.contextOptions);
     } catch (e) {
-      contextError = (e as Error).message;
-      log.error(
-        { error: contextError },
-        'the new trust snapshot cannot be used by TLS; keeping the previous context',
-      );
+      log.error({ error: (e as Error).message }, 'the new trust state cannot be used by TLS');
     }
     recheckAll('trust store reload');
   });
-  store.on('tick', () => recheckAll('CRL validity changed'));
+  reloads.on('tick', () => recheckAll('CRL validity changed'));
 
   return {
     server,
     trust: store,
+    reloads,
     check(req) {
       const socket = req.socket as TLSSocket;
       const p = peers.get(socket);
@@ -287,17 +273,14 @@ export async function createSecureListener(
         if (!socket.authorized) return { ok: false, status: 401, reason: 'client certificate not accepted' };
         return { ok: false, status: 401, reason: 'connection not tracked' };
       }
-      if (!p.refused && p.checkedDigest !== store.current().digest) recheck(p, 'trust snapshot changed');
+      if (!p.refused && p.checkedDigest !== store.current().snapshot.digest)
+        recheck(p, 'trust snapshot changed');
       if (p.refused) return { ok: false, status: 401, reason: p.refused };
       return { ok: true, identity: p.identity };
     },
-    health() {
-      const h = store.health();
-      if (contextError)
-        return { healthy: false, reasons: [...h.reasons, `TLS context reload failed: ${contextError}`] };
-      return h;
-    },
+    health: () => trustHealth(store),
     async close() {
+      reloads.close();
       store.close();
       rejectionLog.close();
       for (const p of peers.values()) if (p.expiryTimer) clearTimeout(p.expiryTimer);
@@ -310,13 +293,5 @@ export async function createSecureListener(
 function countHandshakeTimeouts(server: https.Server): void {
   server.on('tlsClientError', (err: NodeJS.ErrnoException) => {
     if (err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') connectionTimeoutsTotal.inc({ phase: 'handshake' });
-  });
-}
-
-function closeServer(server: https.Server): Promise<void> {
-  return new Promise((resolve) => {
-    if (!server.listening) return resolve();
-    server.close(() => resolve());
-    server.closeAllConnections();
   });
 }

@@ -35,7 +35,7 @@ export function applyCrlFloors(
     const own = crls.filter(
       (c) => c.issuerFingerprint === ca.fingerprint && c.thisUpdate.getTime() <= now.getTime(),
     );
-    if (own.length === 0) continue; // 'ca-without-crl' / 'crl-not-yet-valid' already refuse its clients
+    if (own.length === 0) continue; // 'ca_without_crl' / 'crl_not_yet_valid' already refuse its clients
     const newest = newestOf(own);
     const key = keys.get(ca.fingerprint)!;
     const floor = floors.get(key);
@@ -43,7 +43,7 @@ export function applyCrlFloors(
       rolledBack.add(ca.fingerprint);
       report(
         'error',
-        'crl-rollback',
+        'crl_rollback',
         `CA "${ca.subject}" (${ca.file}): its newest CRL now is older (${describe(newest)}) than one already in force (${describe(floor)}); its clients are refused until a CRL at least as new is back in the directory`,
         ca.file,
       );

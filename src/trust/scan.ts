@@ -1,11 +1,11 @@
 // Scans an OpenSSL hash directory (`<hash>.N` certificates, `<hash>.rN` CRLs) into a validated
 // TrustSnapshot plus a list of operator-facing problems (printed by `store doctor`, logged on reload).
 //
-// Rules (spec §8.2) and where we deliberately differ from OpenSSL's X509_LOOKUP_hash_dir:
+// Rules, and where we deliberately differ from OpenSSL's X509_LOOKUP_hash_dir:
 // * Names must match `^[0-9a-f]{8}\.(r?)(0|[1-9][0-9]*)$`; symlinks are followed; other entries are
-//   reported as 'stray-file' (dot-files, e.g. temp files of an atomic publish, are ignored silently).
+//   reported as 'stray_file' (dot-files, e.g. temp files of an atomic publish, are ignored silently).
 // * Gap rule: OpenSSL stops at the first missing or unparsable index of a hash. We load every valid
-//   index, because the operator put the file there to be used, and report 'sequence-gap' so that
+//   index, because the operator put the file there to be used, and report 'sequence_gap' so that
 //   operators sharing the directory with native OpenSSL readers know those readers will not see it.
 // * A file that cannot be read or parsed (garbage, DER, empty, half-written) is excluded and reported
 //   as 'unparsable'. If the same file name was valid in the previous snapshot, its previous content
@@ -17,7 +17,7 @@
 //   caller keeps the snapshot in force and scans again (a partial snapshot would drop CAs and close
 //   every open connection).
 // * Only regular files (or symlinks to them) are opened, non-blocking: a FIFO or device node in the
-//   directory is reported as 'stray-file' and can never stall the reloads.
+//   directory is reported as 'stray_file' and can never stall the reloads.
 // * Certificates must carry basicConstraints CA:TRUE and hash to their file name; duplicates (same
 //   DER) are loaded once. CRLs must hash to their file name, be signed by a CA of this directory
 //   (signature checked here, so a corrupt CRL cannot override a good one: fail closed), and not be
@@ -29,31 +29,44 @@ import { readdir, stat, lstat } from 'node:fs/promises';
 import { readRegularFile } from '../util/regular-file.js';
 import { X509Certificate, createHash } from 'node:crypto';
 import path from 'node:path';
-import { splitPem, toPem } from './pem.js';
-import { canonicalName, certificateSubjectDer, crlIssuerDer, nameHash, nameHashOld } from './name-hash.js';
-import { x509, normalizeSerial } from './x509.js';
-import type { CaEntry, CrlEntry, TrustSnapshot } from './snapshot.js';
-import { readTlv } from './der.js';
+import { splitPem, toPem } from '../codec/pem.js';
+import {
+  canonicalName,
+  certificateSubjectDer,
+  crlIssuerDer,
+  nameHash,
+  nameHashOld,
+} from '../codec/name-hash.js';
+import { x509, normalizeSerial } from '../codec/x509.js';
+import type { CaEntry, CrlEntry, CrlFloor, TrustSnapshot } from './snapshot.js';
+import { readTlv } from '../codec/der.js';
 import { applyCrlFloors } from './floors.js';
+import { crlStanding } from './crl-standing.js';
+import { ScanRaceError, TrustDirectoryError } from './errors.js';
 
-export type ProblemCode =
-  | 'unparsable'
-  | 'hash-mismatch'
-  | 'not-a-ca'
-  | 'duplicate'
-  | 'sequence-gap'
-  | 'stray-file'
-  | 'ca-without-crl'
-  | 'crl-issuer-unknown'
-  | 'crl-bad-signature'
-  | 'crl-expired'
-  | 'crl-expiring'
-  | 'crl-not-yet-valid'
-  | 'ca-expired'
-  | 'delta-crl'
-  | 'crl-rollback'
-  | 'crl-kept'
-  | 'no-ca';
+export { ScanRaceError };
+
+/** The problems `store doctor` prints and media_gateway_trust_problems counts (docs/errors.md). */
+export const PROBLEM_CODES = [
+  'unparsable',
+  'hash_mismatch',
+  'not_a_ca',
+  'duplicate',
+  'sequence_gap',
+  'stray_file',
+  'ca_without_crl',
+  'crl_issuer_unknown',
+  'crl_bad_signature',
+  'crl_expired',
+  'crl_expiring',
+  'crl_not_yet_valid',
+  'ca_expired',
+  'delta_crl',
+  'crl_rollback',
+  'crl_kept',
+  'no_ca',
+] as const;
+export type ProblemCode = (typeof PROBLEM_CODES)[number];
 
 export interface Problem {
   severity: 'error' | 'warning';
@@ -72,7 +85,7 @@ export interface ScanOptions {
   now?: Date;
   /** the snapshot in force: unparsable files keep their content from it (see header) */
   previous?: TrustSnapshot;
-  /** 'crl-expiring' is reported when a CA's CRL coverage ends within this window (default 24 h) */
+  /** 'crl_expiring' is reported when a CA's CRL coverage ends within this window (default 24 h) */
   crlExpiryWarningMs?: number;
   /** called after the directory is listed, before any file is read (tests only: races) */
   afterList?: () => Promise<void>;
@@ -108,8 +121,7 @@ interface HashFile {
 
 type Blocks = { ok: true; ders: Buffer[] } | { ok: false; gone: boolean; why: string };
 
-/** The directory changed under a scan; its result would be partial. Scan again. */
-export class ScanRaceError extends Error {}
+type Report = (severity: Problem['severity'], code: ProblemCode, message: string, file?: string) => void;
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const iso = (d: Date): string => d.toISOString();
@@ -198,21 +210,39 @@ async function crlSignedBy(
   return ok;
 }
 
+/** Scans `dir` in stages: list, load CAs, load CRLs, CRL floors, judge coverage, digest. */
 export async function scanHashDirectory(dir: string, opts: ScanOptions): Promise<ScanResult> {
   const now = opts.now ?? new Date();
-  const warnMs = opts.crlExpiryWarningMs ?? DAY_MS;
   const problems: Problem[] = [];
-  const report = (severity: Problem['severity'], code: ProblemCode, message: string, file?: string) =>
+  const report: Report = (severity, code, message, file) =>
     problems.push(file === undefined ? { severity, code, message } : { severity, code, file, message });
 
-  let names: string[];
-  let identity: string;
+  const listing = await listDirectory(dir);
+  // test seam: lets a test change the directory between listing and reading, deterministically
+  await opts.afterList?.();
+  const files = hashFiles(listing.names, report);
+  reportGaps(files, report);
+  const load = fileLoader(dir, opts.previous, report);
+  const cas = await loadCas(files, load, now, report);
+  const crls = opts.crlEnabled ? await loadCrls(files, load, cas, opts.previous, report) : [];
+  // A CA's effective CRL never goes back to an older one while the process runs (src/trust/floors.ts)
+  const floors = applyCrlFloors(cas, crls, opts.previous?.crlFloors, now, report);
+  const earliestNextUpdate = judgeCoverage(dir, cas, crls, floors.rolledBack, opts, now, report);
+  const snapshot = assembleSnapshot(cas, crls, floors, earliestNextUpdate, now);
+  const after = await dirIdentity(dir).catch(() => 'gone');
+  if (after !== listing.identity)
+    throw new ScanRaceError(`trust directory ${dir} was removed or replaced during the scan`);
+  return { snapshot, problems };
+}
+
+/** Stage 1: the directory's identity and its entry names. */
+async function listDirectory(dir: string): Promise<{ identity: string; names: string[] }> {
   try {
-    identity = await dirIdentity(dir);
-    names = await readdir(dir);
+    const identity = await dirIdentity(dir);
+    return { identity, names: await readdir(dir) };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(
+    throw new TrustDirectoryError(
       code === 'ENOENT'
         ? `trust directory ${dir} does not exist`
         : code === 'ENOTDIR'
@@ -220,18 +250,18 @@ export async function scanHashDirectory(dir: string, opts: ScanOptions): Promise
           : `trust directory ${dir} cannot be read: ${(e as Error).message}`,
     );
   }
+}
 
-  // test seam: lets a test change the directory between listing and reading, deterministically
-  await opts.afterList?.();
-
+/** The entries named like a hash-directory file; others are reported as stray (dot-files silently skipped). */
+function hashFiles(names: string[], report: Report): HashFile[] {
   const files: HashFile[] = [];
-  for (const name of names.sort()) {
+  for (const name of [...names].sort()) {
     if (name.startsWith('.')) continue;
     const m = HASH_NAME.exec(name);
     if (!m) {
       report(
         'warning',
-        'stray-file',
+        'stray_file',
         `${name} is ignored: not a hash-directory name (<8 hex digits>.N or .rN, N at most ${MAX_HASH_INDEX})`,
         name,
       );
@@ -239,16 +269,18 @@ export async function scanHashDirectory(dir: string, opts: ScanOptions): Promise
     }
     files.push({ name, hash: m[1], crl: m[2] === 'r', index: Number(m[3]) });
   }
+  return files;
+}
 
-  reportGaps(files, report);
+type Loader = (f: HashFile) => Promise<Buffer[]>;
 
+/** Reads a file; unparsable → reported and, if it was good before, its previous content. */
+function fileLoader(dir: string, previous: TrustSnapshot | undefined, report: Report): Loader {
   const previousDers = (file: string): Buffer[] => [
-    ...(opts.previous?.cas.filter((c) => c.file === file).map((c) => c.der) ?? []),
-    ...(opts.previous?.crls.filter((c) => c.file === file).map((c) => c.der) ?? []),
+    ...(previous?.cas.filter((c) => c.file === file).map((c) => c.der) ?? []),
+    ...(previous?.crls.filter((c) => c.file === file).map((c) => c.der) ?? []),
   ];
-
-  /** Reads a file; unparsable → reported and, if it was good before, its previous content. */
-  const load = async (f: HashFile): Promise<Buffer[]> => {
+  return async (f) => {
     // one file at a time, with the event loop served in between: a scan never stalls requests for long
     await new Promise((resolve) => setImmediate(resolve));
     const full = path.join(dir, f.name);
@@ -256,7 +288,7 @@ export async function scanHashDirectory(dir: string, opts: ScanOptions): Promise
       const st = await stat(full);
       if (!st.isFile()) {
         const what = st.isDirectory() ? 'a directory' : 'not a regular file (FIFO, socket or device)';
-        report('warning', 'stray-file', `${f.name} is ${what} and is ignored`, f.name);
+        report('warning', 'stray_file', `${f.name} is ${what} and is ignored`, f.name);
         return [];
       }
     } catch {
@@ -273,8 +305,10 @@ export async function scanHashDirectory(dir: string, opts: ScanOptions): Promise
     );
     return kept;
   };
+}
 
-  // certificates
+/** Stage 2: the CA certificates, each named after its subject hash, CA:TRUE, loaded once. */
+async function loadCas(files: HashFile[], load: Loader, now: Date, report: Report): Promise<CaEntry[]> {
   const cas: CaEntry[] = [];
   // fingerprint → subject of what is loaded: a repeated object is recognised before it is parsed again
   const seenCa = new Map<string, string>();
@@ -291,164 +325,207 @@ export async function scanHashDirectory(dir: string, opts: ScanOptions): Promise
         );
         continue;
       }
-      let cert: X509Certificate;
-      let subjectDer: Buffer;
-      try {
-        cert = new X509Certificate(der);
-        subjectDer = certificateSubjectDer(der);
-      } catch (e) {
-        report(
-          'error',
-          'unparsable',
-          `${f.name}: certificate cannot be parsed (${(e as Error).message}); it is not used`,
-          f.name,
-        );
-        continue;
-      }
-      const subject = cert.subject.replace(/\n/g, ', ');
-      const h = nameHash(subjectDer);
-      if (h !== f.hash) {
-        const old = nameHashOld(subjectDer) === f.hash;
-        report(
-          old ? 'warning' : 'error',
-          'hash-mismatch',
-          old
-            ? `${f.name} is named with the pre-1.0.0 MD5 hash (c_rehash -old) of "${subject}"; it is not used (the current name would be ${h}.N)`
-            : `${f.name} holds "${subject}", whose subject hash is ${h}: rename it to ${h}.N; it is not used`,
-          f.name,
-        );
-        continue;
-      }
-      if (!cert.ca) {
-        report(
-          'error',
-          'not-a-ca',
-          `${f.name} holds "${subject}", which is not a CA certificate (basicConstraints CA:TRUE missing); it is not used`,
-          f.name,
-        );
-        continue;
-      }
-      seenCa.set(fingerprint, subject);
-      const entry: CaEntry = {
-        file: f.name,
-        pem: toPem('CERTIFICATE', der),
-        der,
-        cert,
-        fingerprint,
-        subjectHash: h,
-        canonicalSubject: canonicalName(subjectDer),
-        subject,
-        notBefore: new Date(cert.validFrom),
-        notAfter: new Date(cert.validTo),
-      };
-      if (entry.notAfter.getTime() < now.getTime())
-        report(
-          'warning',
-          'ca-expired',
-          `${f.name}: CA "${subject}" expired on ${iso(entry.notAfter)}; its clients are refused`,
-          f.name,
-        );
-      else if (entry.notBefore.getTime() > now.getTime())
-        report(
-          'warning',
-          'ca-expired',
-          `${f.name}: CA "${subject}" is not valid before ${iso(entry.notBefore)}; its clients are refused until then`,
-          f.name,
-        );
+      const entry = judgeCa(f, der, fingerprint, now, report);
+      if (!entry) continue;
+      seenCa.set(fingerprint, entry.subject);
       cas.push(entry);
     }
   }
+  return cas;
+}
 
-  // CRLs
+function judgeCa(
+  f: HashFile,
+  der: Buffer,
+  fingerprint: string,
+  now: Date,
+  report: Report,
+): CaEntry | undefined {
+  let cert: X509Certificate;
+  let subjectDer: Buffer;
+  try {
+    cert = new X509Certificate(der);
+    subjectDer = certificateSubjectDer(der);
+  } catch (e) {
+    report(
+      'error',
+      'unparsable',
+      `${f.name}: certificate cannot be parsed (${(e as Error).message}); it is not used`,
+      f.name,
+    );
+    return undefined;
+  }
+  const subject = cert.subject.replace(/\n/g, ', ');
+  const h = nameHash(subjectDer);
+  if (h !== f.hash) {
+    const old = nameHashOld(subjectDer) === f.hash;
+    report(
+      old ? 'warning' : 'error',
+      'hash_mismatch',
+      old
+        ? `${f.name} is named with the pre-1.0.0 MD5 hash (c_rehash -old) of "${subject}"; it is not used (the current name would be ${h}.N)`
+        : `${f.name} holds "${subject}", whose subject hash is ${h}: rename it to ${h}.N; it is not used`,
+      f.name,
+    );
+    return undefined;
+  }
+  if (!cert.ca) {
+    report(
+      'error',
+      'not_a_ca',
+      `${f.name} holds "${subject}", which is not a CA certificate (basicConstraints CA:TRUE missing); it is not used`,
+      f.name,
+    );
+    return undefined;
+  }
+  const entry: CaEntry = {
+    file: f.name,
+    pem: toPem('CERTIFICATE', der),
+    der,
+    cert,
+    fingerprint,
+    subjectHash: h,
+    canonicalSubject: canonicalName(subjectDer),
+    subject,
+    notBefore: new Date(cert.validFrom),
+    notAfter: new Date(cert.validTo),
+  };
+  if (entry.notAfter.getTime() < now.getTime())
+    report(
+      'warning',
+      'ca_expired',
+      `${f.name}: CA "${subject}" expired on ${iso(entry.notAfter)}; its clients are refused`,
+      f.name,
+    );
+  else if (entry.notBefore.getTime() > now.getTime())
+    report(
+      'warning',
+      'ca_expired',
+      `${f.name}: CA "${subject}" is not valid before ${iso(entry.notBefore)}; its clients are refused until then`,
+      f.name,
+    );
+  return entry;
+}
+
+/** Stage 3: the CRLs, each signed by a CA of the directory; a rejected file keeps its last good content. */
+async function loadCrls(
+  files: HashFile[],
+  load: Loader,
+  cas: CaEntry[],
+  previous: TrustSnapshot | undefined,
+  report: Report,
+): Promise<CrlEntry[]> {
   const crls: CrlEntry[] = [];
-  if (opts.crlEnabled) {
-    const seenCrl = new Map<string, string>();
-    const rejectedFiles = new Set<string>();
-    const acceptedFiles = new Set<string>();
-    for (const f of files.filter((x) => x.crl)) {
-      for (const der of await load(f)) {
-        const verdict = await judgeCrl(f, der, cas, seenCrl);
-        if ('problem' in verdict) {
-          const p = verdict.problem;
-          report(p.severity, p.code, p.message, f.name);
-          if (p.severity === 'error') rejectedFiles.add(f.name);
-          continue;
-        }
-        seenCrl.set(sha256(der), verdict.entry.issuer);
-        acceptedFiles.add(f.name);
-        crls.push(verdict.entry);
+  const seenCrl = new Map<string, string>();
+  const rejectedFiles = new Set<string>();
+  const acceptedFiles = new Set<string>();
+  for (const f of files.filter((x) => x.crl)) {
+    for (const der of await load(f)) {
+      const verdict = await judgeCrl(f, der, cas, seenCrl);
+      if ('problem' in verdict) {
+        const p = verdict.problem;
+        report(p.severity, p.code, p.message, f.name);
+        if (p.severity === 'error') rejectedFiles.add(f.name);
+        continue;
       }
-    }
-    // A revocation, once loaded, is never forgotten because its file went bad: a CRL file whose new content
-    // is rejected (bad signature, another key, wrong issuer, unparsable) keeps its last good content.
-    for (const file of rejectedFiles) {
-      if (acceptedFiles.has(file)) continue;
-      for (const prev of opts.previous?.crls.filter((c) => c.file === file) ?? []) {
-        const fp = sha256(prev.der);
-        if (seenCrl.has(fp) || !cas.some((ca) => ca.fingerprint === prev.issuerFingerprint)) continue;
-        seenCrl.set(fp, prev.issuer);
-        crls.push(prev);
-        report(
-          'error',
-          'crl-kept',
-          `${file}: its new content is rejected (see above); its previous content (thisUpdate ${iso(prev.thisUpdate)}) stays in force until a valid CRL replaces it`,
-          file,
-        );
-      }
+      seenCrl.set(sha256(der), verdict.entry.issuer);
+      acceptedFiles.add(f.name);
+      crls.push(verdict.entry);
     }
   }
+  // A revocation, once loaded, is never forgotten because its file went bad: a CRL file whose new content
+  // is rejected (bad signature, another key, wrong issuer, unparsable) keeps its last good content.
+  for (const file of rejectedFiles) {
+    if (acceptedFiles.has(file)) continue;
+    for (const prev of previous?.crls.filter((c) => c.file === file) ?? []) {
+      const fp = sha256(prev.der);
+      if (seenCrl.has(fp) || !cas.some((ca) => ca.fingerprint === prev.issuerFingerprint)) continue;
+      seenCrl.set(fp, prev.issuer);
+      crls.push(prev);
+      report(
+        'error',
+        'crl_kept',
+        `${file}: its new content is rejected (see above); its previous content (thisUpdate ${iso(prev.thisUpdate)}) stays in force until a valid CRL replaces it`,
+        file,
+      );
+    }
+  }
+  return crls;
+}
 
-  // A CA's effective CRL never goes back to an older one while the process runs (src/trust/floors.ts)
-  const floors = applyCrlFloors(cas, crls, opts.previous?.crlFloors, now, report);
-
-  // per-CA CRL coverage
+/** Stage 4: per-CA CRL coverage (./crl-standing.ts); returns the earliest end of a CA's coverage. */
+function judgeCoverage(
+  dir: string,
+  cas: CaEntry[],
+  crls: CrlEntry[],
+  rolledBack: ReadonlySet<string>,
+  opts: ScanOptions,
+  now: Date,
+  report: Report,
+): Date | undefined {
+  const warnMs = opts.crlExpiryWarningMs ?? DAY_MS;
   let earliestNextUpdate: Date | undefined;
   if (cas.length === 0) {
-    report('error', 'no-ca', `${dir} holds no usable CA certificate: every client certificate is refused`);
-  } else if (opts.crlEnabled) {
-    for (const ca of cas) {
-      if (floors.rolledBack.has(ca.fingerprint)) continue; // reported as 'crl-rollback'
-      const own = crls.filter((c) => c.issuerFingerprint === ca.fingerprint);
-      const end = coverageEnd(own, now);
-      if (own.length === 0) {
+    report('error', 'no_ca', `${dir} holds no usable CA certificate: every client certificate is refused`);
+    return undefined;
+  }
+  if (!opts.crlEnabled) return undefined;
+  for (const ca of cas) {
+    if (rolledBack.has(ca.fingerprint)) continue; // reported as 'crl_rollback'
+    const standing = crlStanding(
+      crls.filter((c) => c.issuerFingerprint === ca.fingerprint),
+      now,
+    );
+    switch (standing.state) {
+      case 'missing':
         report(
           'error',
-          'ca-without-crl',
+          'ca_without_crl',
           `CA "${ca.subject}" (${ca.file}) has no CRL (expected ${ca.subjectHash}.r0): its clients are refused`,
           ca.file,
         );
-      } else if (end === null) {
-        const future = own.filter((c) => c.thisUpdate.getTime() > now.getTime());
-        if (future.length > 0) {
-          const first = new Date(Math.min(...future.map((c) => c.thisUpdate.getTime())));
-          report(
-            'error',
-            'crl-not-yet-valid',
-            `CA "${ca.subject}" has no CRL valid now; the first becomes valid at ${iso(first)}: its clients are refused until then`,
-            ca.file,
-          );
-        } else {
-          const last = new Date(Math.max(...own.map((c) => c.nextUpdate?.getTime() ?? 0)));
-          report(
-            'error',
-            'crl-expired',
-            `the CRL of CA "${ca.subject}" expired at ${iso(last)} (${describeDuration(now.getTime() - last.getTime())} ago): its clients are refused until a new CRL is published`,
-            ca.file,
-          );
-        }
-      } else if (end !== undefined) {
+        break;
+      case 'not_yet_valid':
+        report(
+          'error',
+          'crl_not_yet_valid',
+          `CA "${ca.subject}" has no CRL valid now; the first becomes valid at ${iso(standing.firstStart)}: its clients are refused until then`,
+          ca.file,
+        );
+        break;
+      case 'expired':
+        report(
+          'error',
+          'crl_expired',
+          `the CRL of CA "${ca.subject}" expired at ${iso(standing.lastEnd)} (${describeDuration(now.getTime() - standing.lastEnd.getTime())} ago): its clients are refused until a new CRL is published`,
+          ca.file,
+        );
+        break;
+      case 'valid': {
+        const end = standing.until;
+        if (end === undefined) break;
         if (!earliestNextUpdate || end < earliestNextUpdate) earliestNextUpdate = end;
         if (end.getTime() - now.getTime() < warnMs)
           report(
             'warning',
-            'crl-expiring',
+            'crl_expiring',
             `the CRL of CA "${ca.subject}" expires at ${iso(end)} (in ${describeDuration(end.getTime() - now.getTime())}): publish a new one before then`,
             ca.file,
           );
       }
     }
   }
+  return earliestNextUpdate;
+}
 
+/** Stage 5: the snapshot, sorted by file name, with its digest over everything accepted. */
+function assembleSnapshot(
+  cas: CaEntry[],
+  crls: CrlEntry[],
+  floors: { floors: ReadonlyMap<string, CrlFloor>; rolledBack: ReadonlySet<string> },
+  earliestNextUpdate: Date | undefined,
+  now: Date,
+): TrustSnapshot {
   cas.sort((a, b) => a.file.localeCompare(b.file));
   crls.sort((a, b) => a.file.localeCompare(b.file));
   const digest = createHash('sha256');
@@ -470,10 +547,7 @@ export async function scanHashDirectory(dir: string, opts: ScanOptions): Promise
   if (earliestNextUpdate) snapshot.earliestNextUpdate = earliestNextUpdate;
   snapshot.crlFloors = floors.floors;
   if (floors.rolledBack.size > 0) snapshot.crlRolledBack = floors.rolledBack;
-  const after = await dirIdentity(dir).catch(() => 'gone');
-  if (after !== identity)
-    throw new ScanRaceError(`trust directory ${dir} was removed or replaced during the scan`);
-  return { snapshot, problems };
+  return snapshot;
 }
 
 type CrlVerdict = { entry: CrlEntry } | { problem: Omit<Problem, 'file'> };
@@ -513,13 +587,13 @@ async function judgeCrl(
   if (h !== f.hash)
     return problem(
       'error',
-      'hash-mismatch',
+      'hash_mismatch',
       `${f.name} holds a CRL of "${issuer}", whose issuer hash is ${h}: rename it to ${h}.rN; it is not used`,
     );
   if (crl.extensions.some((e) => e.type === DELTA_CRL_INDICATOR))
     return problem(
       'warning',
-      'delta-crl',
+      'delta_crl',
       `${f.name} is a delta CRL of "${issuer}"; delta CRLs are not supported and it is ignored`,
     );
   const canon = canonicalName(issuerDer);
@@ -527,7 +601,7 @@ async function judgeCrl(
   if (candidates.length === 0)
     return problem(
       'error',
-      'crl-issuer-unknown',
+      'crl_issuer_unknown',
       `${f.name}: no CA certificate in the directory is named "${issuer}" (expected ${h}.0); the CRL is not used`,
     );
   let signer: CaEntry | undefined;
@@ -535,7 +609,7 @@ async function judgeCrl(
   if (!signer)
     return problem(
       'error',
-      'crl-bad-signature',
+      'crl_bad_signature',
       `${f.name}: the signature of this CRL of "${issuer}" does not verify with ${candidates.map((c) => c.file).join(', ')}; it is not used`,
     );
   const revoked = new Set<string>();
@@ -581,24 +655,7 @@ async function dirIdentity(dir: string): Promise<string> {
   return `${st.dev}:${st.ino}`;
 }
 
-/**
- * When a CA stops having a usable CRL: the latest nextUpdate among its CRLs valid now (undefined: a
- * valid CRL without nextUpdate, which never expires), or null when none is valid now.
- */
-export function coverageEnd(own: CrlEntry[], now: Date): Date | undefined | null {
-  const t = now.getTime();
-  const valid = own.filter(
-    (c) => c.thisUpdate.getTime() <= t && (!c.nextUpdate || c.nextUpdate.getTime() > t),
-  );
-  if (valid.length === 0) return null;
-  if (valid.some((c) => !c.nextUpdate)) return undefined;
-  return new Date(Math.max(...valid.map((c) => c.nextUpdate!.getTime())));
-}
-
-function reportGaps(
-  files: HashFile[],
-  report: (s: Problem['severity'], c: ProblemCode, m: string, f?: string) => void,
-): void {
+function reportGaps(files: HashFile[], report: Report): void {
   const groups = new Map<string, number[]>();
   for (const f of files) {
     const key = `${f.hash}.${f.crl ? 'r' : ''}`;
@@ -612,7 +669,7 @@ function reportGaps(
     const after = sorted.filter((i) => i > firstMissing);
     report(
       'warning',
-      'sequence-gap',
+      'sequence_gap',
       `${prefix}${firstMissing} is missing: this gateway still loads ${after.map((i) => prefix + i).join(', ')}, but native OpenSSL readers stop at the gap and would not`,
       `${prefix}${firstMissing}`,
     );

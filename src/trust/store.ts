@@ -1,157 +1,113 @@
-// The live trust store: keeps a validated snapshot of the hash directory in force and replaces it
-// whenever the directory changes (fs.watch + polling fallback + debounce, so a change is in force
-// within about a second), and wakes up at CRL nextUpdate / future thisUpdate instants so that
-// connections can be re-checked when time alone changes a verdict.
-// A failed scan (directory gone, I/O error, a snapshot Node cannot load) keeps the last good snapshot
-// and marks the store degraded. Events: 'reload' (snapshot) after a changed snapshot is swapped in;
-// 'tick' (snapshot) when a CRL validity boundary passes; 'poll' ('unchanged' | 'scan') on each poll.
+// The live trust store, reduced to "reload / current": it holds one TrustState, the snapshot of the hash
+// directory together with the TLS SecureContext built from it, and replaces the pair in one assignment
+// when a reload finds a changed directory. The pair is built and validated before it is published (a
+// snapshot Node cannot load never comes into force), so no connection can see a context matched with
+// another snapshot, as ghostunnel's certloader pairs its TLS config with the pool it was built from.
+// A failed reload (directory gone, I/O error, a snapshot Node cannot load) keeps the last good state.
+// What triggers reloads (file events, polling, debounce, CRL validity instants) is ./reload-scheduler.ts;
+// metrics and logs observe the events below (./observe.ts); health is judged in ./health.ts.
+// Events: 'reload' (state) after a changed state is published; 'scan' (outcome) after every reload.
 import { EventEmitter } from 'node:events';
-import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import tls from 'node:tls';
 import type { ClientAuthConfig } from '../config/types.js';
-import { logger } from '../util/log.js';
-import {
-  trustCas,
-  trustCrls,
-  setEarliestCrlNextUpdate,
-  trustReloadsTotal,
-  trustLastGoodReload,
-  trustProblems,
-} from '../metrics/registry.js';
-import {
-  scanHashDirectory,
-  nextTimeEvent,
-  coverageEnd,
-  ScanRaceError,
-  type Problem,
-  type ScanResult,
-} from './scan.js';
+import { scanHashDirectory, type Problem, type ScanResult } from './scan.js';
 import { contextTrust, type TrustSnapshot } from './snapshot.js';
 import { directoryStamp } from './dir-stamp.js';
+import { ScanRaceError, TrustContextError, TrustDirectoryError } from './errors.js';
 
-const log = logger('media_gateway::trust');
-/** Problem codes that health() judges from the snapshot and the clock instead (they change with time). */
-const JUDGED_FROM_SNAPSHOT: ReadonlySet<string> = new Set([
-  'no-ca',
-  'ca-without-crl',
-  'crl-expired',
-  'crl-not-yet-valid',
-  'crl-expiring',
-]);
-const DEBOUNCE_MS = 100;
 const SCAN_RACE_ATTEMPTS = 3;
-const MAX_TIMER_MS = 2_147_000_000;
-/**
- * A poll reads and parses the files only when the directory stamp moved, but at least this often anyway:
- * a full scan costs milliseconds of the event loop (measured 4-10 ms with one CA and one CRL), which
- * showed up in request latency when it ran every second.
- */
-const FULL_RESCAN_MS = 30_000;
 
-export interface TrustHealth {
-  healthy: boolean;
-  reasons: string[];
+/** What a TLS server trusts, published whole: never a context of one snapshot with another snapshot. */
+export interface TrustState {
+  readonly snapshot: TrustSnapshot;
+  /** the options `secureContext` was built from, for `server.setSecureContext` */
+  readonly contextOptions: tls.SecureContextOptions;
+  readonly secureContext: tls.SecureContext;
 }
 
-export class TrustStore extends EventEmitter {
-  private snap: TrustSnapshot;
-  private problems: Problem[];
-  private problemsKey = '';
+export type ReloadOutcome =
+  | { result: 'success' | 'unchanged'; recovered: boolean; problemsChanged: boolean }
+  | { result: 'failure'; error: string; repeated: boolean };
+
+export interface TrustStoreEvents {
+  reload: [state: TrustState];
+  scan: [outcome: ReloadOutcome];
+}
+
+export interface TrustStoreOptions {
+  /** SecureContext options every state is built with besides the trust (server identity, minVersion) */
+  contextBase?: tls.SecureContextOptions;
+  /** tests only: runs inside each reload scan between listing the directory and reading it (races) */
+  afterList?: () => Promise<void>;
+}
+
+export class TrustStore extends EventEmitter<TrustStoreEvents> {
+  private state: TrustState;
+  private latestProblems: Problem[];
   private lastError: string | undefined;
-  private watcher: FSWatcher | undefined;
-  private pollTimer: NodeJS.Timeout | undefined;
-  private debounceTimer: NodeJS.Timeout | undefined;
-  private timeTimer: NodeJS.Timeout | undefined;
-  private scanning: Promise<void> | undefined;
+  private scanning: Promise<ReloadOutcome> | undefined;
   private rescanWanted = false;
   private closed = false;
-  private watchEnabled = true;
-  /** directory stamp taken just before the last successful scan */
-  private stamp: string | undefined;
-  private lastFullScanAt = 0;
-  /** tests only: runs inside each scan between listing the directory and reading it */
-  afterList: (() => Promise<void>) | undefined;
+  /** directory stamp taken just before the scan of the state in force, and when that scan ran */
+  private scanned: { stamp: string | undefined; at: number };
 
   private constructor(
     readonly cfg: ClientAuthConfig,
-    first: { snapshot: TrustSnapshot; problems: Problem[] },
+    private readonly opts: TrustStoreOptions,
+    first: { state: TrustState; problems: Problem[]; stamp: string | undefined },
   ) {
     super();
-    this.snap = first.snapshot;
-    this.problems = first.problems;
+    this.state = first.state;
+    this.latestProblems = first.problems;
+    this.scanned = { stamp: first.stamp, at: Date.now() };
   }
 
-  /**
-   * Scans the directory once (throws naming the directory if it is missing) and starts watching.
-   * `watch: false` relies on polling alone, as on filesystems without change events.
-   */
-  static async open(cfg: ClientAuthConfig, opts: { watch?: boolean } = {}): Promise<TrustStore> {
+  /** Scans the directory once and builds the first state; throws naming the directory if it is unusable. */
+  static async open(cfg: ClientAuthConfig, opts: TrustStoreOptions = {}): Promise<TrustStore> {
     try {
       if (!(await stat(cfg.directory)).isDirectory())
-        throw new Error(`client certificate directory ${cfg.directory} is not a directory`);
+        throw new TrustDirectoryError(`client certificate directory ${cfg.directory} is not a directory`);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT')
-        throw new Error(`client certificate directory ${cfg.directory} does not exist`);
+        throw new TrustDirectoryError(`client certificate directory ${cfg.directory} does not exist`);
       throw e;
     }
     const stamp = await directoryStamp(cfg.directory);
     const first = await scanSettled(cfg);
-    validateForNode(first.snapshot, cfg.crlEnabled);
-    const store = new TrustStore(cfg, first);
-    store.stamp = stamp;
-    store.lastFullScanAt = Date.now();
-    store.watchEnabled = opts.watch ?? true;
-    store.logReload('trust store loaded');
-    store.publishMetrics();
-    trustReloadsTotal.inc({ result: 'success' });
-    trustLastGoodReload.set(Date.now() / 1000);
-    store.startWatching();
-    store.pollTimer = setInterval(() => void store.poll(), Math.max(50, cfg.pollIntervalMs || 1000));
-    store.pollTimer.unref();
-    store.armTimeTimer();
-    return store;
+    const state = buildTrustState(first.snapshot, cfg.crlEnabled, opts.contextBase);
+    return new TrustStore(cfg, opts, { state, problems: first.problems, stamp });
   }
 
-  current(): TrustSnapshot {
-    return this.snap;
+  current(): TrustState {
+    return this.state;
   }
 
-  /** Problems found by the latest scan (also when that scan was not swapped in). */
-  currentProblems(): Problem[] {
-    return this.problems;
+  /** Problems found by the latest scan (also when that scan was not published). */
+  problems(): Problem[] {
+    return this.latestProblems;
   }
 
-  health(now: Date = new Date()): TrustHealth {
-    const reasons: string[] = [];
-    if (this.lastError) reasons.push(`last trust directory reload failed: ${this.lastError}`);
-    if (this.snap.cas.length === 0)
-      reasons.push('no CA certificate in the trust directory: every client is refused');
-    if (this.cfg.crlEnabled) {
-      for (const ca of this.snap.cas) {
-        const own = this.snap.crls.filter((c) => c.issuerFingerprint === ca.fingerprint);
-        const end = coverageEnd(own, now);
-        if (own.length === 0) reasons.push(`CA "${ca.subject}" has no CRL`);
-        else if (end === null) reasons.push(`CA "${ca.subject}" has no valid CRL (expired or not yet valid)`);
-        else if (end && end.getTime() - now.getTime() < this.cfg.crlExpiryWarningMs)
-          reasons.push(`the CRL of CA "${ca.subject}" expires at ${end.toISOString()}`);
-      }
-    }
-    // what the checks above judge from the snapshot is not repeated from the scan's problems
-    for (const p of this.problems)
-      if (p.severity === 'error' && !JUDGED_FROM_SNAPSHOT.has(p.code))
-        reasons.push(`${p.code}: ${p.message}`);
-    return { healthy: reasons.length === 0, reasons };
+  /** Why the latest reload failed, while the last good state stays in force; undefined when it succeeded. */
+  failure(): string | undefined {
+    return this.lastError;
   }
 
-  /** Scans now; a request during a scan runs one more scan after it. Resolves when done. */
-  reload(): Promise<void> {
+  /** The directory stamp taken before the scan of the state in force, and when that scan ran. */
+  lastScan(): { stamp: string | undefined; at: number } {
+    return this.scanned;
+  }
+
+  /** Scans now; a request during a scan runs one more scan after it. Resolves with the last outcome. */
+  reload(): Promise<ReloadOutcome> {
     this.rescanWanted = true;
     this.scanning ??= (async () => {
+      let outcome: ReloadOutcome = { result: 'unchanged', recovered: false, problemsChanged: false };
       while (this.rescanWanted && !this.closed) {
         this.rescanWanted = false;
-        await this.scanOnce();
+        outcome = await this.scanOnce();
       }
+      return outcome;
     })().finally(() => {
       this.scanning = undefined;
     });
@@ -160,154 +116,62 @@ export class TrustStore extends EventEmitter {
 
   close(): void {
     this.closed = true;
-    this.watcher?.close();
-    for (const t of [this.pollTimer, this.debounceTimer, this.timeTimer]) if (t) clearTimeout(t);
     this.removeAllListeners();
   }
 
-  private requestScan(): void {
-    if (this.closed) return;
-    void this.reload().catch((e: unknown) => log.error({ err: String(e) }, 'trust reload crashed'));
-  }
-
-  /** The polling fallback: a full scan only when the directory stamp moved (or FULL_RESCAN_MS passed). */
-  private async poll(): Promise<void> {
-    if (this.closed) return;
-    const fresh = Date.now() - this.lastFullScanAt < FULL_RESCAN_MS;
-    if (fresh && !this.lastError && this.stamp !== undefined) {
-      const now = await directoryStamp(this.cfg.directory);
-      if (now === this.stamp) {
-        this.publishMetrics(); // the seconds until the earliest nextUpdate move with time alone
-        this.emit('poll', 'unchanged');
-        return;
-      }
-    }
-    this.emit('poll', 'scan');
-    this.requestScan();
-  }
-
-  private onFsEvent(): void {
-    if (this.debounceTimer) clearTimeout(this.debounceTimer);
-    this.debounceTimer = setTimeout(() => this.requestScan(), DEBOUNCE_MS);
-    this.debounceTimer.unref();
-  }
-
-  private startWatching(): void {
-    if (!this.watchEnabled) return;
-    try {
-      this.watcher = watch(this.cfg.directory, { persistent: false }, () => this.onFsEvent());
-      this.watcher.on('error', () => {
-        // e.g. the directory was removed; polling carries on and re-creates the watcher
-        this.watcher?.close();
-        this.watcher = undefined;
-      });
-    } catch {
-      this.watcher = undefined;
-    }
-  }
-
-  private async scanOnce(): Promise<void> {
+  private async scanOnce(): Promise<ReloadOutcome> {
     // taken before reading: a change made during the scan moves the stamp, and the next poll scans again
     const stamp = await directoryStamp(this.cfg.directory);
-    let result;
+    const before = this.state.snapshot;
+    let result: ScanResult;
+    let next: TrustState | undefined;
     try {
-      result = await scanSettled(this.cfg, this.snap, this.afterList);
+      result = await scanSettled(this.cfg, before, this.opts.afterList);
       // an unchanged snapshot was validated when it came into force
-      if (result.snapshot.digest !== this.snap.digest) validateForNode(result.snapshot, this.cfg.crlEnabled);
+      if (result.snapshot.digest !== before.digest)
+        next = buildTrustState(result.snapshot, this.cfg.crlEnabled, this.opts.contextBase);
     } catch (e) {
-      const msg = (e as Error).message;
-      if (this.lastError !== msg)
-        log.error(
-          { directory: this.cfg.directory, error: msg },
-          'trust directory reload failed; keeping the last good trust snapshot',
-        );
-      this.lastError = msg;
-      trustReloadsTotal.inc({ result: 'failure' });
-      return;
+      const error = (e as Error).message;
+      const repeated = this.lastError === error;
+      this.lastError = error;
+      return this.report({ result: 'failure', error, repeated });
     }
-    if (this.closed) return;
-    if (this.lastError) log.info({ directory: this.cfg.directory }, 'trust directory readable again');
+    if (this.closed) return { result: 'unchanged', recovered: false, problemsChanged: false };
+    const recovered = this.lastError !== undefined;
     this.lastError = undefined;
-    this.stamp = stamp;
-    this.lastFullScanAt = Date.now();
-    if (!this.watcher) this.startWatching();
-    this.problems = result.problems;
-    if (result.snapshot.digest === this.snap.digest) {
-      const key = JSON.stringify(result.problems);
-      if (key !== this.problemsKey) this.logProblems();
-      trustReloadsTotal.inc({ result: 'unchanged' });
-      this.publishMetrics();
-      return;
-    }
-    this.snap = result.snapshot;
-    trustReloadsTotal.inc({ result: 'success' });
-    trustLastGoodReload.set(Date.now() / 1000);
-    this.publishMetrics();
-    this.logReload('trust store reloaded');
-    this.armTimeTimer();
-    this.emit('reload', this.snap);
+    this.scanned = { stamp, at: Date.now() };
+    const problemsChanged = JSON.stringify(result.problems) !== JSON.stringify(this.latestProblems);
+    this.latestProblems = result.problems;
+    if (!next) return this.report({ result: 'unchanged', recovered, problemsChanged });
+    this.state = next; // the one assignment that publishes snapshot and context together
+    this.emit('reload', next);
+    return this.report({ result: 'success', recovered, problemsChanged });
   }
 
-  private armTimeTimer(): void {
-    if (this.timeTimer) clearTimeout(this.timeTimer);
-    const at = nextTimeEvent(this.snap);
-    if (!at || this.closed) return;
-    const delay = Math.min(MAX_TIMER_MS, Math.max(0, at.getTime() - Date.now()) + 5);
-    this.timeTimer = setTimeout(() => {
-      if (this.closed) return;
-      if (Date.now() >= at.getTime()) {
-        log.warn({ at: at.toISOString() }, 'a CRL validity boundary passed; re-checking connections');
-        this.publishMetrics();
-        this.emit('tick', this.snap);
-      }
-      this.armTimeTimer();
-    }, delay);
-    this.timeTimer.unref();
-  }
-
-  private publishMetrics(): void {
-    trustProblems.reset();
-    for (const p of this.problems) trustProblems.inc({ code: p.code, severity: p.severity });
-    trustCas.set(this.snap.cas.length);
-    trustCrls.set(this.snap.crls.length);
-    const end = this.snap.earliestNextUpdate;
-    setEarliestCrlNextUpdate(end);
-  }
-
-  private logReload(msg: string): void {
-    const rejected = this.problems.filter((p) => p.severity === 'error').length;
-    log.info(
-      {
-        directory: this.cfg.directory,
-        cas: this.snap.cas.length,
-        crls: this.snap.crls.length,
-        rejected,
-        warnings: this.problems.length - rejected,
-        earliestNextUpdate: this.snap.earliestNextUpdate?.toISOString() ?? 'none',
-        digest: this.snap.digest.slice(0, 16),
-      },
-      msg,
-    );
-    this.logProblems();
-  }
-
-  private logProblems(): void {
-    this.problemsKey = JSON.stringify(this.problems);
-    for (const p of this.problems)
-      log[p.severity === 'error' ? 'error' : 'warn']({ code: p.code, file: p.file }, p.message);
+  private report(outcome: ReloadOutcome): ReloadOutcome {
+    this.emit('scan', outcome);
+    return outcome;
   }
 }
 
-/** Node must accept the snapshot as a context (e.g. no unsupported key types); throws otherwise. */
-function validateForNode(snap: TrustSnapshot, crlEnabled: boolean): void {
+/**
+ * Builds the SecureContext of a snapshot, which is also the validation that Node accepts it (e.g. no
+ * unsupported key types); throws TrustContextError otherwise.
+ */
+export function buildTrustState(
+  snapshot: TrustSnapshot,
+  crlEnabled: boolean,
+  base: tls.SecureContextOptions = {},
+): TrustState {
+  const contextOptions = { ...base, ...contextTrust(snapshot, crlEnabled) };
   try {
-    tls.createSecureContext(contextTrust(snap, crlEnabled));
+    return { snapshot, contextOptions, secureContext: tls.createSecureContext(contextOptions) };
   } catch (e) {
-    throw new Error(`the trust snapshot cannot be loaded by TLS: ${(e as Error).message}`);
+    throw new TrustContextError(`the trust snapshot cannot be loaded by TLS: ${(e as Error).message}`);
   }
 }
 
-/** A scan that raced with changes (ScanRaceError) is repeated briefly rather than swapped in partial. */
+/** A scan that raced with changes (ScanRaceError) is repeated briefly rather than published partial. */
 async function scanSettled(
   cfg: ClientAuthConfig,
   previous?: TrustSnapshot,

@@ -1,26 +1,30 @@
-// The JavaScript re-check of a client certificate chain against a trust snapshot (spec §8.6). OpenSSL
+// The JavaScript re-check of a client certificate chain against a trust snapshot. OpenSSL
 // decides new handshakes; this runs where OpenSSL does not: connections already open when the trust
 // store changes or a CRL expires, and resumed TLS sessions (which skip certificate verification).
 // It is deliberately strict: every CA of the chain must be in the current snapshot (certificates the
 // client sent are only used as the leaf), and with CRL checking every certificate, the root included,
 // needs a valid CRL of its issuer, as OpenSSL's CRL_CHECK_ALL requires.
 import { X509Certificate } from 'node:crypto';
-import { x509, normalizeSerial } from './x509.js';
+import { x509, normalizeSerial } from '../codec/x509.js';
 import type { CaEntry, TrustSnapshot } from './snapshot.js';
+import { crlStanding, crlsOf } from './crl-standing.js';
 
-export type RejectReason =
-  | 'revoked'
-  | 'unknown_ca'
-  | 'crl_missing'
-  | 'crl_expired'
-  | 'crl_not_yet_valid'
-  | 'crl_rollback'
-  | 'certificate_expired'
-  | 'certificate_not_yet_valid'
-  | 'wrong_purpose'
-  | 'no_certificate'
-  | 'bad_signature'
-  | 'unspecified';
+/** The `reason` label of media_gateway_tls_rejections_total and of the rejection log lines (docs/errors.md). */
+export const REJECT_REASONS = [
+  'revoked',
+  'unknown_ca',
+  'crl_missing',
+  'crl_expired',
+  'crl_not_yet_valid',
+  'crl_rollback',
+  'certificate_expired',
+  'certificate_not_yet_valid',
+  'wrong_purpose',
+  'no_certificate',
+  'bad_signature',
+  'unspecified',
+] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
 
 export type VerifyResult = { ok: true } | { ok: false; reason: RejectReason; detail: string };
 
@@ -80,37 +84,31 @@ function crlCheck(
       'crl_rollback',
       `the newest CRL of "${issuer.subject}" is older than one already in force (src/trust/floors.ts)`,
     );
-  const own = snap.crls.filter((x) => x.issuerFingerprint === issuer.fingerprint);
-  if (own.length === 0) return fail('crl_missing', `no CRL of "${issuer.subject}" is available`);
-  const valid = own.filter(
-    (x) => x.thisUpdate.getTime() <= now && (!x.nextUpdate || now < x.nextUpdate.getTime()),
-  );
-  // as OpenSSL: a time-valid CRL beats an invalid one, then the latest thisUpdate wins; on a tie
-  // (same second) OpenSSL's pick is arbitrary, so a revocation in any of the tied CRLs counts
-  const pool = valid.length ? valid : own;
-  const newest = Math.max(...pool.map((x) => x.thisUpdate.getTime()));
-  const tied = pool.filter((x) => x.thisUpdate.getTime() === newest);
-  const chosen = tied[0];
+  const standing = crlStanding(crlsOf(snap, issuer), now);
+  if (standing.state === 'missing') return fail('crl_missing', `no CRL of "${issuer.subject}" is available`);
   const serial = normalizeSerial(c.serialNumber);
-  const revokedBy = tied.find((x) => x.revoked.has(serial));
+  const revokedBy = standing.inForce.find((x) => x.revoked.has(serial));
   if (revokedBy) return fail('revoked', `"${display(c)}" (serial ${serial}) is revoked by ${revokedBy.file}`);
-  if (valid.length === 0) {
-    if (chosen.thisUpdate.getTime() > now)
-      return fail(
-        'crl_not_yet_valid',
-        `the CRL of "${issuer.subject}" (${chosen.file}) is not valid before ${chosen.thisUpdate.toISOString()}`,
-      );
+  const chosen = standing.inForce[0];
+  if (standing.state === 'not_yet_valid')
+    return fail(
+      'crl_not_yet_valid',
+      `the CRL of "${issuer.subject}" (${chosen.file}) is not valid before ${chosen.thisUpdate.toISOString()}`,
+    );
+  if (standing.state === 'expired')
     return fail(
       'crl_expired',
       `the CRL of "${issuer.subject}" (${chosen.file}) expired at ${chosen.nextUpdate?.toISOString()}`,
     );
-  }
   return undefined;
 }
 
+/**
+ * Only the leaf is taken from the peer: every CA of the chain must come from the snapshot, so the
+ * intermediates a client sends play no part (they cannot add trust).
+ */
 export function verifyPeerChain(
   leafDer: Buffer,
-  _chainDer: Buffer[],
   snap: TrustSnapshot,
   opts: { crlEnabled: boolean; now?: Date },
 ): VerifyResult {
@@ -208,7 +206,7 @@ const BY_CODE: Record<string, RejectReason> = {
 
 /**
  * Node's `authorizationError` code → our reason, for logs and metrics only: Node reports just the
- * last OpenSSL error, so never base an access decision on it (spec §0.6).
+ * last OpenSSL error, so never base an access decision on it.
  */
 export function reasonFromAuthorizationError(code: string): RejectReason {
   return BY_CODE[code] ?? 'unspecified';

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { makePki } from '../../src/cli/demo.js';
+import { makePki } from '../../src/pki/index.js';
 import { halfFloorUs, measureRateFloor, type RateFloor } from '../../src/bench/floor.js';
 import { parseBenchArgs } from '../../src/bench/options.js';
 import { formatTable, type BenchReport } from '../../src/bench/report.js';

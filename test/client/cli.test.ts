@@ -1,7 +1,7 @@
 // `media-gateway client` as an operator runs it (the built CLI in a child process): --help, --check on the
 // original's sample configs, and SIGTERM draining the queue before exit 0.
 import { test } from 'node:test';
-import { makePki } from '../../src/cli/demo.js';
+import { makePki } from '../../src/pki/index.js';
 import assert from 'node:assert/strict';
 import { copyFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';

@@ -5,7 +5,7 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Backoff, sleep } from '../../src/client/retry.js';
 import { fnv1a, laneOf } from '../../src/client/lanes.js';
-import { parseBatchReply } from '../../src/client/batch-reply.js';
+import { formatBatchReply, parseBatchReply } from '../../src/contract/http.js';
 import { targetPaths } from '../../src/client/http.js';
 import { DeadLetterDir } from '../../src/client/dead-letter.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -88,4 +88,15 @@ test('dead-letter: an unwritable directory is an error (the caller keeps the mes
   await writeFile(blocker, 'not a directory');
   const dl = new DeadLetterDir(path.join(blocker, 'dead'));
   await assert.rejects(dl.write({ media: new Uint8Array(1), topic: new Uint8Array(1), status: 400 }));
+});
+
+test('the batch reply the server formats is the one the client parses (src/contract/)', () => {
+  assert.deepEqual(parseBatchReply(formatBatchReply({ accepted: 2, status: 502 }), 3), {
+    accepted: 2,
+    status: 502,
+  });
+  assert.deepEqual(parseBatchReply(formatBatchReply({ accepted: 3, status: 200 }), 3), {
+    accepted: 3,
+    status: 200,
+  });
 });

@@ -1,4 +1,4 @@
-// Client certificates through the real gateway server and client (issues 3 and 4): a certificate issued by
+// Client certificates through the real gateway server and client: a certificate issued by
 // our PKI is accepted; revoking it and publishing the CRL into the hash directory, with no restart, cuts
 // the running client off on its open keep-alive connection within a second and refuses its new handshakes.
 // The seed's openssl recipe (certificates from the openssl CLI, the `ssl` config form, the new CRL as
@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { copyFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { makePki } from '../../src/cli/demo.js';
+import { makePki } from '../../src/pki/index.js';
 import { initCa, revokeCertificate, generateCrl } from '../../src/pki/index.js';
 import { parseServerConfig } from '../../src/config/server.js';
 import { parseClientConfig } from '../../src/config/client.js';

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { makePki, type DemoPki } from '../../src/cli/demo.js';
+import { makePki, type DemoPki } from '../../src/pki/index.js';
 import { generateCrl, initCa, revokeCertificate } from '../../src/pki/index.js';
 import { startCli } from '../helpers/cli.js';
 import { clientJson, serverJson } from '../helpers/config-json.js';

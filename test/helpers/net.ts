@@ -1,17 +1,7 @@
 // Free loopback ports chosen at run time, and waiting for a port to accept connections.
 import net from 'node:net';
 
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, host, () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
+export { freePort } from '../../src/util/free-port.js';
 
 /**
  * A free port outside the kernel's ephemeral range (32768-60999 on Linux), for a server a test stops and

@@ -80,7 +80,7 @@ test('the fd reserve lowers the connection limit below the open-file limit, and 
   assert.equal(effectiveConnectionLimit(100, 256, 1024), 100);
   assert.throws(
     () => effectiveConnectionLimit(100, 1024, 1024),
-    (e: unknown) => e instanceof LimitError && e.code === 'FD_RESERVE_TOO_LARGE',
+    (e: unknown) => e instanceof LimitError && e.code === 'fd_reserve_too_large',
   );
   const real = openFileLimit();
   assert.ok(real === undefined || real > 0);

@@ -115,7 +115,7 @@ test('DecodeLimitError is a MessageDecodeError with a stable code and the limit 
   } catch (err) {
     assert.ok(err instanceof MessageDecodeError);
     assert.ok(err instanceof DecodeLimitError);
-    assert.equal(err.code, 'DECODE_LIMIT');
+    assert.equal(err.code, 'decode_limit');
     assert.equal(err.limit, 'extra_frames');
     assert.equal(err.max, LIMITS.maxExtraFrames);
   }

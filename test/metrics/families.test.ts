@@ -10,7 +10,7 @@ import * as zmq from 'zeromq';
 import { Etcd3 } from 'etcd3';
 import { buildMessage } from '../../src/savant/message.js';
 import { encodeMedia } from '../../src/savant/media.js';
-import { makePki } from '../../src/cli/demo.js';
+import { makePki } from '../../src/pki/index.js';
 import { initCa, issueCertificate, generateCrl, storeAdd } from '../../src/pki/index.js';
 import type { BasicAuthServerConfig } from '../../src/config/types.js';
 import { messagesTotal, trustReloadsTotal } from '../../src/metrics/registry.js';

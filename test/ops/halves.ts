@@ -3,7 +3,7 @@
 // listener on a free loopback port, plus a real ZeroMQ source feeding the client and a sink behind the server.
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { makePki, type DemoPki } from '../../src/cli/demo.js';
+import { makePki, type DemoPki } from '../../src/pki/index.js';
 import type { SavantReader } from '../../src/savant/reader.js';
 import type { SavantWriter } from '../../src/savant/writer.js';
 import { startCli } from '../helpers/cli.js';

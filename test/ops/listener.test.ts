@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { makePki } from '../../src/cli/demo.js';
+import { makePki } from '../../src/pki/index.js';
 import type { ClientAuthConfig } from '../../src/config/types.js';
 import { packageVersion } from '../../src/util/version.js';
 import { freePort } from '../helpers/net.js';

@@ -118,12 +118,12 @@ test('CLI errors: clear messages and non-zero exit codes', async (t) => {
   // doctor: empty directory is an error (exit 2), JSON output parses
   r = await cli(['store', 'doctor', 'store', '--json']);
   assert.equal(r.code, 2);
-  assert.equal((JSON.parse(r.stdout) as { problems: { code: string }[] }).problems[0].code, 'no-ca');
+  assert.equal((JSON.parse(r.stdout) as { problems: { code: string }[] }).problems[0].code, 'no_ca');
   r = await cli(['store', 'add', 'store', 'ca/ca.crt']);
   assert.equal(r.code, 0);
   r = await cli(['store', 'doctor', 'store', '--warn-within', '2d']);
   assert.equal(r.code, 2);
-  assert.match(r.stdout, /ca-without-crl/);
+  assert.match(r.stdout, /ca_without_crl/);
 
   await writeFile(path.join(tmp, 'ca/ca.key'), privateKeyPem(await generatePrivateKey('ec')));
   r = await cli(['pki', 'crl', '--ca', 'ca']);

@@ -162,22 +162,22 @@ test('store doctor finds each problem with the right exit code', async (t) => {
     path.join(tmp, 'expiring.crl'),
   );
   await storeAdd(expiring, [ca.cert, path.join(tmp, 'expiring.crl')]);
-  assert.deepEqual(await codes(expiring), { exit: 1, codes: ['crl-expiring'] });
+  assert.deepEqual(await codes(expiring), { exit: 1, codes: ['crl_expiring'] });
   assert.deepEqual(await codes(expiring, DAY_MS), { exit: 0, codes: [] });
 
   const noCrl = await fresh('no-crl');
   await storeAdd(noCrl, [ca.cert]);
-  assert.deepEqual(await codes(noCrl), { exit: 2, codes: ['ca-without-crl'] });
+  assert.deepEqual(await codes(noCrl), { exit: 2, codes: ['ca_without_crl'] });
 
   const expired = await fresh('expired');
   const old = await generateCrl(ca.dir, { now: new Date(Date.now() - 40 * DAY_MS), days: 30 });
   await storeAdd(expired, [ca.cert, old.crlPath]);
-  assert.deepEqual(await codes(expired), { exit: 2, codes: ['crl-expired'] });
+  assert.deepEqual(await codes(expired), { exit: 2, codes: ['crl_expired'] });
 
   const future = await fresh('future');
   const later = await generateCrl(ca.dir, { now: new Date(Date.now() + 5 * DAY_MS) });
   await storeAdd(future, [ca.cert, later.crlPath]);
-  assert.deepEqual(await codes(future), { exit: 2, codes: ['crl-not-yet-valid'] });
+  assert.deepEqual(await codes(future), { exit: 2, codes: ['crl_not_yet_valid'] });
 
   // signature from another key with the same name, copied in by hand (store add refuses it)
   const badSig = await fresh('bad-sig');
@@ -187,30 +187,30 @@ test('store doctor finds each problem with the right exit code', async (t) => {
     (await generateCrl(impostor.dir, { now: new Date() })).crlPath,
     path.join(badSig, `${ca.hash}.r1`),
   );
-  assert.deepEqual(await codes(badSig), { exit: 2, codes: ['crl-bad-signature'] });
+  assert.deepEqual(await codes(badSig), { exit: 2, codes: ['crl_bad_signature'] });
 
   const misnamed = await fresh('misnamed');
   await publishGood(misnamed);
   await copyFile(impostor.cert, path.join(misnamed, 'deadbeef.0'));
-  assert.deepEqual(await codes(misnamed), { exit: 2, codes: ['hash-mismatch'] });
+  assert.deepEqual(await codes(misnamed), { exit: 2, codes: ['hash_mismatch'] });
 
   const gap = await fresh('gap');
   await publishGood(gap);
   await copyFile(path.join(tmp, 'expiring.crl'), path.join(gap, `${ca.hash}.r2`));
   // the newer (expiring) CRL supersedes the good one (src/trust/floors.ts), so its expiry is reported too
-  assert.deepEqual(await codes(gap), { exit: 1, codes: ['crl-expiring', 'sequence-gap'] });
+  assert.deepEqual(await codes(gap), { exit: 1, codes: ['crl_expiring', 'sequence_gap'] });
 
   const leafDir = await fresh('leaf');
   await publishGood(leafDir);
   const leaf = await issueCertificate(ca.dir, 'client', 'leaf', { key: 'ec' });
   await copyFile(leaf.certPath, path.join(leafDir, `${await hashOfFile(leaf.certPath)}.0`));
-  assert.deepEqual(await codes(leafDir), { exit: 2, codes: ['not-a-ca'] });
+  assert.deepEqual(await codes(leafDir), { exit: 2, codes: ['not_a_ca'] });
 
   const oldCaDir = await fresh('old-ca');
   const oldCa = path.join(tmp, 'oldca');
   await initCa(oldCa, { key: 'ec', days: 1, now: new Date(Date.now() - 10 * DAY_MS) });
   await generateCrl(oldCa, { publishTo: oldCaDir, now: new Date() });
-  assert.ok((await codes(oldCaDir)).codes.includes('ca-expired'));
+  assert.ok((await codes(oldCaDir)).codes.includes('ca_expired'));
 
   const garbage = await fresh('garbage');
   await publishGood(garbage);
@@ -220,7 +220,7 @@ test('store doctor finds each problem with the right exit code', async (t) => {
   const stray = await fresh('stray');
   await publishGood(stray);
   await writeFile(path.join(stray, 'README.txt'), 'notes');
-  assert.deepEqual(await codes(stray), { exit: 1, codes: ['stray-file'] });
+  assert.deepEqual(await codes(stray), { exit: 1, codes: ['stray_file'] });
 
   const orphan = await fresh('orphan');
   await publishGood(orphan);
@@ -229,9 +229,9 @@ test('store doctor finds each problem with the right exit code', async (t) => {
     (await generateCrl(other.dir, { now: new Date() })).crlPath,
     path.join(orphan, `${other.hash}.r0`),
   );
-  assert.deepEqual(await codes(orphan), { exit: 2, codes: ['crl-issuer-unknown'] });
+  assert.deepEqual(await codes(orphan), { exit: 2, codes: ['crl_issuer_unknown'] });
 
-  assert.deepEqual(await codes(await fresh('empty')), { exit: 2, codes: ['no-ca'] });
+  assert.deepEqual(await codes(await fresh('empty')), { exit: 2, codes: ['no_ca'] });
   await assert.rejects(
     () => doctor(path.join(tmp, 'absent')),
     (e: Error & { exitCode?: number }) => e.exitCode === 2,

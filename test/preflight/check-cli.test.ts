@@ -150,7 +150,7 @@ test('a CA without a CRL in the trust directory refuses the start, naming the fi
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,
-    new RegExp(`\\$\\.tls\\.peers\\.lookup_hash_directory: .*ca-without-crl: .*${lab.ca2.hash}\\.r0`),
+    new RegExp(`\\$\\.tls\\.peers\\.lookup_hash_directory: .*ca_without_crl: .*${lab.ca2.hash}\\.r0`),
   );
 });
 
@@ -162,7 +162,7 @@ test('an empty trust directory refuses the start (no usable CA)', async (t) => {
     await serverConfig(dir, { tls: tls({ ...good(), directory: path.join(dir, 'empty') }) }),
   );
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /no-ca: .* holds no usable CA certificate/);
+  assert.match(r.stderr, /no_ca: .* holds no usable CA certificate/);
 });
 
 test('a listen port in use is reported by --check', async (t) => {

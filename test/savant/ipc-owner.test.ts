@@ -116,12 +116,12 @@ test('writer and reader refuse an ipc path bound by another socket; the holder k
   await holder.bind(`ipc://${sock}`);
   for (const url of [`pub+bind:ipc://${sock}`, `dealer+bind:ipc://${sock}`]) {
     await assert.rejects(SavantWriter.open(writerCfg(url)), {
-      code: 'IPC_ENDPOINT_IN_USE',
+      code: 'ipc_endpoint_in_use',
       message: /is in use/,
     });
   }
   await assert.rejects(SavantReader.open(readerCfg(`router+bind:ipc://${sock}`)), {
-    code: 'IPC_ENDPOINT_IN_USE',
+    code: 'ipc_endpoint_in_use',
     message: new RegExp(`router\\+bind:ipc://${sock}`),
   });
   const push = new zmq.Push({ linger: 0 });
@@ -136,7 +136,7 @@ test('a file at the ipc path that is not a socket is refused and left alone', as
   const file = path.join(dir, 'notes.txt');
   await writeFile(file, 'keep me\n');
   await assert.rejects(SavantWriter.open(writerCfg(`pub+bind:ipc://${file}`)), {
-    code: 'IPC_PATH_NOT_SOCKET',
+    code: 'ipc_path_not_socket',
     message: /is not a socket; binding would delete it/,
   });
   assert.equal(await readFile(file, 'utf8'), 'keep me\n');
@@ -175,7 +175,7 @@ test('a process that is stopped, not dead, still owns its endpoint', async (t) =
   await stoppedListener(t, sock);
   // the kernel completes a connection into the backlog of a stopped listener: that is a live endpoint
   await assert.rejects(SavantWriter.open(writerCfg(`pub+bind:ipc://${sock}`)), {
-    code: 'IPC_ENDPOINT_IN_USE',
+    code: 'ipc_endpoint_in_use',
   });
 });
 
@@ -195,7 +195,7 @@ test('when the probe cannot tell (a full backlog answers EAGAIN), the bind is re
     }
   }
   await assert.rejects(SavantWriter.open(writerCfg(`pub+bind:ipc://${sock}`)), {
-    code: 'IPC_PROBE_FAILED',
+    code: 'ipc_probe_failed',
     message: new RegExp(
       `cannot tell whether ipc endpoint pub\\+bind:ipc://${sock} is in use .*refusing to replace it`,
     ),

@@ -1,4 +1,4 @@
-// ipc bind side effects (savant-wire.md §1.4) on real sockets in temp dirs.
+// ipc bind side effects (src/savant/ipc.ts) on real sockets in temp dirs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, stat } from 'node:fs/promises';

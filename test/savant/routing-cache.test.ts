@@ -1,4 +1,4 @@
-// Routing-id filter and blacklist state machines (savant-wire.md §4.4-4.5).
+// Routing-id filter and blacklist state machines (src/savant/routing-cache.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RoutingIdCache, SourceBlacklist } from '../../src/savant/routing-cache.js';

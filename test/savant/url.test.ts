@@ -1,4 +1,4 @@
-// Savant socket URL grammar: the table of savant-wire.md §1.1 and the errors of §1.2-1.3.
+// Savant socket URL grammar: the accepted forms and the errors (src/savant/url.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSocketUrl, SocketUrlError } from '../../src/savant/url.js';

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, cp, readdir, writeFile } from 'node:fs/promises';
-import { makePki } from '../../src/cli/demo.js';
+import { makePki } from '../../src/pki/index.js';
 import { once } from 'node:events';
 import path from 'node:path';
 import { runCli, sharedDir, startCli } from '../helpers/cli.js';

@@ -167,7 +167,7 @@ test('a second client on the same directory is refused; a dead owner’s lock is
   const a = Spool.open(options(dir), spoolEvents());
   assert.throws(
     () => Spool.open(options(dir), spoolEvents()),
-    (err: unknown) => err instanceof SpoolError && err.code === 'SPOOL_LOCKED',
+    (err: unknown) => err instanceof SpoolError && err.code === 'spool_locked',
   );
   await a.close();
   fs.writeFileSync(path.join(dir, 'lock'), '999999999\n');
@@ -183,7 +183,7 @@ test('a directory that cannot be created is a start-up error naming it', async (
     () => Spool.open(options(path.join(file, 'spool')), spoolEvents()),
     (err: unknown) =>
       err instanceof SpoolError &&
-      err.code === 'SPOOL_UNUSABLE' &&
+      err.code === 'spool_unusable' &&
       err.message.includes(path.join(file, 'spool')),
   );
 });

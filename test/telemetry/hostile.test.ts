@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import net from 'node:net';
-import { makePki } from '../../src/cli/demo.js';
+import { makePki } from '../../src/pki/index.js';
 import { encodeMedia, encodeMediaBatch } from '../../src/savant/media.js';
 import { buildMessage } from '../../src/savant/message.js';
 import { formatMessageIds, MESSAGE_IDS_HEADER } from '../../src/spool/identity.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { readFile } from 'node:fs/promises';
 import { Etcd3 } from 'etcd3';
-import { makePki } from '../../src/cli/demo.js';
+import { makePki } from '../../src/pki/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import type { ServerConfig } from '../../src/config/types.js';
 import { encodeMedia, encodeMediaBatch } from '../../src/savant/media.js';

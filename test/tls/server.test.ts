@@ -1,5 +1,5 @@
 // Real mutual-TLS handshakes against createSecureListener with a hash directory changed while the
-// server runs (spec §8.8). Certificates and CRLs come from the openssl CLI (test/helpers/openssl-pki).
+// server runs. Certificates and CRLs come from the openssl CLI (test/helpers/openssl-pki).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
@@ -71,7 +71,13 @@ async function start(
   await once(listener.server, 'listening');
   t.after(() => listener.close());
   const port = (listener.server.address() as { port: number }).port;
-  return { listener, port, dir, put, next: (event = 'reload') => once(listener.trust!, event) };
+  return {
+    listener,
+    port,
+    dir,
+    put,
+    next: (event = 'reload') => once(event === 'tick' ? listener.reloads! : listener.trust!, event),
+  };
 }
 
 type Outcome = { status: number; body: string; socket: TLSSocket } | { error: string };
@@ -180,7 +186,7 @@ test('CRL changes at run time: missing (intermediate, root), older, future, bad 
   }
   r.put(inter, lab.badSignature(lab.crl(lab.inter)));
   await r.listener.trust!.reload(); // nothing changes in force, so no 'reload' event
-  assert.ok(r.listener.trust!.currentProblems().some((p) => p.code === 'crl-kept'));
+  assert.ok(r.listener.trust!.problems().some((p) => p.code === 'crl_kept'));
   await refused(r, lab.clients.good, 'crl_not_yet_valid');
   reload = r.next();
   r.put(inter, files[inter]);
@@ -290,7 +296,7 @@ test('a new CA with its CRL is accepted; removing the CA refuses new and closes 
   r.put(`${lab.ca2.hash}.0`, lab.ca2.certPem);
   r.put(`${lab.ca2.hash}.r0`, lab.crl(lab.ca2));
   await reload;
-  if (r.listener.trust!.current().crls.length < 3) await r.next(); // the two files may land in two reloads
+  if (r.listener.trust!.current().snapshot.crls.length < 3) await r.next(); // the two files may land in two reloads
   const agent = clientAgent(t, lab.clients.ca2, { keepAlive: true });
   const o = await get(r.port, null, agent);
   assert.ok('socket' in o && o.body === 'ok client-ca2');
@@ -305,12 +311,12 @@ test('a new CA with its CRL is accepted; removing the CA refuses new and closes 
 test('a broken file keeps what was in force and never widens access; a vanished directory keeps the last good snapshot', async (t) => {
   const files = standard();
   const r = await start(t, files);
-  const digest = r.listener.trust!.current().digest;
+  const digest = r.listener.trust!.current().snapshot.digest;
   writeFileSync(path.join(r.dir, `${lab.inter.hash}.r0`), files[`${lab.inter.hash}.r0`].slice(0, 300)); // half-written
   writeFileSync(path.join(r.dir, `${lab.ca2.hash}.0`), 'garbage');
   await r.listener.trust!.reload();
-  assert.equal(r.listener.trust!.current().digest, digest);
-  assert.ok(r.listener.trust!.currentProblems().some((p) => p.code === 'unparsable'));
+  assert.equal(r.listener.trust!.current().snapshot.digest, digest);
+  assert.ok(r.listener.trust!.problems().some((p) => p.code === 'unparsable'));
   await refused(r, lab.clients.revoked, 'revoked');
   assert.ok(accepted(await get(r.port, lab.clients.good)));
 
@@ -343,7 +349,7 @@ test("the seed's workflow: hash.0 + hash.r0, then a new CRL as hash.r1", async (
   copyFileSync(lab.ca2.certFile, path.join(r.dir, `${hash}.0`));
   copyFileSync(crl0, path.join(r.dir, `${crlHash}.r0`));
   await reload;
-  if (r.listener.trust!.current().crls.length < 1) await r.next();
+  if (r.listener.trust!.current().snapshot.crls.length < 1) await r.next();
   assert.ok(accepted(await get(r.port, lab.clients.ca2)));
   reload = r.next();
   const crl1 = path.join(base, 'seed-r1.crl');
@@ -425,8 +431,8 @@ for (const [what, damage] of [
     assert.ok(accepted(await get(r.port, lab.clients.good)), 'the CA stays usable with the kept CRL');
     const h = r.listener.health();
     assert.equal(h.healthy, false);
-    assert.match(h.reasons.join('\n'), /crl-kept: .*\.r1: its new content is rejected/);
-    assert.equal(await problemGauge('crl-kept'), 1);
+    assert.match(h.reasons.join('\n'), /crl_kept: .*\.r1: its new content is rejected/);
+    assert.equal(await problemGauge('crl_kept'), 1);
   });
 }
 
@@ -439,7 +445,7 @@ test('a newer CRL that vanishes refuses its CA (no rollback to the older one) un
   await refused(r, lab.clients.revoked, 'crl_rollback');
   await refused(r, lab.clients.good, 'crl_rollback');
   assert.ok(accepted(await get(r.port, lab.clients.rootIssued)), 'other CAs are not affected');
-  assert.match(r.listener.health().reasons.join('\n'), /crl-rollback: .*older .* than one already in force/);
+  assert.match(r.listener.health().reasons.join('\n'), /crl_rollback: .*older .* than one already in force/);
   reload = r.next();
   r.put(`${lab.inter.hash}.r1`, files[`${lab.inter.hash}.r1`]);
   await reload;

@@ -25,9 +25,11 @@ import {
 } from '../../src/trust/scan.js';
 import { runCli } from '../helpers/cli.js';
 import { TrustStore } from '../../src/trust/store.js';
+import { ReloadScheduler } from '../../src/trust/reload-scheduler.js';
+import { trustHealth } from '../../src/trust/health.js';
 import { verifyPeerChain, reasonFromAuthorizationError } from '../../src/trust/verify.js';
 import { contextTrust } from '../../src/trust/snapshot.js';
-import { splitPem } from '../../src/trust/pem.js';
+import { splitPem } from '../../src/codec/pem.js';
 
 let lab: LabPki;
 let base: string;
@@ -57,13 +59,13 @@ function standard(extra: Record<string, string> = {}): Record<string, string> {
 const codes = (r: ScanResult) => r.problems.map((p) => `${p.code}:${p.file ?? ''}`).sort();
 const der = (pem: string) => splitPem(pem)[0].der;
 const check = (r: ScanResult, who: ClientName, crlEnabled = true) =>
-  verifyPeerChain(der(lab.clients[who].certPem), [], r.snapshot, { crlEnabled });
+  verifyPeerChain(der(lab.clients[who].certPem), r.snapshot, { crlEnabled });
 const reasonOf = (r: ScanResult, who: ClientName) => {
   const v = check(r, who);
   return v.ok ? 'ok' : v.reason;
 };
 
-test('a complete directory: no problems, PEM lists one block per element, verdicts of §8.8 row 1', async () => {
+test('a complete directory: no problems, PEM lists one block per element, every verdict accepts', async () => {
   const r = await scanHashDirectory(store(standard()), { crlEnabled: true });
   assert.deepEqual(r.problems, []);
   assert.equal(r.snapshot.cas.length, 2);
@@ -87,7 +89,7 @@ test('a complete directory: no problems, PEM lists one block per element, verdic
     { ok: true },
     'without CRL checking revocation is not looked at',
   );
-  const none = verifyPeerChain(Buffer.alloc(0), [], r.snapshot, { crlEnabled: true });
+  const none = verifyPeerChain(Buffer.alloc(0), r.snapshot, { crlEnabled: true });
   assert.equal(!none.ok && none.reason, 'no_certificate');
 });
 
@@ -105,17 +107,17 @@ test('same digest for the same content; a changed CRL changes it', async () => {
   assert.notEqual(a.snapshot.digest, c.snapshot.digest);
 });
 
-test('missing CRLs: leaf CA and root (ca-without-crl, crl_missing)', async () => {
+test('missing CRLs: leaf CA and root (ca_without_crl, crl_missing)', async () => {
   const noInter = standard();
   delete noInter[`${lab.inter.hash}.r0`];
   const r1 = await scanHashDirectory(store(noInter), { crlEnabled: true });
-  assert.deepEqual(codes(r1), [`ca-without-crl:${lab.inter.hash}.0`]);
+  assert.deepEqual(codes(r1), [`ca_without_crl:${lab.inter.hash}.0`]);
   assert.equal(reasonOf(r1, 'good'), 'crl_missing');
   assert.equal(reasonOf(r1, 'rootIssued'), 'ok');
   const noRoot = standard();
   delete noRoot[`${lab.root.hash}.r0`];
   const r2 = await scanHashDirectory(store(noRoot), { crlEnabled: true });
-  assert.deepEqual(codes(r2), [`ca-without-crl:${lab.root.hash}.0`]);
+  assert.deepEqual(codes(r2), [`ca_without_crl:${lab.root.hash}.0`]);
   assert.equal(reasonOf(r2, 'good'), 'crl_missing');
   assert.equal(reasonOf(r2, 'rootIssued'), 'crl_missing');
 });
@@ -130,7 +132,7 @@ test('expired, future and bad-signature CRLs', async () => {
     ),
     { crlEnabled: true },
   );
-  assert.deepEqual(codes(expired), [`crl-expired:${lab.inter.hash}.0`]);
+  assert.deepEqual(codes(expired), [`crl_expired:${lab.inter.hash}.0`]);
   assert.equal(expired.snapshot.crls.length, 2, 'an expired CRL stays in the snapshot');
   assert.equal(reasonOf(expired, 'good'), 'crl_expired');
   const future = await scanHashDirectory(
@@ -141,19 +143,19 @@ test('expired, future and bad-signature CRLs', async () => {
     ),
     { crlEnabled: true },
   );
-  assert.deepEqual(codes(future), [`crl-not-yet-valid:${lab.inter.hash}.0`]);
+  assert.deepEqual(codes(future), [`crl_not_yet_valid:${lab.inter.hash}.0`]);
   assert.equal(reasonOf(future, 'good'), 'crl_not_yet_valid');
   const bad = await scanHashDirectory(store(standard({ [h]: lab.badSignature(lab.crl(lab.inter)) })), {
     crlEnabled: true,
   });
-  assert.deepEqual(codes(bad), [`ca-without-crl:${lab.inter.hash}.0`, `crl-bad-signature:${h}`]);
+  assert.deepEqual(codes(bad), [`ca_without_crl:${lab.inter.hash}.0`, `crl_bad_signature:${h}`]);
   assert.equal(reasonOf(bad, 'good'), 'crl_missing');
   // a corrupt newer CRL cannot override a good older one (it is excluded, the older stays in force)
   const both = await scanHashDirectory(
     store(standard({ [`${lab.inter.hash}.r1`]: lab.badSignature(lab.crl(lab.inter, { revoke: [] })) })),
     { crlEnabled: true },
   );
-  assert.deepEqual(codes(both), [`crl-bad-signature:${lab.inter.hash}.r1`]);
+  assert.deepEqual(codes(both), [`crl_bad_signature:${lab.inter.hash}.r1`]);
   assert.equal(reasonOf(both, 'good'), 'ok');
   assert.equal(reasonOf(both, 'revoked'), 'revoked');
 });
@@ -166,7 +168,7 @@ test('expiring CRL is a warning; the next time event is the earliest nextUpdate'
       crlEnabled: true,
     },
   );
-  assert.deepEqual(codes(r), [`crl-expiring:${lab.inter.hash}.0`]);
+  assert.deepEqual(codes(r), [`crl_expiring:${lab.inter.hash}.0`]);
   assert.equal(r.problems[0].severity, 'warning');
   assert.equal(
     Math.floor(r.snapshot.earliestNextUpdate!.getTime() / 1000),
@@ -175,7 +177,7 @@ test('expiring CRL is a warning; the next time event is the earliest nextUpdate'
   assert.equal(Math.floor(nextTimeEvent(r.snapshot)!.getTime() / 1000), Math.floor(soon.getTime() / 1000));
   // after the expiry, with the same files, the verdict changes without any file change
   assert.equal(
-    verifyPeerChain(der(lab.clients.good.certPem), [], r.snapshot, {
+    verifyPeerChain(der(lab.clients.good.certPem), r.snapshot, {
       crlEnabled: true,
       now: new Date(soon.getTime() + 1000),
     }).ok,
@@ -200,18 +202,18 @@ test('names: stray files, hash mismatch (also the old MD5 name), wrong kind, not
   mkdirSync(path.join(d, 'sub'));
   const r = await scanHashDirectory(d, { crlEnabled: true });
   const c = codes(r);
-  assert.ok(c.includes('stray-file:ca.crt'));
-  assert.ok(c.includes('stray-file:sub'));
+  assert.ok(c.includes('stray_file:ca.crt'));
+  assert.ok(c.includes('stray_file:sub'));
   assert.ok(!c.some((x) => x.includes('.publish-tmp')), 'dot-files are ignored silently');
   assert.ok(c.includes(`duplicate:${lab.root.hash}.1`));
   assert.ok(c.includes(`duplicate:${lab.inter.hash}.3`));
-  assert.ok(c.includes(`sequence-gap:${lab.inter.hash}.1`));
-  assert.ok(c.includes(`hash-mismatch:${lab.rogue.hash}.0`));
+  assert.ok(c.includes(`sequence_gap:${lab.inter.hash}.1`));
+  assert.ok(c.includes(`hash_mismatch:${lab.rogue.hash}.0`));
   const old = r.problems.find((p) => p.file === `${oldHash}.0`)!;
-  assert.equal(old.code, 'hash-mismatch');
+  assert.equal(old.code, 'hash_mismatch');
   assert.equal(old.severity, 'warning');
   assert.match(old.message, /MD5/);
-  assert.ok(c.includes(`hash-mismatch:${lab.ca2.hash}.0`));
+  assert.ok(c.includes(`hash_mismatch:${lab.ca2.hash}.0`));
   const kind = r.problems.find((p) => p.file === `${lab.ca2.hash}.r0`)!;
   assert.equal(kind.code, 'unparsable');
   assert.match(kind.message, /CERTIFICATE but a CRL/);
@@ -219,12 +221,12 @@ test('names: stray files, hash mismatch (also the old MD5 name), wrong kind, not
   assert.equal(reasonOf(r, 'good'), 'ok');
 });
 
-test('not-a-ca: a leaf under its own hash name is refused', async () => {
+test('not_a_ca: a leaf under its own hash name is refused', async () => {
   const leafHash = lab.openssl(['x509', '-in', lab.clients.good.certFile, '-noout', '-subject_hash']).trim();
   const r = await scanHashDirectory(store(standard({ [`${leafHash}.0`]: lab.clients.good.certPem })), {
     crlEnabled: true,
   });
-  assert.deepEqual(codes(r), [`not-a-ca:${leafHash}.0`]);
+  assert.deepEqual(codes(r), [`not_a_ca:${leafHash}.0`]);
 });
 
 test('gaps are loaded past (and reported): only .r1 present', async () => {
@@ -232,7 +234,7 @@ test('gaps are loaded past (and reported): only .r1 present', async () => {
   files[`${lab.inter.hash}.r1`] = files[`${lab.inter.hash}.r0`];
   delete files[`${lab.inter.hash}.r0`];
   const r = await scanHashDirectory(store(files), { crlEnabled: true });
-  assert.deepEqual(codes(r), [`sequence-gap:${lab.inter.hash}.r0`]);
+  assert.deepEqual(codes(r), [`sequence_gap:${lab.inter.hash}.r0`]);
   assert.match(r.problems[0].message, /native OpenSSL readers stop at the gap/);
   assert.equal(reasonOf(r, 'good'), 'ok');
 });
@@ -272,7 +274,7 @@ test('unparsable files: excluded; a file that was good keeps its previous conten
   assert.equal(reasonOf(half, 'revoked'), 'revoked');
   // without a previous snapshot the broken file is simply not used (fail closed: CA without CRL)
   const cold = await scanHashDirectory(d, { crlEnabled: true });
-  assert.deepEqual(codes(cold), [`ca-without-crl:${lab.inter.hash}.0`, `unparsable:${lab.inter.hash}.r0`]);
+  assert.deepEqual(codes(cold), [`ca_without_crl:${lab.inter.hash}.0`, `unparsable:${lab.inter.hash}.r0`]);
   assert.equal(reasonOf(cold, 'good'), 'crl_missing');
   // garbage, empty and DER files
   writeFileSync(path.join(d, `${lab.ca2.hash}.0`), 'garbage');
@@ -292,7 +294,7 @@ test('unparsable files: excluded; a file that was good keeps its previous conten
 
 test('no CA, no CRL: fail closed with ca: []', async () => {
   const empty = await scanHashDirectory(store({}), { crlEnabled: true });
-  assert.deepEqual(codes(empty), ['no-ca:']);
+  assert.deepEqual(codes(empty), ['no_ca:']);
   assert.deepEqual(contextTrust(empty.snapshot, true), { ca: [] });
   const noCrl = await scanHashDirectory(store({ [`${lab.root.hash}.0`]: lab.root.certPem }), {
     crlEnabled: true,
@@ -305,11 +307,11 @@ test('no CA, no CRL: fail closed with ca: []', async () => {
   );
 });
 
-test('crl-issuer-unknown: a CRL whose CA is not in the directory', async () => {
+test('crl_issuer_unknown: a CRL whose CA is not in the directory', async () => {
   const r = await scanHashDirectory(store(standard({ [`${lab.ca2.hash}.r0`]: lab.crl(lab.ca2) })), {
     crlEnabled: true,
   });
-  assert.deepEqual(codes(r), [`crl-issuer-unknown:${lab.ca2.hash}.r0`]);
+  assert.deepEqual(codes(r), [`crl_issuer_unknown:${lab.ca2.hash}.r0`]);
 });
 
 test('reasonFromAuthorizationError maps Node codes', () => {
@@ -358,44 +360,52 @@ test('a FIFO in the directory is a stray file and never blocks the scan', async 
   const d = store(standard());
   execFileSync('mkfifo', [path.join(d, `${lab.inter.hash}.1`)]);
   const r = await scanHashDirectory(d, { crlEnabled: true });
-  assert.deepEqual(codes(r), [`stray-file:${lab.inter.hash}.1`]);
+  assert.deepEqual(codes(r), [`stray_file:${lab.inter.hash}.1`]);
   assert.equal(reasonOf(r, 'good'), 'ok');
 });
 
 test('the store keeps the last good snapshot when the directory vanishes mid-scan, and emits no reload', async (t) => {
   const d = store(standard());
-  const ts = await TrustStore.open({
-    directory: d,
-    crlEnabled: true,
-    pollIntervalMs: 60_000,
-    crlExpiryWarningMs: 0,
-  });
+  let raced = false;
+  const ts = await TrustStore.open(
+    { directory: d, crlEnabled: true, pollIntervalMs: 60_000, crlExpiryWarningMs: 0 },
+    {
+      afterList: async () => {
+        if (raced) return;
+        raced = true;
+        renameSync(d, `${d}.gone`);
+      },
+    },
+  );
   t.after(() => ts.close());
   const before = ts.current();
   let reloads = 0;
   ts.on('reload', () => reloads++);
-  ts.afterList = async () => {
-    ts.afterList = undefined;
-    renameSync(d, `${d}.gone`);
-  };
-  await ts.reload();
-  assert.equal(ts.current(), before, 'the snapshot in force was replaced');
+  const outcome = await ts.reload();
+  assert.equal(ts.current(), before, 'the state in force was replaced');
   assert.equal(reloads, 0);
-  assert.equal(ts.health().healthy, false);
-  assert.match(ts.health().reasons.join('\n'), /does not exist/);
+  assert.equal(outcome.result, 'failure');
+  assert.equal(trustHealth(ts).healthy, false);
+  assert.match(trustHealth(ts).reasons.join('\n'), /does not exist/);
 });
 
 test('polling without file events: files are read only when the directory stamp moves, and every kind of change moves it', async (t) => {
   const d = store(standard());
-  const ts = await TrustStore.open(
-    { directory: d, crlEnabled: true, pollIntervalMs: 50, crlExpiryWarningMs: 0 },
-    { watch: false },
-  );
-  t.after(() => ts.close());
+  const ts = await TrustStore.open({
+    directory: d,
+    crlEnabled: true,
+    pollIntervalMs: 50,
+    crlExpiryWarningMs: 0,
+  });
+  const scheduler = new ReloadScheduler(ts, { watch: false });
+  t.after(() => {
+    scheduler.close();
+    ts.close();
+  });
   // the store's timers are unref'ed (they never keep a server alive): hold the loop open while waiting
   const keepAlive = setInterval(() => undefined, 1000);
   t.after(() => clearInterval(keepAlive));
-  const nextPoll = () => new Promise<string>((resolve) => ts.once('poll', resolve));
+  const nextPoll = () => new Promise<string>((resolve) => scheduler.once('poll', resolve));
   const reloaded = () => new Promise<void>((resolve) => ts.once('reload', () => resolve()));
 
   for (let i = 0; i < 3; i++) assert.equal(await nextPoll(), 'unchanged', 'nothing changed: no scan');
@@ -408,7 +418,7 @@ test('polling without file events: files are read only when the directory stamp 
   const swapped = reloaded();
   writeFileSync(path.join(d, `${lab.inter.hash}.r1`), lab.crl(lab.inter, { revoke: ['revoked', 'good'] }));
   await swapped;
-  assert.equal(reasonOf({ snapshot: ts.current(), problems: [] }, 'good'), 'revoked');
+  assert.equal(reasonOf({ snapshot: ts.current().snapshot, problems: [] }, 'good'), 'revoked');
   // a poll that overlapped the write may scan once more; after that the polls are quiet again
   let polls = [await nextPoll()];
   while (polls.at(-1) !== 'unchanged' && polls.length < 4) polls = [...polls, await nextPoll()];
@@ -418,7 +428,7 @@ test('polling without file events: files are read only when the directory stamp 
 test('an absurd hash index (.r4294967296) is a stray file, not a 4-billion-entry gap report', async () => {
   const huge = `${lab.inter.hash}.r4294967296`;
   const r = await scanHashDirectory(store(standard({ [huge]: lab.crl(lab.inter) })), { crlEnabled: true });
-  assert.deepEqual(codes(r), [`stray-file:${huge}`]);
+  assert.deepEqual(codes(r), [`stray_file:${huge}`]);
   assert.equal(reasonOf(r, 'revoked'), 'revoked');
 });
 
@@ -457,7 +467,7 @@ test('store doctor reports the absurd index and the PEM soup instead of crashing
   );
   const r = await runCli(['store', 'doctor', dir]);
   assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stdout, /stray-file .*r4294967296/);
+  assert.match(r.stdout, /stray_file .*r4294967296/);
   assert.match(r.stdout, /unparsable .*\.r1/);
 });
 
@@ -467,7 +477,7 @@ test('a CRL whose new content has a bad signature keeps its previous content (sc
   const name = `${lab.inter.hash}.r0`;
   writeFileSync(path.join(dir, name), lab.badSignature(lab.crl(lab.inter)));
   const r = await scanHashDirectory(dir, { crlEnabled: true, previous: first.snapshot });
-  assert.deepEqual(codes(r), [`crl-bad-signature:${name}`, `crl-kept:${name}`]);
+  assert.deepEqual(codes(r), [`crl_bad_signature:${name}`, `crl_kept:${name}`]);
   assert.equal(reasonOf(r, 'revoked'), 'revoked');
   assert.equal(r.snapshot.digest, first.snapshot.digest);
 });
@@ -498,7 +508,7 @@ test('when the newest CRL expires, an older CRL still in its validity does not t
   const later = new Date(t0.getTime() + 60_000);
   const r = await scanHashDirectory(dir, { crlEnabled: true, now: later, previous: first.snapshot });
   const at = (who: ClientName) => {
-    const v = verifyPeerChain(der(lab.clients[who].certPem), [], r.snapshot, {
+    const v = verifyPeerChain(der(lab.clients[who].certPem), r.snapshot, {
       crlEnabled: true,
       now: later,
     });
@@ -506,7 +516,7 @@ test('when the newest CRL expires, an older CRL still in its validity does not t
   };
   assert.equal(at('revoked'), 'revoked', 'still refused');
   assert.equal(at('good'), 'crl_expired', 'the CA has no valid CRL: its clients are refused');
-  assert.ok(codes(r).includes(`crl-expired:${lab.inter.hash}.0`));
+  assert.ok(codes(r).includes(`crl_expired:${lab.inter.hash}.0`));
 });
 
 test('a CA certificate re-issued with the same key keeps its CRL floor (red-team finding)', async () => {
@@ -542,7 +552,7 @@ test('a CA certificate re-issued with the same key keeps its CRL floor (red-team
   const root = (s: ScanResult) => s.snapshot.cas.find((c) => c.file === `${lab.root.hash}.0`)!.fingerprint;
   assert.notEqual(root(r), root(first), 'a new CA certificate');
   assert.equal(reasonOf(r, 'rootIssued'), 'crl_rollback');
-  assert.ok(codes(r).includes(`crl-rollback:${lab.root.hash}.0`));
+  assert.ok(codes(r).includes(`crl_rollback:${lab.root.hash}.0`));
 });
 
 test('a file of thousands of copies of a valid CRL is refused whole, without a parse per copy (red-team finding)', async () => {

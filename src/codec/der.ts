@@ -1,6 +1,7 @@
 // A minimal DER reader/writer: just enough to walk X.509 Names and TBS structures for the OpenSSL
 // name hash. Full ASN.1 parsing stays with @peculiar/x509; this exists because the hash needs the
 // exact original bytes and tags, which higher-level parsers normalise away.
+import { DerError } from '../errors/index.js';
 
 export interface Tlv {
   tag: number;
@@ -14,20 +15,20 @@ export interface Tlv {
 
 /** Reads one TLV at `offset`; throws on truncated or non-DER (indefinite / multi-byte tag) input. */
 export function readTlv(buf: Uint8Array, offset: number): Tlv {
-  if (offset + 2 > buf.length) throw new Error('DER: truncated header');
+  if (offset + 2 > buf.length) throw new DerError('DER: truncated header');
   const tag = buf[offset];
-  if ((tag & 0x1f) === 0x1f) throw new Error('DER: multi-byte tags are not supported');
+  if ((tag & 0x1f) === 0x1f) throw new DerError('DER: multi-byte tags are not supported');
   let len = buf[offset + 1];
   let p = offset + 2;
   if (len & 0x80) {
     const n = len & 0x7f;
-    if (n === 0 || n > 4) throw new Error('DER: unsupported length encoding');
-    if (p + n > buf.length) throw new Error('DER: truncated length');
+    if (n === 0 || n > 4) throw new DerError('DER: unsupported length encoding');
+    if (p + n > buf.length) throw new DerError('DER: truncated length');
     len = 0;
     for (let i = 0; i < n; i++) len = len * 256 + buf[p + i];
     p += n;
   }
-  if (p + len > buf.length) throw new Error('DER: content runs past the end');
+  if (p + len > buf.length) throw new DerError('DER: content runs past the end');
   return { tag, start: offset, contentStart: p, end: p + len };
 }
 
@@ -40,7 +41,7 @@ export function children(buf: Uint8Array, parent: Tlv): Tlv[] {
     out.push(t);
     p = t.end;
   }
-  if (p !== parent.end) throw new Error('DER: child overruns its parent');
+  if (p !== parent.end) throw new DerError('DER: child overruns its parent');
   return out;
 }
 

@@ -1,8 +1,9 @@
 // OpenSSL's X509_NAME_hash (SHA-1 over the canonical name, OpenSSL >= 1.0.0) and X509_NAME_hash_old
 // (MD5 over the original DER), as used to name files in a hash directory (`<hash>.N`, `<hash>.rN`).
-// See spec §2: strings are converted to UTF-8, trimmed, whitespace runs collapsed to one space,
+// The canonical form (OpenSSL x509_name_canon): strings are converted to UTF-8, trimmed, whitespace runs collapsed to one space,
 // ASCII lower-cased and re-tagged UTF8String; each RDN is re-sorted as a DER SET OF; the outer
 // SEQUENCE header is dropped before hashing.
+import { DerError } from '../errors/index.js';
 import { createHash } from 'node:crypto';
 import { readTlv, children, encodeTlv, TAG_SEQUENCE, TAG_SET, type Tlv } from './der.js';
 import { splitPem } from './pem.js';
@@ -24,7 +25,7 @@ function toUtf8(tag: number, raw: Uint8Array): Buffer {
   if (tag === UTF8) return Buffer.from(raw);
   if (tag === BMP || tag === UNIVERSAL) {
     const width = tag === BMP ? 2 : 4;
-    if (raw.length % width !== 0) throw new Error('name hash: malformed BMP/Universal string');
+    if (raw.length % width !== 0) throw new DerError('name hash: malformed BMP/Universal string');
     let s = '';
     for (let i = 0; i < raw.length; i += width) {
       let cp = 0;
@@ -61,9 +62,9 @@ function canonText(s: Buffer): Buffer {
 }
 
 function canonAtv(der: Uint8Array, atv: Tlv): Buffer {
-  if (atv.tag !== TAG_SEQUENCE) throw new Error('name hash: attribute is not a SEQUENCE');
+  if (atv.tag !== TAG_SEQUENCE) throw new DerError('name hash: attribute is not a SEQUENCE');
   const [oid, value] = children(der, atv);
-  if (!oid || !value || oid.tag !== 0x06) throw new Error('name hash: malformed attribute');
+  if (!oid || !value || oid.tag !== 0x06) throw new DerError('name hash: malformed attribute');
   const oidBytes = der.subarray(oid.start, oid.end);
   let valueBytes: Buffer;
   if (CANON_TYPES.has(value.tag)) {
@@ -84,10 +85,11 @@ function derSetOrder(a: Buffer, b: Buffer): number {
 /** The canonical encoding OpenSSL hashes and compares (`X509_NAME.canon_enc`). */
 export function canonicalName(nameDer: Uint8Array): Buffer {
   const name = readTlv(nameDer, 0);
-  if (name.tag !== TAG_SEQUENCE || name.end !== nameDer.length) throw new Error('name hash: not a DER Name');
+  if (name.tag !== TAG_SEQUENCE || name.end !== nameDer.length)
+    throw new DerError('name hash: not a DER Name');
   const sets: Buffer[] = [];
   for (const rdn of children(nameDer, name)) {
-    if (rdn.tag !== TAG_SET) throw new Error('name hash: RDN is not a SET');
+    if (rdn.tag !== TAG_SET) throw new DerError('name hash: RDN is not a SET');
     const atvs = children(nameDer, rdn).map((atv) => canonAtv(nameDer, atv));
     atvs.sort(derSetOrder);
     sets.push(encodeTlv(TAG_SET, Buffer.concat(atvs)));
@@ -107,7 +109,8 @@ export function nameHash(nameDer: Uint8Array): string {
 /** `X509_NAME_hash_old` / `-subject_hash_old`: MD5 over the original DER, header included. */
 export function nameHashOld(nameDer: Uint8Array): string {
   const name = readTlv(nameDer, 0);
-  if (name.tag !== TAG_SEQUENCE || name.end !== nameDer.length) throw new Error('name hash: not a DER Name');
+  if (name.tag !== TAG_SEQUENCE || name.end !== nameDer.length)
+    throw new DerError('name hash: not a DER Name');
   return leHex(createHash('md5').update(nameDer).digest());
 }
 
@@ -115,7 +118,7 @@ function derOf(input: Uint8Array | string, labels: string[], what: string): Buff
   if (typeof input !== 'string' && input.length > 0 && input[0] === TAG_SEQUENCE) return Buffer.from(input);
   const text = typeof input === 'string' ? input : Buffer.from(input).toString('latin1');
   const block = splitPem(text).find((b) => labels.includes(b.label));
-  if (!block) throw new Error(`no PEM ${what} block (expected ${labels.join(' or ')})`);
+  if (!block) throw new DerError(`no PEM ${what} block (expected ${labels.join(' or ')})`);
   return block.der;
 }
 
@@ -129,7 +132,7 @@ function tbsName(der: Uint8Array, versionTag: number, index: number, missing: st
   const fields = children(der, tbs);
   const i = fields[0]?.tag === versionTag ? 1 : 0;
   const name = fields[i + index];
-  if (!name || name.tag !== TAG_SEQUENCE) throw new Error(missing);
+  if (!name || name.tag !== TAG_SEQUENCE) throw new DerError(missing);
   return Buffer.from(der.subarray(name.start, name.end));
 }
 
