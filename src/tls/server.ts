@@ -255,6 +255,9 @@ export async function createSecureListener(
   });
 
   store.on('reload', () => {
+    // Connections first: building a context takes tens of ms of the event loop under load, and a revoked
+    // client must not keep sending meanwhile. New handshakes are checked against store.current() anyway.
+    recheckAll('trust store reload');
     const options = contextOptions();
     try {
       tls.createSecureContext(options);
@@ -267,7 +270,6 @@ export async function createSecureListener(
         'the new trust snapshot cannot be used by TLS; keeping the previous context',
       );
     }
-    recheckAll('trust store reload');
   });
   store.on('tick', () => recheckAll('CRL validity changed'));
 
