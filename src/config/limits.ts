@@ -2,7 +2,7 @@
 // timeouts, the Argon2 budget). Every key is optional and falls back to a default that is safe without
 // tuning; docs/security.md gives the reasoning behind each default.
 import os from 'node:os';
-import { duration, positive, type Node } from './fields.js';
+import { duration, int, positive, type Node } from './fields.js';
 import type { ServerLimits } from './types.js';
 
 /** One Argon2 verification keeps a core busy for ~0.2 s: leave at least one core to the traffic. */
@@ -28,6 +28,7 @@ export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = Object.freeze({
   authFailuresPerAddress: 10,
   authFailurePeriodMs: 60_000,
   quarantineCapacity: 100_000,
+  helperThreadNice: 10,
 });
 
 /** Configuration key → field of ServerLimits, with its reader; the table docs/security.md mirrors. */
@@ -49,6 +50,7 @@ const KEYS: [string, keyof ServerLimits, (n: Node) => number][] = [
   ['auth_failures_per_address', 'authFailuresPerAddress', positive],
   ['auth_failure_period', 'authFailurePeriodMs', duration({ minMs: 1 })],
   ['quarantine_capacity', 'quarantineCapacity', positive],
+  ['helper_thread_nice', 'helperThreadNice', int({ max: 19 })],
 ];
 
 export function serverLimits(n: Node): ServerLimits {

@@ -167,6 +167,8 @@ export interface ServerLimits {
   authFailurePeriodMs: number;
   /** (user, address) pairs in quarantine at once; a full table refuses new failures from that address */
   quarantineCapacity: number;
+  /** nice value of the threads other than the event loop's (Argon2 runs there); 0 leaves them alone */
+  helperThreadNice: number;
 }
 
 export interface ServerConfig {

@@ -4,7 +4,7 @@
 // different connections run concurrently, and the writer's FIFO queue keeps each sender's order.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ServerConfig } from '../config/types.js';
+import type { ServerConfig, ServerLimits } from '../config/types.js';
 import { SavantWriter } from '../savant/writer.js';
 import { batchBudget, decodeMediaBatch, mediaBudget } from '../savant/media.js';
 import { FieldScanner, type FieldBudget } from '../savant/field-scan.js';
@@ -19,6 +19,7 @@ import { startOpsListener, type OpsListener } from '../ops/listener.js';
 import { serverNotLive, serverNotReady } from '../ops/server-probes.js';
 import { httpResponsesTotal, requestDuration } from '../metrics/registry.js';
 import { logger } from '../util/log.js';
+import { lowerHelperThreads } from '../util/thread-priority.js';
 import { MESSAGE_IDS_HEADER, parseMessageIds } from '../spool/identity.js';
 import { DuplicateFilter } from './duplicates.js';
 import { forwardMedia, refusalOf, type ForwardContext, type Grant } from './forward.js';
@@ -314,11 +315,22 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   }
 }
 
+/**
+ * Argon2 runs on libuv pool threads, one more thread per lane: lowered below the event loop, a guessing
+ * flood cannot take the CPU that requests and trust reloads need (src/util/thread-priority.ts).
+ */
+async function lowerArgon2Priority(limits: ServerLimits): Promise<void> {
+  const r = await lowerHelperThreads(limits.helperThreadNice);
+  if (r.lowered + r.failed > 0)
+    log.info({ nice: limits.helperThreadNice, ...r }, 'helper threads (Argon2) run below the event loop');
+}
+
 /** Loaded only when auth is configured: the authenticator pulls in etcd3 (grpc) and argon2. */
 async function openAuthenticator(cfg: ServerConfig): Promise<Authenticator | undefined> {
   const auth = cfg.auth;
   if (!auth?.basic && !auth?.certificateIdentity) return undefined;
   const { Authenticator } = await import('../auth/authenticator.js');
+  if (auth.basic) await lowerArgon2Priority(cfg.limits ?? DEFAULT_SERVER_LIMITS);
   return Authenticator.open({
     basic: auth.basic,
     certificateIdentity: auth.certificateIdentity,
