@@ -18,7 +18,7 @@ import type {
 } from '../config/types.js';
 import { DEFAULT_SERVER_LIMITS } from '../config/limits.js';
 import { verificationsRefusedTotal } from '../limits/metrics.js';
-import { makeDummyHash } from './dummy-hash.js';
+import { dummyParameters, makeDummyHash, type DummyParameters } from './dummy-hash.js';
 import { FailureLimiter } from './failure-limiter.js';
 import { VerifyGate } from './verify-gate.js';
 import type { PeerIdentity } from '../tls/identity.js';
@@ -32,6 +32,8 @@ import { createEtcdClient, etcdPrefix } from './etcd-client.js';
 import { EtcdRecordStore, StoreUnavailableError } from './user-store.js';
 
 const log = logger('media_gateway::auth');
+/** How long record changes are gathered before the dummy hash's parameters are recounted. */
+const DUMMY_REFRESH_MS = 200;
 
 export type AuthDecision =
   | { ok: true; user: string; rule?: LabelRule }
@@ -128,7 +130,10 @@ export class Authenticator {
   private readonly quarantine?: Quarantine;
   private readonly gate: VerifyGate;
   private readonly failureLimiter: FailureLimiter;
-  private dummyHash = '';
+  private dummy: { params: DummyParameters; hash: string } | undefined;
+  private dummyTimer: NodeJS.Timeout | undefined;
+  private dummyRefresh: Promise<void> | undefined;
+  private closed = false;
 
   private constructor(
     private readonly basic: BasicAuthServerConfig | undefined,
@@ -147,6 +152,8 @@ export class Authenticator {
       if (basic.quarantine)
         this.quarantine = new Quarantine(basic.quarantine, basic.cache, limits.quarantineCapacity);
     }
+    users?.on('change', () => this.scheduleDummyRefresh());
+    users?.on('synced', () => this.scheduleDummyRefresh());
     for (const store of [users, identities]) {
       if (!store) continue;
       store.on('change', (name) => this.events.emit('change', name));
@@ -177,10 +184,60 @@ export class Authenticator {
         )
       : undefined;
     const auth = new Authenticator(basic, certificateIdentity, client, users, identities, limits);
-    const [dummyHash] = await Promise.all([makeDummyHash(), users.start(), identities?.start()]);
-    auth.dummyHash = dummyHash;
+    await Promise.all([users.start(), identities?.start()]);
+    await auth.refreshDummy();
     auth.onStoreState();
     return auth;
+  }
+
+  /** The parameters of the hash unknown users are verified against (./dummy-hash.ts). */
+  get dummyParameters(): DummyParameters | undefined {
+    return this.dummy?.params;
+  }
+
+  /** Record changes come in bursts (a whole sync): the parameters are recounted once per burst. */
+  private scheduleDummyRefresh(): void {
+    if (this.dummyTimer || this.closed) return;
+    this.dummyTimer = setTimeout(() => {
+      this.dummyTimer = undefined;
+      void this.refreshDummy();
+    }, DUMMY_REFRESH_MS);
+    this.dummyTimer.unref();
+  }
+
+  /**
+   * Gives the dummy hash the parameters most stored hashes have; a new dummy is hashed only when they
+   * changed. Emits 'dummy' (parameters) after each refresh, for tests.
+   */
+  private refreshDummy(): Promise<void> {
+    const run = async () => {
+      const params = dummyParameters(this.storedHashes());
+      if (!this.dummy || JSON.stringify(params) !== JSON.stringify(this.dummy.params)) {
+        const hash = await makeDummyHash(params);
+        this.dummy = { params, hash };
+        log.info(params, 'unknown users are verified against a dummy hash with these Argon2 parameters');
+      }
+      this.events.emit('dummy', this.dummy.params);
+    };
+    // one refresh at a time, in order
+    const next = (this.dummyRefresh ?? Promise.resolve()).then(run).catch((err: unknown) => {
+      log.error({ error: (err as Error).message }, 'the dummy hash could not be made');
+    });
+    this.dummyRefresh = next;
+    return next;
+  }
+
+  /** The password hash of every stored user record (records that do not parse are skipped). */
+  private *storedHashes(): Generator<string> {
+    if (!this.users?.loaded) return;
+    for (const stored of this.users.values()) {
+      try {
+        const hash = parseUserRecord(stored.value, this.basic!.etcd.dataFormat, '').password_hash;
+        if (hash) yield hash;
+      } catch {
+        // an invalid record is refused with 500 when used; it says nothing about parameters
+      }
+    }
   }
 
   private onStoreState(): void {
@@ -240,7 +297,7 @@ export class Authenticator {
     const why = found.missing ? 'unknown user' : !hash ? 'user record has no password hash' : undefined;
     let verdict: PasswordCheck;
     try {
-      verdict = await this.checkPassword(user, password, hash ?? this.dummyHash, clientAddress);
+      verdict = await this.checkPassword(user, password, hash ?? this.dummy!.hash, clientAddress);
     } catch (err) {
       log.warn({ user, error: (err as Error).message }, 'stored password hash cannot be used');
       return this.failed(user, clientAddress, 'unparsable stored hash');
@@ -367,6 +424,8 @@ export class Authenticator {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.dummyTimer) clearTimeout(this.dummyTimer);
     await Promise.all([this.users?.close(), this.identities?.close()]);
     this.client?.close();
     this.verdicts?.close();
