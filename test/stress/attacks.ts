@@ -18,6 +18,7 @@ import {
   tlsRequest,
   MEDIA,
   type Lab,
+  type Revocation,
   type ServerUnderTest,
 } from './harness.js';
 import { tlsConnectRaw } from './raw-tls.js';
@@ -31,6 +32,8 @@ export interface AttackReport {
   probe: { ok: number; total: number; worstMs: number };
   revocationMs: number | null;
   revocationWithin1s: boolean;
+  /** where the revocation's time went: the server's event loop on a CPU / waiting for one; load average */
+  revocation: Omit<Revocation, 'ms'> | null;
   details: Record<string, unknown>;
 }
 
@@ -56,9 +59,10 @@ async function measured(
     const rssBefore = rssOf(server.pid);
     const gauges = startGauges(server);
     const probe = startProbe(server, lab);
-    let revocation: Promise<number | undefined> | undefined;
-    const details = await attack(server, () => (revocation ??= victim.revoke()));
-    const revocationMs = (await (revocation ?? victim.revoke())) ?? null;
+    let revoking: Promise<Revocation | undefined> | undefined;
+    const details = await attack(server, () => (revoking ??= victim.revoke()));
+    const revoked = await (revoking ?? victim.revoke());
+    const revocationMs = revoked?.ms ?? null;
     const g = await gauges.stop();
     const p = await probe.stop();
     if (settle) await settle(server, details, rssBefore);
@@ -71,6 +75,13 @@ async function measured(
       probe: p,
       revocationMs,
       revocationWithin1s: revocationMs !== null && revocationMs <= 1000,
+      revocation: revoked
+        ? {
+            mainThreadRunMs: revoked.mainThreadRunMs,
+            mainThreadWaitMs: revoked.mainThreadWaitMs,
+            loadAverage: revoked.loadAverage,
+          }
+        : null,
       details,
     };
   } finally {

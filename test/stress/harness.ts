@@ -46,6 +46,10 @@ export interface Lab {
   /** a client that has a certificate and a password and misbehaves */
   attacker: Identity;
   etcd: RunningEtcd;
+  /** `limits` given to every server of the run (`--limits` of `npm run stress`), under each attack's own */
+  limits: Record<string, unknown>;
+  /** the server runs under `nice -n serverNice` (`--server-nice`; below 0 needs root), as systemd's Nice= */
+  serverNice?: number;
   cleanup(): Promise<void>;
 }
 
@@ -62,7 +66,7 @@ async function identity(caDir: string, name: string): Promise<Identity> {
   };
 }
 
-export async function makeLab(): Promise<Lab> {
+export async function makeLab(limits: Record<string, unknown> = {}, serverNice?: number): Promise<Lab> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mg-stress-'));
   const cleanups: (() => Promise<void> | void)[] = [() => rm(dir, { recursive: true, force: true })];
   const caDir = path.join(dir, 'ca');
@@ -93,6 +97,8 @@ export async function makeLab(): Promise<Lab> {
     probe,
     attacker,
     etcd,
+    limits,
+    serverNice,
     cleanup: async () => {
       for (const fn of cleanups.reverse()) await fn();
     },
@@ -154,11 +160,16 @@ export async function startGateway(lab: Lab, limits: Record<string, unknown> = {
       },
     },
     metrics: { ip: '127.0.0.1', port: metricsPort },
-    limits,
+    limits: { ...lab.limits, ...limits },
   };
   const file = path.join(lab.dir, `server-${port}.json`);
   await writeFile(file, JSON.stringify(config, null, 2));
-  const child: ChildProcess = spawn(path.join(ROOT, 'bin/media-gateway'), ['server', file], {
+  const bin = path.join(ROOT, 'bin/media-gateway');
+  const [command, args] =
+    lab.serverNice === undefined
+      ? [bin, ['server', file]]
+      : ['nice', ['-n', String(lab.serverNice), bin, 'server', file]];
+  const child: ChildProcess = spawn(command, args, {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, LOG_LEVEL: 'error' },
   });
@@ -183,6 +194,15 @@ export async function startGateway(lab: Lab, limits: Record<string, unknown> = {
 export function rssOf(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : 0;
+}
+
+/**
+ * Time the main thread (the event loop) of a process has spent on a CPU and waiting for one, in ms
+ * (/proc schedstat). Waiting is what other threads and processes take from it.
+ */
+export function mainThreadSchedMs(pid: number): { runMs: number; waitMs: number } {
+  const [run, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+  return { runMs: run / 1e6, waitMs: wait / 1e6 };
 }
 
 /** CPU seconds (user + system) a process has used. */
@@ -338,6 +358,16 @@ export function startGauges(server: ServerUnderTest) {
  * A client with an open keep-alive connection, revoked on demand: resolves with how long the server
  * took to close that connection after the CRL was published (undefined: not within `timeoutMs`).
  */
+export interface Revocation {
+  /** from the CRL's publication to the close of the victim's connection */
+  ms: number;
+  /** the server's event loop in that time: on a CPU, and runnable but waiting for one */
+  mainThreadRunMs: number;
+  mainThreadWaitMs: number;
+  /** the machine's 1-minute load average at publication */
+  loadAverage: number;
+}
+
 export async function connectVictim(server: ServerUnderTest, lab: Lab, name: string) {
   const id = await identity(lab.caDir, name);
   const socket = tls.connect({
@@ -356,16 +386,25 @@ export async function connectVictim(server: ServerUnderTest, lab: Lab, name: str
   if (!/^HTTP\/1\.1 200/.test(text)) throw new Error(`victim not served: ${text.slice(0, 60)}`);
   const closed = once(socket, 'close').then(() => performance.now());
   return {
-    async revoke(timeoutMs = 5000): Promise<number | undefined> {
+    async revoke(timeoutMs = 5000): Promise<Revocation | undefined> {
       await revokeCertificate(lab.caDir, id.certPath, 'keyCompromise');
       await generateCrl(lab.caDir, { publishTo: lab.hashDir });
       const published = performance.now();
+      const sched = mainThreadSchedMs(server.pid);
+      const loadAverage = Math.round(os.loadavg()[0] * 10) / 10;
       const at = await Promise.race([
         closed,
         new Promise<undefined>((r) => setTimeout(() => r(undefined), timeoutMs)),
       ]);
       socket.destroy();
-      return at === undefined ? undefined : Math.round(at - published);
+      if (at === undefined) return undefined;
+      const after = mainThreadSchedMs(server.pid);
+      return {
+        ms: Math.round(at - published),
+        mainThreadRunMs: Math.round(after.runMs - sched.runMs),
+        mainThreadWaitMs: Math.round(after.waitMs - sched.waitMs),
+        loadAverage,
+      };
     },
   };
 }
