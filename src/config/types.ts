@@ -154,6 +154,8 @@ export interface ServerLimits {
   headerTimeoutMs: number;
   /** a request body may pause this long between two chunks */
   bodyProgressTimeoutMs: number;
+  /** bytes per second a body must average over each `bodyProgressTimeoutMs` window (0: no minimum) */
+  minBodyRate: number;
   /** a whole request (headers and body) must arrive within this */
   requestTimeoutMs: number;
   /** a keep-alive connection may wait this long for its next request */

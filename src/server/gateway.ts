@@ -142,7 +142,13 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       continueIfExpected(req, res);
       // the body's own fields are counted as they arrive: a crafted body is refused after its first bytes
       const scanner = new FieldScanner(what, budget);
-      const body = await readBody(req, cfg.maxBodySize, limits.bodyProgressTimeoutMs, (c) => scanner.push(c));
+      const body = await readBody(
+        req,
+        cfg.maxBodySize,
+        limits.bodyProgressTimeoutMs,
+        (c) => scanner.push(c),
+        limits.minBodyRate,
+      );
       if (body.kind === 'refused') {
         if (!(body.error instanceof MessageDecodeError)) throw body.error;
         reply(req, res, refusalOf(body.error, what), { close: true });
@@ -153,7 +159,8 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
         return undefined;
       }
       if (body.kind === 'stalled') connectionTimeoutsTotal.inc({ phase: 'body_progress' });
-      if (body.kind === 'aborted' || body.kind === 'stalled') {
+      if (body.kind === 'too_slow') connectionTimeoutsTotal.inc({ phase: 'body_rate' });
+      if (body.kind === 'aborted' || body.kind === 'stalled' || body.kind === 'too_slow') {
         res.destroy();
         return undefined;
       }
