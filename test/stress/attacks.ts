@@ -51,8 +51,9 @@ async function measured(
   attack: (server: ServerUnderTest, halfway: () => void) => Promise<Record<string, unknown>>,
   limits: Record<string, unknown> = {},
   settle?: (server: ServerUnderTest, details: Record<string, unknown>, rssBefore: number) => Promise<void>,
+  usersPath?: string,
 ): Promise<AttackReport> {
-  const server = await startGateway(lab, limits);
+  const server = await startGateway(lab, limits, usersPath);
   try {
     const victim = await connectVictim(server, lab, `victim-${name}`);
     await sleep(500);
@@ -388,5 +389,81 @@ export function quarantineBypass(lab: Lab, scale: number): Promise<AttackReport>
       correctPasswordAfterwards: finalStatus,
       bypassed: finalStatus === 200,
     };
+  });
+}
+
+/** Median and 90th percentile of a list of durations, rounded to 0.1 ms. */
+function percentiles(ms: number[]): { median: number; p90: number } {
+  const sorted = [...ms].sort((a, b) => a - b);
+  const at = (q: number) =>
+    Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] * 10) / 10;
+  return { median: at(0.5), p90: at(0.9) };
+}
+
+/**
+ * User enumeration by timing, against users whose hashes have other parameters than the ones
+ * `media-gateway users` writes (the original's 12 KiB samples): unknown users and wrong passwords for a
+ * real user, alternating, each from its own address (so neither the failure rate nor the quarantine
+ * answers early), timed by the attacker from the first byte of the request to the answer.
+ */
+export function enumeration(lab: Lab, scale: number): Promise<AttackReport> {
+  const pairs = Math.max(10, Math.round(40 * scale));
+  return measured(
+    lab,
+    'enumeration',
+    async (server, halfway) => {
+      const times: Record<'unknownUser' | 'wrongPassword', number[]> = { unknownUser: [], wrongPassword: [] };
+      const statuses: Record<string, number> = {};
+      for (let i = 0; i < pairs * 2; i++) {
+        const kind = i % 2 ? 'unknownUser' : 'wrongPassword';
+        const who =
+          kind === 'unknownUser'
+            ? { user: `nobody${i}`, password: `guess${i}` }
+            : { user: VICTIM_USER.user, password: `guess${i}` };
+        const r = await timedRequest(server.port, lab, postHead(who, 0), attackerAddress(i, 1000));
+        statuses[String(r.status ?? r.error)] = (statuses[String(r.status ?? r.error)] ?? 0) + 1;
+        times[kind].push(r.ms);
+        if (i === pairs) halfway();
+      }
+      const unknown = percentiles(times.unknownUser);
+      const wrong = percentiles(times.wrongPassword);
+      return {
+        pairs,
+        storedHashes: 'argon2i m=12 KiB t=3 p=1',
+        statuses,
+        unknownUserMs: unknown,
+        wrongPasswordMs: wrong,
+        medianRatio: Math.round((unknown.median / wrong.median) * 100) / 100,
+      };
+    },
+    {},
+    undefined,
+    '/legacy-users',
+  );
+}
+
+/** One request on an established mTLS connection, timed from its first byte to the status line. */
+async function timedRequest(
+  port: number,
+  lab: Lab,
+  head: string,
+  localAddress: string,
+): Promise<{ status?: number; error?: string; ms: number }> {
+  const socket = await tlsConnectRaw(port, lab, localAddress);
+  if (!socket) return { error: 'no connection', ms: 0 };
+  return new Promise((resolve) => {
+    let text = '';
+    const started = performance.now();
+    const done = (r: { status?: number; error?: string }) => {
+      socket.destroy();
+      resolve({ ...r, ms: performance.now() - started });
+    };
+    socket.on('data', (c: Buffer) => {
+      text += c.toString('latin1');
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(text);
+      if (m) done({ status: Number(m[1]) });
+    });
+    socket.once('close', () => done({ error: 'closed' }));
+    socket.write(head);
   });
 }

@@ -53,6 +53,14 @@ export interface Lab {
   cleanup(): Promise<void>;
 }
 
+/** The parameters of the original's sample hashes (argon2i, 12 KiB, 3 passes, 1 lane). */
+export const LEGACY_HASH_OPTIONS = {
+  type: argon2.argon2i,
+  memoryCost: 12,
+  timeCost: 3,
+  parallelism: 1,
+} as const;
+
 export const PROBE_USER = { user: 'probe', password: 'probe-password' };
 export const ATTACKER_USER = { user: 'attacker', password: 'attacker-password' };
 export const VICTIM_USER = { user: 'victim', password: 'victim-password' };
@@ -85,6 +93,9 @@ export async function makeLab(limits: Record<string, unknown> = {}, serverNice?:
   for (const u of [PROBE_USER, ATTACKER_USER, VICTIM_USER]) {
     const hash = await argon2.hash(u.password, HASH_OPTIONS);
     await kv.put(`/users/${u.user}`).value(JSON.stringify({ password_hash: hash }));
+    // the same users hashed with the original's sample parameters, for the enumeration attack
+    const legacy = await argon2.hash(u.password, LEGACY_HASH_OPTIONS);
+    await kv.put(`/legacy-users/${u.user}`).value(JSON.stringify({ password_hash: legacy }));
   }
   kv.close();
   return {
@@ -114,7 +125,11 @@ export interface ServerUnderTest {
 }
 
 /** Starts `bin/media-gateway server` with mTLS + Basic auth, limits as configured (defaults unless given). */
-export async function startGateway(lab: Lab, limits: Record<string, unknown> = {}): Promise<ServerUnderTest> {
+export async function startGateway(
+  lab: Lab,
+  limits: Record<string, unknown> = {},
+  usersPath = '/users',
+): Promise<ServerUnderTest> {
   const [port, metricsPort, sinkPort] = [await freePort(), await freePort(), await freePort()];
   const sink = await SavantReader.open({
     url: `router+bind:tcp://127.0.0.1:${sinkPort}`,
@@ -149,7 +164,7 @@ export async function startGateway(lab: Lab, limits: Record<string, unknown> = {
       basic: {
         etcd: {
           urls: [lab.etcd.url],
-          path: '/users',
+          path: usersPath,
           data_format: 'json',
           lease_timeout: { secs: 60, nanos: 0 },
           connect_timeout: { secs: 2, nanos: 0 },

@@ -11,6 +11,7 @@ import {
   argon2Flood,
   bodyAmplification,
   declaredLength,
+  enumeration,
   flood,
   quarantineBypass,
   slowClients,
@@ -24,6 +25,7 @@ export const ATTACKS = {
   'declared-length': declaredLength,
   'argon2-flood': argon2Flood,
   'quarantine-bypass': quarantineBypass,
+  enumeration,
 } as const;
 
 export async function runSuite(
