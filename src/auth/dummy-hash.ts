@@ -31,21 +31,33 @@ const DEFAULT_PARAMETERS: Readonly<DummyParameters> = Object.freeze({
 });
 
 const TYPES: Record<string, 0 | 1 | 2> = { argon2d: 0, argon2i: 1, argon2id: 2 };
-/** `$argon2id$v=19$m=65536,t=3,p=4$<salt>$<hash>` (PHC string format; `v=` absent in version 0x10 hashes) */
-const PHC =
-  /^\$(argon2id|argon2i|argon2d)\$(?:v=(\d+)\$)?m=(\d+),t=(\d+),p=(\d+)\$[A-Za-z0-9+/]+\$([A-Za-z0-9+/]+)$/;
+const B64 = /^[A-Za-z0-9+/]+$/;
 
-/** The parameters of one stored Argon2 hash; undefined when it is not one (it is refused anyway). */
+/**
+ * The parameters of one stored Argon2 hash, a PHC string `$argon2id$v=19$m=65536,p=4,t=3$<salt>$<hash>`
+ * (`v=` is absent in version 0x10 hashes; the parameters may come in any order: node-argon2 writes
+ * m, p, t); undefined when it is not one (it is refused anyway).
+ */
 export function hashParameters(phc: string): DummyParameters | undefined {
-  const m = PHC.exec(phc);
-  if (!m) return undefined;
+  const parts = phc.split('$');
+  if (parts[0] !== '' || !(parts[1] in TYPES)) return undefined;
+  const versioned = parts[2]?.startsWith('v=');
+  const [version, params, salt, hash] = versioned
+    ? [Number(parts[2].slice(2)), parts[3], parts[4], parts[5]]
+    : [0x10, parts[2], parts[3], parts[4]];
+  if (parts.length !== (versioned ? 6 : 5) || !params || !B64.test(salt ?? '') || !B64.test(hash ?? ''))
+    return undefined;
+  const p = new Map(params.split(',').map((kv) => kv.split('=', 2) as [string, string]));
+  const num = (k: string) => (/^\d+$/.test(p.get(k) ?? '') ? Number(p.get(k)) : NaN);
+  const [m, t, l] = [num('m'), num('t'), num('p')];
+  if (!Number.isInteger(version) || [m, t, l].some(Number.isNaN)) return undefined;
   return {
-    type: TYPES[m[1]],
-    version: m[2] === undefined ? 0x10 : Number(m[2]),
-    memoryCost: Number(m[3]),
-    timeCost: Number(m[4]),
-    parallelism: Number(m[5]),
-    hashLength: Math.floor((m[6].length * 3) / 4),
+    type: TYPES[parts[1]],
+    version,
+    memoryCost: m,
+    timeCost: t,
+    parallelism: l,
+    hashLength: Math.floor((hash.length * 3) / 4),
   };
 }
 

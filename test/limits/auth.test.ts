@@ -4,6 +4,7 @@
 // and a quarantine cannot be flushed by requests for other users.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import argon2 from 'argon2';
 import { Etcd3 } from 'etcd3';
 import { Authenticator } from '../../src/auth/authenticator.js';
 import {
@@ -81,7 +82,7 @@ const SAMPLE_PARAMETERS: DummyParameters = {
   hashLength: 32,
 };
 
-test('hashParameters reads variant, version, memory, passes, lanes and output length from a PHC string', () => {
+test('hashParameters reads variant, version, memory, passes, lanes and output length from a PHC string', async () => {
   assert.deepEqual(hashParameters(VECTORS['password1']), SAMPLE_PARAMETERS);
   assert.deepEqual(hashParameters('$argon2d$m=8,t=1,p=2$c2FsdHNhbHQ$' + 'A'.repeat(22)), {
     type: 0,
@@ -91,7 +92,25 @@ test('hashParameters reads variant, version, memory, passes, lanes and output le
     parallelism: 2,
     hashLength: 16,
   });
-  for (const bad of ['', 'plain', '$2b$10$abcdefghijklmnopqrstuv', '$argon2id$v=19$m=1,t=1$s$h'])
+  // node-argon2 writes the parameters in the order m, p, t
+  assert.deepEqual(
+    hashParameters(
+      '$argon2i$v=19$m=12,p=1,t=3$7hzVahEaQj06ZvCVZwwcDg$IBXqHupjHfGlqYXm46p3jY0PnK9Jb20yNLZ1vxGeGoA',
+    ),
+    SAMPLE_PARAMETERS,
+  );
+  assert.deepEqual(hashParameters(await argon2.hash('pw', HASH_OPTIONS)), {
+    ...HASH_OPTIONS,
+    version: 0x13,
+    hashLength: 32,
+  });
+  for (const bad of [
+    '',
+    'plain',
+    '$2b$10$abcdefghijklmnopqrstuv',
+    '$argon2id$v=19$m=1,t=1$s$h',
+    '$argon2x$v=19$m=1,t=1,p=1$c2FsdA$aGFzaA',
+  ])
     assert.equal(hashParameters(bad), undefined, bad);
 });
 

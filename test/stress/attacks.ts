@@ -153,10 +153,11 @@ export function bodyAmplification(lab: Lab, scale: number): Promise<AttackReport
 
 /** The server's V8 heap and external memory, from its metrics. */
 function heapFigures(m: Map<string, number>) {
+  if (!m.has('nodejs_heap_size_used_bytes')) throw new Error('the server reports no nodejs_* metrics');
   return {
-    heapUsedMiB: mib(m.get('media_gateway_process_nodejs_heap_size_used_bytes') ?? 0),
-    heapTotalMiB: mib(m.get('media_gateway_process_nodejs_heap_size_total_bytes') ?? 0),
-    externalMiB: mib(m.get('media_gateway_process_nodejs_external_memory_bytes') ?? 0),
+    heapUsedMiB: mib(m.get('nodejs_heap_size_used_bytes') ?? 0),
+    heapTotalMiB: mib(m.get('nodejs_heap_size_total_bytes') ?? 0),
+    externalMiB: mib(m.get('nodejs_external_memory_bytes') ?? 0),
   };
 }
 
@@ -310,7 +311,7 @@ export function declaredLength(lab: Lab, scale: number): Promise<AttackReport> {
     const details = {
       connections: sockets.length,
       vmSizeGrowthMiB: mib(vmSizeOf(server.pid) - vmBefore),
-      externalMemoryMiB: mib(m.get('media_gateway_process_nodejs_external_memory_bytes') ?? 0),
+      externalMemoryMiB: mib(m.get('nodejs_external_memory_bytes') ?? 0),
     };
     for (const s of sockets) s.destroy();
     return details;

@@ -186,7 +186,7 @@ export async function startGateway(
       : ['nice', ['-n', String(lab.serverNice), bin, 'server', file]];
   const child: ChildProcess = spawn(command, args, {
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, LOG_LEVEL: 'error' },
+    env: { ...process.env, LOG_LEVEL: process.env.STRESS_LOG_LEVEL ?? 'error' },
   });
   await waitForPort(port, '127.0.0.1', 30_000);
   await waitForPort(metricsPort, '127.0.0.1', 30_000);
@@ -348,10 +348,7 @@ export function startGauges(server: ServerUnderTest) {
     while (running) {
       try {
         const s = await scrapeMetrics(server.metricsPort);
-        loopMaxMs = Math.max(
-          loopMaxMs,
-          (s.get('media_gateway_process_nodejs_eventloop_lag_max_seconds') ?? 0) * 1000,
-        );
+        loopMaxMs = Math.max(loopMaxMs, (s.get('nodejs_eventloop_lag_max_seconds') ?? 0) * 1000);
       } catch {
         // a scrape that does not come back is itself an event-loop figure: count it as 5 s
         loopMaxMs = Math.max(loopMaxMs, 5000);

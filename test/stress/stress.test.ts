@@ -19,6 +19,7 @@ test('npm run stress at scale 0.02: every attack is contained', async () => {
   ]);
   for (const r of reports) {
     assert.notEqual(r.revocationMs, null, `${r.attack}: the revoked client's connection was cut`);
+    assert.ok(r.eventLoopMaxMs > 0, `${r.attack}: the event-loop gauge reads the server's metric`);
     assert.ok(r.probe.ok >= 1, `${r.attack}: the legitimate probe was served at least once`);
   }
   const bodies = by['body-amplification'].details.requests as { status: unknown }[];
