@@ -29,7 +29,7 @@ export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = Object.freeze({
   authFailuresPerAddress: 10,
   authFailurePeriodMs: 60_000,
   quarantineCapacity: 100_000,
-  helperThreadNice: 10,
+  helperThreadNice: 0,
 });
 
 /** Configuration key → field of ServerLimits, with its reader; the table docs/security.md mirrors. */
