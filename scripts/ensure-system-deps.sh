@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests run for real when missing: the openssl CLI, etcd (server and
-# etcdctl), Prometheus (`prometheus` server and `promtool`, for the scrape, metrics and rule tests) and
-# systemd's `systemd-analyze` (checks the units in deploy/systemd).
+# etcdctl), Prometheus (`prometheus` server and `promtool`, for the scrape, metrics and rule tests),
+# systemd's `systemd-analyze` (checks the units in deploy/systemd) and haproxy (the fleet test runs
+# deploy/haproxy/haproxy.cfg in front of two servers).
 set -euo pipefail
 need=()
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
@@ -9,6 +10,7 @@ command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
 { command -v prometheus && command -v promtool; } >/dev/null 2>&1 || need+=(prometheus)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 [ ${#need[@]} -eq 0 ] && exit 0
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -24,10 +24,12 @@ import { VerifyGate } from './verify-gate.js';
 import type { PeerIdentity } from '../tls/identity.js';
 import { authOutcomesTotal, etcdConnected } from '../metrics/registry.js';
 import { logger } from '../util/log.js';
+import { peerText } from '../util/peer-text.js';
 import { matchLabels, type LabelRule } from './labels.js';
 import { parseUserRecord, type UserRecord } from './records.js';
 import { LruCache } from './lru.js';
-import { Quarantine } from './quarantine.js';
+import { Quarantine, type QuarantineTable } from './quarantine.js';
+import { SharedQuarantine } from './shared-quarantine.js';
 import { createEtcdClient, etcdPrefix } from './etcd-client.js';
 import { EtcdRecordStore, StoreUnavailableError } from './user-store.js';
 
@@ -127,7 +129,7 @@ export class Authenticator {
   private readonly refusedVerdicts?: LruCache<string, CredentialVerdict>;
   private readonly inflight = new Map<string, Promise<boolean>>();
   private readonly parsed?: LruCache<string, ParsedRecord>;
-  private readonly quarantine?: Quarantine;
+  private quarantine?: QuarantineTable;
   private readonly gate: VerifyGate;
   private readonly failureLimiter: FailureLimiter;
   private dummy: { params: DummyParameters; hash: string } | undefined;
@@ -184,7 +186,19 @@ export class Authenticator {
         )
       : undefined;
     const auth = new Authenticator(basic, certificateIdentity, client, users, identities, limits);
-    await Promise.all([users.start(), identities?.start()]);
+    const shared = basic.quarantine?.shared;
+    const sharing =
+      shared && auth.quarantine instanceof Quarantine
+        ? SharedQuarantine.open(auth.quarantine, client, {
+            prefix: etcdPrefix(shared.prefix),
+            periodMs: basic.quarantine!.periodMs,
+            failedAttemptLimit: basic.quarantine!.failedAttemptLimit,
+            connectTimeoutMs: basic.etcd.connectTimeoutMs,
+          })
+        : undefined;
+    const [table] = await Promise.all([sharing, users.start(), identities?.start()]);
+    if (table) auth.quarantine = table;
+    // after the first load: the dummy takes the parameters of the stored hashes
     await auth.refreshDummy();
     auth.onStoreState();
     return auth;
@@ -323,11 +337,18 @@ export class Authenticator {
    */
   private failed(user: string, clientAddress: string, reason: string): AuthDecision {
     this.failureLimiter.recordFailure(clientAddress);
-    if (this.quarantine?.recordFailure(user, clientAddress) === 'table_full') {
+    const outcome = this.quarantine?.recordFailure(user, clientAddress);
+    if (outcome === 'table_full') {
       verificationsRefusedTotal.inc({ reason: 'quarantine_full' });
       log.error('the quarantine table is full (limits.quarantine_capacity); new lockouts are not recorded');
     }
-    log.debug({ user, reason }, 'Basic credentials refused');
+    // the user name is the peer's text: escaped; the address is the client's (src/util/client-address.ts)
+    if (outcome === 'quarantined')
+      log.warn(
+        { user: peerText(user), remote: clientAddress },
+        'user quarantined for failed logins from this address',
+      );
+    log.debug({ user: peerText(user), remote: clientAddress, reason }, 'Basic credentials refused');
     return refuse('basic', 'bad_credentials', 401, reason);
   }
 
@@ -427,11 +448,13 @@ export class Authenticator {
     this.closed = true;
     if (this.dummyTimer) clearTimeout(this.dummyTimer);
     await Promise.all([this.users?.close(), this.identities?.close()]);
+    // the shared quarantine's mirror uses the etcd client: closed before it
+    await this.quarantine?.close();
+    this.quarantine = undefined;
     this.client?.close();
     this.verdicts?.close();
     this.refusedVerdicts?.close();
     this.parsed?.close();
-    this.quarantine?.close();
   }
 }
 

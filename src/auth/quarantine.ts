@@ -12,7 +12,15 @@ import { LruCache } from './lru.js';
 
 export type FailureOutcome = 'counted' | 'quarantined' | 'table_full';
 
-export class Quarantine {
+/** What the authenticator needs of a quarantine: this local one, or ./shared-quarantine.ts around it. */
+export interface QuarantineTable {
+  isQuarantined(user: string, address: string): boolean;
+  recordFailure(user: string, address: string): FailureOutcome;
+  recordSuccess(user: string, address: string): void;
+  close(): void | Promise<void>;
+}
+
+export class Quarantine implements QuarantineTable {
   private readonly failures: LruCache<string, number>;
   /** key → ms timestamp until which the pair is refused; insertion order = expiry order */
   private readonly locked = new Map<string, number>();
@@ -53,6 +61,21 @@ export class Quarantine {
     this.locked.set(key, this.now() + this.cfg.periodMs);
     this.publish();
     return 'quarantined';
+  }
+
+  /**
+   * Quarantines the pair now (another server counted its failures, ./shared-quarantine.ts), for `periodMs`
+   * from now like a local lockout; false when the table is full.
+   */
+  lock(user: string, address: string): boolean {
+    const key = Quarantine.key(user, address);
+    if (this.locked.has(key)) return true;
+    this.sweep();
+    if (this.locked.size >= this.capacity) return false;
+    this.failures.delete(key);
+    this.locked.set(key, this.now() + this.cfg.periodMs);
+    this.publish();
+    return true;
   }
 
   recordSuccess(user: string, address: string): void {

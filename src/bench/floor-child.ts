@@ -69,6 +69,8 @@ interface Args {
   lanes?: number;
   /** http pumps: chunks of `size` per request body */
   chunks?: number;
+  /** sending sides: messages (frames, writes, requests) per second; absent = as fast as possible */
+  rate?: number;
   cert?: string;
   key?: string;
   ca?: string;
@@ -98,6 +100,31 @@ function listenAndReport(server: net.Server): void {
   });
 }
 
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Calls `step` until `seconds` have passed: back to back, or at `rate` per second on a fixed schedule
+ * (the benchmark source's pacing: the steps due are sent, then the loop sleeps until the next one).
+ */
+async function paced(a: Args, step: () => Promise<void>): Promise<void> {
+  const start = performance.now();
+  const end = start + a.seconds! * 1000;
+  if (!a.rate) {
+    while (performance.now() < end) await step();
+    return;
+  }
+  const interval = 1000 / a.rate;
+  let n = 0;
+  for (;;) {
+    const now = performance.now();
+    if (now >= end) break;
+    const due = Math.floor((now - start) / interval) + 1;
+    for (; n < due; n++) await step();
+    const next = start + n * interval - performance.now();
+    if (next > 0) await sleep(next);
+  }
+}
+
 /** A one-byte frame ends the ZeroMQ pump (the measured frames are at least 16 bytes). */
 const SENTINEL = Buffer.alloc(1);
 
@@ -120,13 +147,12 @@ async function zmqSource(a: Args): Promise<void> {
   sock.connect(a.endpoint!);
   const topic = Buffer.from('floor');
   const meter = new Meter();
-  const end = performance.now() + a.seconds! * 1000;
-  while (performance.now() < end) {
+  await paced(a, async () => {
     // a fresh frame per message, like the benchmark's source
     const frame = Buffer.alloc(a.size!);
     meter.add(frame.length);
     await sock.send([topic, frame]);
-  }
+  });
   const result = meter.result('zeromq-send');
   await sock.send([topic, SENTINEL]);
   emit(result);
@@ -152,12 +178,11 @@ function tlsClient(a: Args): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = tls.connect({ ...clientTls(a), host: '127.0.0.1', port: a.port! }, async () => {
       const meter = new Meter();
-      const end = performance.now() + a.seconds! * 1000;
-      while (performance.now() < end) {
+      await paced(a, async () => {
         const chunk = Buffer.alloc(a.size!);
         meter.add(chunk.length);
         if (!socket.write(chunk)) await new Promise((r) => socket.once('drain', r));
-      }
+      });
       emit(meter.result('tls-send'));
       socket.end();
       socket.once('close', () => resolve());
@@ -220,14 +245,26 @@ async function httpClient(a: Args): Promise<void> {
     await res.body.dump();
     if (res.statusCode !== 200) throw new Error(`POST ${path}: HTTP ${res.statusCode}`);
   };
-  const lane = async (): Promise<void> => {
-    while (performance.now() < end) {
-      const chunks = Array.from({ length: a.chunks! }, () => Buffer.alloc(a.size!));
-      for (const c of chunks) meter.add(c.length);
-      await post('/', chunks);
-    }
+  const body = (): Buffer[] => {
+    const chunks = Array.from({ length: a.chunks! }, () => Buffer.alloc(a.size!));
+    for (const c of chunks) meter.add(c.length);
+    return chunks;
   };
-  await Promise.all(Array.from({ length: a.lanes! }, lane));
+  if (a.rate) {
+    // one request per step, at most `lanes` in flight (a step waits for a free lane)
+    const inFlight = new Set<Promise<void>>();
+    await paced(a, async () => {
+      if (inFlight.size >= a.lanes!) await Promise.race(inFlight);
+      const p: Promise<void> = post('/', body()).finally(() => inFlight.delete(p));
+      inFlight.add(p);
+    });
+    await Promise.all(inFlight);
+  } else {
+    const lane = async (): Promise<void> => {
+      while (performance.now() < end) await post('/', body());
+    };
+    await Promise.all(Array.from({ length: a.lanes! }, lane));
+  }
   emit(meter.result(`${a.proto}-send`));
   await post(DONE_PATH, []);
   await pool.close();

@@ -120,11 +120,17 @@ async function pumpPair(
   }
 }
 
-function zeromqPump(dir: string, sizeBytes: number, hwm: number, seconds: number): Promise<PumpResult> {
+function zeromqPump(
+  dir: string,
+  sizeBytes: number,
+  hwm: number,
+  seconds: number,
+  rate?: number,
+): Promise<PumpResult> {
   const endpoint = `ipc://${path.join(dir, 'floor.ipc')}`;
   return pumpPair({ role: 'zmq-sink', args: { endpoint, hwm } }, () => ({
     role: 'zmq-source',
-    args: { endpoint, hwm, size: sizeBytes, seconds },
+    args: { endpoint, hwm, size: sizeBytes, seconds, rate },
   }));
 }
 
@@ -138,9 +144,11 @@ function tlsPairPump(
   kind: 'tls' | 'http1' | 'h2',
   sizeBytes: number,
   seconds: number,
+  rate?: number,
 ): Promise<PumpResult> {
   const http = kind !== 'tls';
-  const proto = http ? { proto: kind, lanes: HTTP_LANES, chunks: HTTP_CHUNKS } : {};
+  // at a fixed rate one message per request: the unbatched case the fixed-rate runs are about
+  const proto = http ? { proto: kind, lanes: HTTP_LANES, chunks: rate ? 1 : HTTP_CHUNKS } : {};
   return pumpPair(
     {
       role: http ? 'http-server' : 'tls-server',
@@ -153,6 +161,7 @@ function tlsPairPump(
         port,
         size: sizeBytes,
         seconds,
+        rate,
         cert: pki.clientCert,
         key: pki.clientKey,
         ca: pki.caCert,
@@ -202,4 +211,64 @@ export async function measureFloor(opts: {
     httpPathCpuMsPerMiB: httpCeiling.cpuMsPerMiB,
     httpCeilingMBPerS: httpCeiling.mbPerS,
   };
+}
+
+/** The pumps of one hop at a fixed rate, as CPU µs per message of each side. */
+export interface RatePump {
+  mibPerS: number;
+  sendCpuUsPerMsg: number;
+  receiveCpuUsPerMsg: number;
+}
+
+/**
+ * The fixed-rate floor: each pump moving `sizeBytes` messages at `rate` per second (ZeroMQ frames, TLS
+ * writes, one-message HTTP/1.1 requests with 4 in flight), to set each half's CPU per message against
+ * what its hops cost at the same size and rate with no gateway code.
+ */
+export interface RateFloor {
+  sizeBytes: number;
+  rate: number;
+  zeromq: RatePump;
+  tls: RatePump;
+  http1: RatePump;
+}
+
+export function perMessage(p: PumpResult, sizeBytes: number): RatePump {
+  const mibPerMsg = sizeBytes / (1024 * 1024);
+  return {
+    mibPerS: p.mibPerS,
+    sendCpuUsPerMsg: p.sendCpuMsPerMiB * mibPerMsg * 1000,
+    receiveCpuUsPerMsg: p.receiveCpuMsPerMiB * mibPerMsg * 1000,
+  };
+}
+
+export async function measureRateFloor(opts: {
+  dir: string;
+  pki: DemoPki;
+  sizeBytes: number;
+  hwm: number;
+  seconds: number;
+  rate: number;
+}): Promise<RateFloor> {
+  const { sizeBytes, rate, seconds } = opts;
+  const zeromq = await zeromqPump(opts.dir, sizeBytes, opts.hwm, seconds, rate);
+  const tls = await tlsPairPump(opts.pki, 'tls', sizeBytes, seconds, rate);
+  const http1 = await tlsPairPump(opts.pki, 'http1', sizeBytes, seconds, rate);
+  return {
+    sizeBytes,
+    rate,
+    zeromq: perMessage(zeromq, sizeBytes),
+    tls: perMessage(tls, sizeBytes),
+    http1: perMessage(http1, sizeBytes),
+  };
+}
+
+/**
+ * What a half's hops cost at a fixed rate: the client receives from ZeroMQ and sends over the middle hop,
+ * the server receives from the middle hop and sends to ZeroMQ.
+ */
+export function halfFloorUs(f: RateFloor, half: 'client' | 'server', middle: 'http1' | 'tls'): number {
+  return half === 'client'
+    ? f.zeromq.receiveCpuUsPerMsg + f[middle].sendCpuUsPerMsg
+    : f[middle].receiveCpuUsPerMsg + f.zeromq.sendCpuUsPerMsg;
 }

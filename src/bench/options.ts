@@ -12,7 +12,7 @@ export const ALL_MODES = [
 ] as const;
 export type BenchMode = (typeof ALL_MODES)[number];
 
-export const ALL_EXTRAS = ['latency', 'slow-sink', 'floor', 'spool-replay'] as const;
+export const ALL_EXTRAS = ['latency', 'slow-sink', 'floor', 'fixed-rate', 'spool-replay'] as const;
 export type BenchExtra = (typeof ALL_EXTRAS)[number];
 
 export interface BenchOptions {
@@ -35,6 +35,8 @@ export interface BenchOptions {
   svg: string;
   profile: boolean;
   profileDir: string;
+  /** matrix runs with tracing off (the default), on, or both (then reported as a per-message CPU ratio) */
+  telemetry: 'off' | 'on' | 'both';
 }
 
 export class BenchUsageError extends Error {}
@@ -53,15 +55,21 @@ Options:
   --streams N         number of topics sent interleaved (default 4)
   --rate N            fixed total messages/s in the matrix runs (default: as fast as possible)
   --slow-sink MS      the sink sleeps MS per message in the matrix runs (back-pressure)
-  --extras LIST       additional runs: latency,slow-sink,floor,spool-replay or none (default: all
-                      when neither --sizes nor --modes is given, otherwise none); floor measures bare
-                      ZeroMQ, TLS and HTTP pumps to bound what a gateway can reach at 1 MiB here;
+  --extras LIST       additional runs: latency,slow-sink,floor,fixed-rate,spool-replay or none
+                      (default: all when neither --sizes nor --modes is given, otherwise none); floor
+                      measures bare ZeroMQ, TLS and HTTP pumps to bound what a gateway can reach at
+                      1 MiB here; fixed-rate runs mtls and direct at 40% of each size's mtls msg/s
+                      (needs mtls in --modes) and the bare pumps at the same size and rate;
                       spool-replay fills a 1 GiB spool with the server away, then measures the
                       client's peak RSS and speed while a restarted client replays it
   --drain-timeout S   wait at most S seconds for the sink after the source stops (default 20)
   --json FILE         write the results as JSON (default bench-results/bench.json)
   --svg FILE          write a throughput chart (default bench-results/bench.svg)
   --profile           run client and server with node --cpu-prof (bench-results/profiles)
+  --telemetry WHEN    off (default), on or both: the matrix runs with a telemetry section in both
+                      halves (OTLP/HTTP protobuf to a receiver in the harness, every message
+                      carrying a sampled trace context); both runs each twice and reports the
+                      per-message CPU of client + server with tracing on as a ratio of off
   -h, --help          show this help
 `;
 
@@ -125,6 +133,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
         json: { type: 'string' },
         svg: { type: 'string' },
         profile: { type: 'boolean' },
+        telemetry: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -152,5 +161,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
     svg: v.svg ?? 'bench-results/bench.svg',
     profile: v.profile ?? false,
     profileDir: 'bench-results/profiles',
+    telemetry:
+      v.telemetry !== undefined ? list('telemetry', v.telemetry, ['off', 'on', 'both'] as const)[0] : 'off',
   };
 }

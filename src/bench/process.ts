@@ -3,7 +3,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { ProbeReply, ProbeReport } from './half-probe.js';
 
 /** bin/media-gateway, found from this module (dist/bench/ or src/bench/). */
 export const BIN_PATH = path.resolve(
@@ -23,6 +24,12 @@ export function launcherNodeFlags(binText: string): string[] {
   const m = /^#!\S*env\s+-S\s+node\s+(.*)$/.exec(first);
   return m ? m[1].trim().split(/\s+/).filter(Boolean) : [];
 }
+
+/** The built probe (dist/), preloaded into each half; found like BIN_PATH. */
+const PROBE_PATH = path.resolve(path.dirname(BIN_PATH), '..', 'dist', 'bench', 'half-probe.js');
+
+/** How long the harness waits for a probe's answer before giving up on the figure (never on the run). */
+const PROBE_TIMEOUT_MS = 2000;
 
 export interface ProcessUsage {
   /** user + system CPU seconds since the process started */
@@ -63,6 +70,10 @@ export interface GatewayProcess {
   /** CPU seconds spent until the process was ready (start-up, module loading) */
   startupCpuS: number;
   usage(): Promise<ProcessUsage>;
+  /** restarts the probe's event-loop delay and GC counts (false when the probe did not answer) */
+  resetProbe(): Promise<boolean>;
+  /** the probe's figures since its last reset, or null when it did not answer */
+  probe(): Promise<ProbeReport | null>;
   /** SIGTERM, then SIGKILL after graceMs; resolves when the process is gone. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -81,11 +92,30 @@ export async function startGatewayProcess(
   const nodeFlags = [
     ...launcherNodeFlags(await readFile(BIN_PATH, 'utf8')),
     ...(opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : []),
+    '--import',
+    pathToFileURL(PROBE_PATH).href,
   ];
   const child = spawn(process.execPath, [...nodeFlags, BIN_PATH, kind, configPath], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     env: { ...process.env, ...opts.env },
   });
+  // The harness must not wait on the channel either (a half that exits closes it).
+  child.channel?.unref();
+  const ask = <K extends ProbeReply['probe']>(probe: K): Promise<Extract<ProbeReply, { probe: K }> | null> =>
+    new Promise((resolve) => {
+      if (!child.connected) return resolve(null);
+      const done = (reply: Extract<ProbeReply, { probe: K }> | null): void => {
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        resolve(reply);
+      };
+      const onMessage = (m: ProbeReply): void => {
+        if (m?.probe === probe) done(m as Extract<ProbeReply, { probe: K }>);
+      };
+      const timer = setTimeout(() => done(null), PROBE_TIMEOUT_MS);
+      child.on('message', onMessage);
+      child.send({ probe }, (err) => err && done(null));
+    });
   let out = '';
   let ready = false;
   let onReady: (() => void) | undefined;
@@ -107,6 +137,8 @@ export async function startGatewayProcess(
     output: () => out,
     startupCpuS: 0,
     usage: () => readProcessUsage(child.pid!),
+    resetProbe: async () => (await ask('reset')) !== null,
+    probe: async () => (await ask('report'))?.report ?? null,
     async stop(graceMs = 5000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');

@@ -1,6 +1,7 @@
 // Presenting benchmark results: the text table, the JSON document and a hand-written SVG chart.
 import { formatSize, type BenchOptions } from './options.js';
-import type { FloorResult } from './floor.js';
+import type { TelemetryComparison } from './benchmark.js';
+import type { FloorResult, RateFloor } from './floor.js';
 import type { RunResult } from './runner.js';
 import type { SpoolReplayResult } from './spool-replay.js';
 import { fmt, type LatencyComparison, type TargetResult } from './targets.js';
@@ -15,8 +16,12 @@ export interface BenchReport {
   latency: LatencyComparison | null;
   /** bare ZeroMQ, TLS and HTTP pumps and the bounds made from them (--extras floor) */
   floor?: FloorResult | null;
+  /** bare pumps at each fixed-rate run's size and rate (--extras fixed-rate) */
+  fixedRate?: RateFloor[];
   /** the spool-replay extra (--extras spool-replay) */
   spoolReplay?: SpoolReplayResult | null;
+  /** --telemetry: per-message CPU with tracing on against off */
+  telemetry?: TelemetryComparison[] | null;
   targets: TargetResult[];
   /** true when any run lost, duplicated or reordered messages, or could not complete */
   failed: boolean;
@@ -26,6 +31,12 @@ const ms = (v: number): string => (Number.isFinite(v) ? v.toFixed(v >= 100 ? 0 :
 const ratio = (v: number | null): string => (v === null ? '-' : `${fmt(v)}×`);
 const half = (h: RunResult['client']): string =>
   h ? `${h.cpuS.toFixed(1)}s/${h.peakRssMiB.toFixed(0)}M` : '-';
+const pair = (r: RunResult, f: (h: NonNullable<RunResult['client']>) => string): string =>
+  r.client && r.server ? `${f(r.client)}/${f(r.server)}` : '-';
+const probed =
+  (f: (p: NonNullable<NonNullable<RunResult['client']>['probe']>) => string) =>
+  (h: NonNullable<RunResult['client']>): string =>
+    h.probe ? f(h.probe) : '?';
 
 function describe(r: RunResult): string {
   const extra = [r.rate ? `${r.rate}/s` : '', r.slowSinkMs ? `sink ${r.slowSinkMs}ms` : ''].filter(Boolean);
@@ -45,6 +56,9 @@ export function formatTable(report: BenchReport): string {
     'max ms',
     'client cpu/rss',
     'server cpu/rss',
+    'µs/msg c/s',
+    'loop max ms c/s',
+    'full GCs c/s',
     'sent',
     'lost/dup/order',
     'status',
@@ -61,6 +75,15 @@ export function formatTable(report: BenchReport): string {
     ms(r.latencyMs.max),
     half(r.client),
     half(r.server),
+    pair(r, (h) => fmt(h.cpuUsPerMsg)),
+    pair(
+      r,
+      probed((p) => fmt(p.maxLoopDelayMs)),
+    ),
+    pair(
+      r,
+      probed((p) => String(p.fullGcs)),
+    ),
     String(r.sent),
     `${r.lost}/${r.duplicates}/${r.misordered}`,
     r.failed ? 'FAILED' : 'ok',
@@ -100,20 +123,32 @@ export function formatTable(report: BenchReport): string {
         `CPU ms/MiB; at most ${fmt(f.httpCeilingMBPerS)} MB/s`,
     );
   }
+  for (const f of report.fixedRate ?? []) {
+    const side = (p: RateFloor['zeromq']): string =>
+      `${fmt(p.sendCpuUsPerMsg)} µs/msg sending + ${fmt(p.receiveCpuUsPerMsg)} µs/msg receiving`;
+    out.push(
+      '',
+      `floor at ${formatSize(f.sizeBytes)}, ${f.rate} msg/s (bare pumps, CPU per message):`,
+      `  ZeroMQ ipc dealer -> router: ${side(f.zeromq)}`,
+      `  Node TLS, client certificates: ${side(f.tls)}`,
+      `  undici -> Node HTTPS, HTTP/1.1, one message per request, 4 in flight: ${side(f.http1)}`,
+    );
+  }
   out.push('', 'targets (https with client certificates):');
   for (const t of report.targets) {
     const measured =
       t.measured === null
         ? 'n/a'
-        : t.unit === 'of direct' || t.unit === 'of mtls'
+        : t.unit.startsWith('of ')
           ? `${(t.measured * 100).toFixed(0)}%`
           : `${fmt(t.measured)}${t.unit === '×' ? '' : ' '}${t.unit}`;
-    const goal =
-      t.id === 'bytes-1m' || t.unit === 'of mtls'
-        ? `>= ${t.target * 100}% ${t.unit}`
-        : t.id === 'throughput-1k'
-          ? `>= ${t.target}×`
-          : `<= ${t.target} ${t.unit}`;
+    const atLeast =
+      t.goal === 'min' || t.id === 'bytes-1m' || t.unit === 'of mtls' || t.id === 'throughput-1k';
+    const goal = t.unit.startsWith('of ')
+      ? `${atLeast ? '>=' : '<='} ${t.target * 100}% ${t.unit}`
+      : t.unit === '×'
+        ? `${atLeast ? '>=' : '<='} ${t.target}×`
+        : `${atLeast ? '>=' : '<='} ${t.target} ${t.unit}`;
     out.push(`  ${t.status.padEnd(4)}  ${t.description}: ${measured} (target ${goal}; ${t.detail})`);
   }
   return out.join('\n') + '\n';

@@ -14,11 +14,13 @@ import {
   type Transport,
 } from './configs.js';
 import type { BenchMode, BenchOptions } from './options.js';
+import type { ProbeReport } from './half-probe.js';
 import { startGatewayProcess, type GatewayProcess, type ProcessUsage } from './process.js';
 import { summarizeLatency, type LatencySummary } from './stats.js';
 import { benchTopics, runSource, Sink } from './traffic.js';
+import { startSpanSink, telemetrySection } from './telemetry.js';
 
-export type RunPurpose = 'matrix' | 'latency' | 'slow-sink';
+export type RunPurpose = 'matrix' | 'latency' | 'slow-sink' | 'fixed-rate';
 
 export interface RunSpec {
   name: string;
@@ -31,12 +33,20 @@ export interface RunSpec {
   warmupS?: number;
   rate?: number;
   slowSinkMs?: number;
+  /** both halves trace (a telemetry section, OTLP to a receiver in the harness), every message with a context */
+  telemetry?: boolean;
 }
 
 export interface HalfResult extends ProcessUsage {
   pid: number;
   /** part of cpuS spent before the process was ready; cpuS - startupCpuS is the run's own CPU time */
   startupCpuS: number;
+  /** CPU seconds from the end of the warm-up to the end of the run (drain included) */
+  measuredCpuS: number;
+  /** measuredCpuS per message that reached the sink after the warm-up, µs */
+  cpuUsPerMsg: number;
+  /** event-loop delay and GC counts after the warm-up (null when the probe did not answer) */
+  probe: ProbeReport | null;
 }
 
 export interface RunResult extends RunSpec {
@@ -73,6 +83,39 @@ export const LATENCY_SIZE = 64 * 1024;
  * about 1.5 s after the first message. The target is about the steady state, so that part is not measured.
  */
 export const LATENCY_WARMUP_S = 2;
+/** The fixed-rate extra runs each size at this share of the mtls capacity measured in the same invocation. */
+export const FIXED_RATE_SHARE = 0.4;
+
+/**
+ * The fixed-rate runs for the matrix's results: for every size with a successful mtls matrix run, mtls and
+ * direct at FIXED_RATE_SHARE of that run's msg/s, with the latency runs' warm-up.
+ */
+export function planFixedRateRuns(o: BenchOptions, matrix: RunResult[]): RunSpec[] {
+  const runs: RunSpec[] = [];
+  for (const sizeBytes of o.sizes) {
+    // The untraced run is the capacity the fixed-rate runs (which are untraced) are measured against.
+    const candidates = matrix.filter(
+      (r) => r.purpose === 'matrix' && r.mode === 'mtls' && r.sizeBytes === sizeBytes && !r.failed,
+    );
+    const mtls = candidates.find((r) => !r.telemetry) ?? candidates[0];
+    if (!mtls || !(mtls.msgPerS > 0)) continue;
+    const rate = Math.max(1, Math.round(mtls.msgPerS * FIXED_RATE_SHARE));
+    for (const mode of ['mtls', 'direct'] as const) {
+      runs.push({
+        name: `rate40-${mode}`,
+        purpose: 'fixed-rate',
+        mode,
+        sizeBytes,
+        streams: o.streams,
+        seconds: o.seconds,
+        rate,
+        warmupS: LATENCY_WARMUP_S,
+      });
+    }
+  }
+  return runs;
+}
+
 /** The slow-sink extra: 1 MiB frames, the sink sleeping this long per message. */
 export const SLOW_SINK_SIZE = 1024 * 1024;
 export const SLOW_SINK_MS = 25;
@@ -80,17 +123,23 @@ export const SLOW_SINK_MS = 25;
 export function planRuns(o: BenchOptions): RunSpec[] {
   const runs: RunSpec[] = [];
   const base = { streams: o.streams, seconds: o.seconds };
+  const tracing = o.telemetry === 'both' ? [false, true] : [o.telemetry === 'on'];
   for (const sizeBytes of o.sizes) {
     for (const mode of o.modes) {
-      runs.push({
-        ...base,
-        name: mode,
-        purpose: 'matrix',
-        mode,
-        sizeBytes,
-        rate: o.rate,
-        slowSinkMs: o.slowSinkMs,
-      });
+      for (const telemetry of tracing) {
+        // `direct` has no gateway to trace
+        if (telemetry && mode === 'direct') continue;
+        runs.push({
+          ...base,
+          name: telemetry ? `${mode}+otel` : mode,
+          purpose: 'matrix',
+          mode,
+          sizeBytes,
+          rate: o.rate,
+          slowSinkMs: o.slowSinkMs,
+          ...(telemetry ? { telemetry } : {}),
+        });
+      }
     }
   }
   if (o.extras.includes('latency')) {
@@ -178,6 +227,13 @@ export async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult>
     sink.start();
     cleanups.unshift(() => sink.close());
 
+    let telemetry: object | undefined;
+    if (transport && spec.telemetry) {
+      const receiver = await startSpanSink();
+      cleanups.push(() => receiver.close());
+      telemetry = telemetrySection(receiver.url);
+    }
+
     if (transport) {
       const [serverPort, clientPort] = [await freePort(), await freePort()];
       const serverFile = path.join(runDir, 'server.json');
@@ -185,20 +241,23 @@ export async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult>
       const common = { frameBytes: spec.sizeBytes, transport, pki: ctx.pki };
       await writeFile(
         serverFile,
-        JSON.stringify(serverConfig({ ...common, port: serverPort, sinkUrl }), null, 2),
+        JSON.stringify({ ...serverConfig({ ...common, port: serverPort, sinkUrl }), telemetry }, null, 2),
       );
       await writeFile(
         clientFile,
         JSON.stringify(
-          clientConfig({
-            ...common,
-            port: clientPort,
-            serverPort,
-            sourceUrl,
-            settings: clientSettings(spec.mode),
-            deadLetterDir: path.join(runDir, 'dead-letter'),
-            spool: spoolOf(spec.mode, runDir),
-          }),
+          {
+            ...clientConfig({
+              ...common,
+              port: clientPort,
+              serverPort,
+              sourceUrl,
+              settings: clientSettings(spec.mode),
+              deadLetterDir: path.join(runDir, 'dead-letter'),
+              spool: spoolOf(spec.mode, runDir),
+            }),
+            telemetry,
+          },
           null,
           2,
         ),
@@ -229,16 +288,37 @@ export async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult>
     // Latency counts only after a warm-up (by default 10% of the run, at most 0.5 s): JIT and connection set-up.
     const warmupMs = spec.warmupS !== undefined ? spec.warmupS * 1000 : Math.min(500, spec.seconds * 100);
     latencyFrom = performance.now() + warmupMs;
+    // CPU per message and the probes' figures cover the same part of the run as the latency.
+    const halves = [client, server].filter((h): h is GatewayProcess => h !== undefined);
+    const measureStart = new Promise<Map<GatewayProcess, number>>((resolve) =>
+      setTimeout(async () => {
+        const at = new Map<GatewayProcess, number>();
+        messagesAtMeasureStart = sink.snapshot().unique;
+        // a half that is already gone (a failed run) leaves its figure to the start-up fallback
+        await Promise.all(
+          halves.map(async (h) => {
+            at.set(h, (await h.usage()).cpuS);
+            await h.resetProbe();
+          }),
+        ).catch(() => undefined);
+        resolve(at);
+      }, warmupMs),
+    );
+    let messagesAtMeasureStart = 0;
     const cpuBefore = process.cpuUsage();
     const source = await runSource(writer, {
       topics,
       size: spec.sizeBytes,
       seconds: spec.seconds + (spec.warmupS ?? 0),
       rate: spec.rate,
+      traced: spec.telemetry,
     });
     const drained = await sink.waitForAll(source.sent, ctx.drainTimeoutS * 1000);
+    const cpuAtStart = await measureStart;
     const [clientUsage, serverUsage] = await Promise.all([client?.usage(), server?.usage()]);
+    const [clientProbe, serverProbe] = await Promise.all([client?.probe(), server?.probe()]);
     const counts = sink.snapshot();
+    const measured = { messages: counts.unique - messagesAtMeasureStart, cpuAtStart };
     const cpu = process.cpuUsage(cpuBefore);
 
     const durationS = (counts.lastReceivedAt - source.startedAt) / 1000;
@@ -267,8 +347,8 @@ export async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult>
       msgPerS: durationS > 0 ? counts.unique / durationS : 0,
       mbPerS: durationS > 0 ? (counts.unique * spec.sizeBytes) / durationS / 1e6 : 0,
       latencyMs: summarizeLatency(sink.latencyMs),
-      client: client && clientUsage ? halfResult(client, clientUsage) : null,
-      server: server && serverUsage ? halfResult(server, serverUsage) : null,
+      client: client && clientUsage ? halfResult(client, clientUsage, clientProbe ?? null, measured) : null,
+      server: server && serverUsage ? halfResult(server, serverUsage, serverProbe ?? null, measured) : null,
       harnessCpuS: (cpu.user + cpu.system) / 1e6,
       ratio: { direct: null, oneInFlight: null },
       failed: failures.length > 0,
@@ -287,8 +367,21 @@ function spoolOf(mode: BenchMode, runDir: string): { dir: string; sync: 'always'
   return sync ? { dir: path.join(runDir, 'spool'), sync } : undefined;
 }
 
-function halfResult(p: GatewayProcess, usage: ProcessUsage): HalfResult {
-  return { pid: p.child.pid!, startupCpuS: p.startupCpuS, ...usage };
+function halfResult(
+  p: GatewayProcess,
+  usage: ProcessUsage,
+  probe: ProbeReport | null,
+  measured: { messages: number; cpuAtStart: Map<GatewayProcess, number> },
+): HalfResult {
+  const measuredCpuS = usage.cpuS - (measured.cpuAtStart.get(p) ?? p.startupCpuS);
+  return {
+    pid: p.child.pid!,
+    startupCpuS: p.startupCpuS,
+    ...usage,
+    measuredCpuS,
+    cpuUsPerMsg: measured.messages > 0 ? (measuredCpuS * 1e6) / measured.messages : Number.NaN,
+    probe,
+  };
 }
 
 function failedRun(spec: RunSpec, transport: Transport | null, reason: string): RunResult {

@@ -1,6 +1,6 @@
 // The issue's performance targets (https with client certificates), evaluated on a run's results.
 import { formatSize } from './options.js';
-import type { FloorResult } from './floor.js';
+import { halfFloorUs, type FloorResult, type RateFloor } from './floor.js';
 import type { RunResult } from './runner.js';
 import type { SpoolReplayResult } from './spool-replay.js';
 
@@ -13,12 +13,19 @@ export interface TargetResult {
     | 'spool-1k'
     | 'spool-64k'
     | 'spool-1m'
-    | 'spool-replay-rss';
+    | 'spool-replay-rss'
+    | 'fixed-rate-cpu'
+    | 'tail-ratio'
+    | 'tail-added-p99'
+    | 'saturation-http'
+    | 'saturation-tls';
   description: string;
   /** the target value, in `unit` */
   target: number;
   measured: number | null;
   unit: string;
+  /** whether `measured` must be at least or at most `target` */
+  goal?: 'min' | 'max';
   status: 'PASS' | 'MISS' | 'n/a';
   /** which runs the figure comes from, or why it is missing */
   detail: string;
@@ -59,6 +66,7 @@ export function evaluateTargets(
   results: RunResult[],
   floor: FloorResult | null = null,
   spoolReplay: SpoolReplayResult | null = null,
+  fixedRate: RateFloor[] = [],
 ): TargetResult[] {
   const out: TargetResult[] = [];
 
@@ -137,7 +145,143 @@ export function evaluateTargets(
       : 'no gateway run completed',
   });
   out.push(...spoolTargets(results, spoolReplay));
+  out.push(
+    ...fixedRateTargets(results, fixedRate),
+    ...tailTargets(results),
+    ...saturationTargets(results, floor),
+  );
   return out;
+}
+
+/** Each half's CPU per message at a fixed rate must stay within this factor of its hops' bare pumps. */
+const FIXED_RATE_CPU_FACTOR = 1.3;
+const TAIL_RATIO = 3;
+const TAIL_ADDED_MS = 5;
+const TAIL_SIZE = 64 * 1024;
+const SATURATION_HTTP = 0.9;
+const SATURATION_TLS = 0.7;
+
+function fixedRun(results: RunResult[], mode: string, size: number): RunResult | undefined {
+  return results.find(
+    (r) => r.purpose === 'fixed-rate' && r.mode === mode && r.sizeBytes === size && !r.failed,
+  );
+}
+
+/** Per size and half: CPU per message against the HTTP pump as the middle hop, the bare-TLS ratio in the detail. */
+function fixedRateTargets(results: RunResult[], floors: RateFloor[]): TargetResult[] {
+  const out: TargetResult[] = [];
+  const sizes = [...new Set(results.filter((r) => r.purpose === 'fixed-rate').map((r) => r.sizeBytes))];
+  if (sizes.length === 0) {
+    out.push({
+      id: 'fixed-rate-cpu',
+      description: 'each half’s CPU/msg at 40% of mtls vs the pumps for its hops (HTTP middle)',
+      target: FIXED_RATE_CPU_FACTOR,
+      measured: null,
+      unit: '×',
+      goal: 'max',
+      status: 'n/a',
+      detail: 'needs the fixed-rate runs (--extras fixed-rate with mtls in --modes)',
+    });
+  }
+  for (const size of sizes) {
+    const run = fixedRun(results, 'mtls', size);
+    const floor = floors.find((f) => f.sizeBytes === size);
+    for (const half of ['client', 'server'] as const) {
+      const h = run?.[half];
+      const x = h && floor ? h.cpuUsPerMsg / halfFloorUs(floor, half, 'http1') : null;
+      const xTls = h && floor ? h.cpuUsPerMsg / halfFloorUs(floor, half, 'tls') : null;
+      out.push({
+        id: 'fixed-rate-cpu',
+        description: `${half} CPU/msg at ${formatSize(size)}, 40% of mtls, vs the pumps for its hops (HTTP middle)`,
+        target: FIXED_RATE_CPU_FACTOR,
+        measured: x,
+        unit: '×',
+        goal: 'max',
+        status: judge(x, (v) => v <= FIXED_RATE_CPU_FACTOR),
+        detail:
+          x === null || !h || !floor || !run
+            ? 'needs the fixed-rate mtls run and its pumps (--extras fixed-rate)'
+            : `${fmt(h.cpuUsPerMsg)} vs ${fmt(halfFloorUs(floor, half, 'http1'))} µs/msg at ${run.rate} msg/s; ` +
+              `vs bare TLS ${fmt(xTls!)}× (${fmt(halfFloorUs(floor, half, 'tls'))} µs/msg)`,
+      });
+    }
+  }
+  return out;
+}
+
+function loopAndGc(r: RunResult): string {
+  return (['client', 'server'] as const)
+    .map((k) => {
+      const p = r[k]?.probe;
+      return p ? `${k} loop max ${fmt(p.maxLoopDelayMs)} ms, ${p.fullGcs} full GCs` : `${k} not probed`;
+    })
+    .join(', ');
+}
+
+/** The 64 KiB fixed-rate run's tail: p99 against its own p50 and against direct at the same rate. */
+function tailTargets(results: RunResult[]): TargetResult[] {
+  const m = fixedRun(results, 'mtls', TAIL_SIZE);
+  const d = fixedRun(results, 'direct', TAIL_SIZE);
+  const ratio = m && m.latencyMs.p50 > 0 ? m.latencyMs.p99 / m.latencyMs.p50 : null;
+  const added = m && d ? m.latencyMs.p99 - d.latencyMs.p99 : null;
+  const missing = 'needs the fixed-rate runs at 64 KiB (--extras fixed-rate with mtls and 64k)';
+  return [
+    {
+      id: 'tail-ratio',
+      description: `p99 vs p50 at ${formatSize(TAIL_SIZE)}, 40% of mtls`,
+      target: TAIL_RATIO,
+      measured: ratio,
+      unit: '×',
+      goal: 'max',
+      status: judge(ratio, (v) => v <= TAIL_RATIO),
+      detail: m
+        ? `p50 ${m.latencyMs.p50.toFixed(2)} ms, p99 ${m.latencyMs.p99.toFixed(2)} ms at ${m.rate} msg/s; ${loopAndGc(m)}`
+        : missing,
+    },
+    {
+      id: 'tail-added-p99',
+      description: `added p99 over direct at ${formatSize(TAIL_SIZE)}, 40% of mtls`,
+      target: TAIL_ADDED_MS,
+      measured: added,
+      unit: 'ms',
+      goal: 'max',
+      status: judge(added, (v) => v <= TAIL_ADDED_MS),
+      detail:
+        m && d
+          ? `p99 mtls ${m.latencyMs.p99.toFixed(2)} ms - direct ${d.latencyMs.p99.toFixed(2)} ms`
+          : missing,
+    },
+  ];
+}
+
+/** mtls 1 MiB as fast as possible against the floor's two bounds. */
+function saturationTargets(results: RunResult[], floor: FloorResult | null): TargetResult[] {
+  const m = matrixRun(results, 'mtls', 1024 * 1024);
+  const line = (
+    id: 'saturation-http' | 'saturation-tls',
+    what: string,
+    bound: number | undefined,
+    target: number,
+  ): TargetResult => {
+    const share = m && bound ? m.mbPerS / bound : null;
+    return {
+      id,
+      description: `mtls 1 MiB bytes/s vs the ${what} bound`,
+      target,
+      measured: share,
+      unit: 'of bound',
+      goal: 'min',
+      status: judge(share, (v) => v >= target),
+      detail:
+        share === null
+          ? 'needs the mtls 1 MiB run and the floor (--extras floor)'
+          : `${fmt(m!.mbPerS)} vs ${fmt(bound!)} MB/s`,
+    };
+  };
+  return [
+    line('saturation-http', 'HTTP/1.1', floor?.httpCeilingMBPerS, SATURATION_HTTP),
+    line('saturation-tls', 'bare-TLS', floor?.ceilingMBPerS, SATURATION_TLS),
+  ];
 }
 
 /** The spool's targets: mtls-spool (the default sync) as a share of mtls at each size, and the replay RSS. */

@@ -7,6 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { WriteResult, SavantWriter } from '../savant/writer.js';
 import type { SavantReader } from '../savant/reader.js';
 import { buildMessage } from '../savant/message.js';
+import { replacePropagatedContext } from '../savant/propagated-context.js';
+import { sampledTraceparent } from './telemetry.js';
 import { SampleBuffer } from './stats.js';
 
 /** Bytes 0-7: send time (performance.now(), ms, f64 LE); 8-11: sequence (u32 LE); 12-15: topic index (u32 LE). */
@@ -33,6 +35,8 @@ export interface SourceOptions {
   rate?: number;
   /** sends queued in the writer at once */
   window?: number;
+  /** every message carries a sampled W3C trace context (one per topic) in its propagated_context */
+  traced?: boolean;
 }
 
 /** Bytes per arena: small frames share one allocation; a frame of this size or more gets its own. */
@@ -67,7 +71,10 @@ export class FrameArena {
  */
 export async function runSource(writer: SavantWriter, opts: SourceOptions): Promise<SourceResult> {
   const topics = opts.topics.map((t) => Buffer.from(t));
-  const messages = opts.topics.map((t) => buildMessage({ content: 'video_frame', sourceId: t }));
+  const messages = opts.topics.map((t) => {
+    const m = buildMessage({ content: 'video_frame', sourceId: t });
+    return opts.traced ? replacePropagatedContext(m, { traceparent: sampledTraceparent() }) : m;
+  });
   const sentPerTopic = opts.topics.map(() => 0);
   const frames = new FrameArena(opts.size);
   const window = opts.window ?? 64;

@@ -2,6 +2,7 @@
 // configured ZeroMQ socket and delivers them over HTTP(S) to the gateway server; serves /health and /metrics.
 // Without a config file the embedded default (the original's default config, bound to 127.0.0.1) is used.
 // SIGINT/SIGTERM/SIGQUIT stop reading, deliver what is queued (bounded by shutdown_timeout), and exit 0.
+import { redactUrl } from '../util/redact-url.js';
 import { loadClientConfig } from '../config/client.js';
 import { defaultClientConfig } from '../config/defaults.js';
 import type { ClientConfig } from '../config/types.js';
@@ -48,7 +49,7 @@ const command: HalfCommand<ClientConfig> = {
       throw new Error(`cannot start: ${(err as Error).message}`);
     }
     log.info(
-      { url: redactUrl(config.url), in_stream: config.inStream.url },
+      { url: (config.urls ?? [config.url]).map(redactUrl).join(' '), in_stream: config.inStream.url },
       `listening on http://${hostForUrl(config.ip)}:${client.port}`,
     );
     return {
@@ -67,16 +68,4 @@ export function run(argv: string[]): Promise<number> {
 
 function hostForUrl(ip: string): string {
   return ip.includes(':') ? `[${ip}]` : ip;
-}
-
-/** The server URL without any user:password part. */
-function redactUrl(raw: string): string {
-  try {
-    const url = new URL(raw);
-    url.username = '';
-    url.password = '';
-    return url.toString();
-  } catch {
-    return '<invalid url>';
-  }
 }

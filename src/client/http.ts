@@ -29,8 +29,9 @@ export class GatewayHttp {
     private readonly headers: Record<string, string>,
   ) {}
 
-  static async open(cfg: ClientConfig): Promise<GatewayHttp> {
-    const url = new URL(cfg.url);
+  /** `serverUrl`: one of the configured servers (default the only one, `url`). */
+  static async open(cfg: ClientConfig, serverUrl = cfg.url): Promise<GatewayHttp> {
+    const url = new URL(serverUrl);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new Error(`client url must be http:// or https://, got ${url.protocol}`);
     }
@@ -57,6 +58,7 @@ export class GatewayHttp {
     body: ChunkedBody,
     signal?: AbortSignal,
     extraHeaders?: Record<string, string>,
+    _lane?: number,
   ): Promise<PostOutcome> {
     const stopTimer = requestDuration.startTimer({ side: 'client' });
     try {

@@ -31,7 +31,9 @@ import {
 } from '../spool/index.js';
 import { DeadLetterDir } from './dead-letter.js';
 import { GatewayHttp } from './http.js';
-import { Sender, type Completion } from './sender.js';
+import { openServers, type PostingHttp } from './servers.js';
+import { Sender, type Completion, type SenderOptions } from './sender.js';
+import type { ClientTracing } from '../telemetry/client.js';
 import { clientFamilies, exportHalfFamilies } from '../ops/families.js';
 import { startOpsListener, type OpsListener } from '../ops/listener.js';
 
@@ -67,10 +69,10 @@ export async function startClient(cfg: ClientConfig): Promise<RunningClient> {
   exportHalfFamilies(clientFamilies(cfg));
   // First: a spool directory that cannot be used stops start-up before any socket is opened.
   const spool = cfg.spool ? Spool.open(cfg.spool, spoolEvents()) : undefined;
-  let http: GatewayHttp;
+  let http: PostingHttp;
   let reader: SavantReader;
   try {
-    http = await GatewayHttp.open(cfg);
+    http = await openServers(cfg, (url) => GatewayHttp.open(cfg, url));
   } catch (err) {
     await spool?.close();
     throw err;
@@ -82,7 +84,19 @@ export async function startClient(cfg: ClientConfig): Promise<RunningClient> {
     await spool?.close();
     throw err;
   }
-  const pipeline = new ClientPipeline(cfg, http, reader, spool);
+  // Loaded only when configured: without a telemetry section no OpenTelemetry module is ever imported.
+  let tracing: ClientTracing | undefined;
+  try {
+    tracing = cfg.telemetry
+      ? await (await import('../telemetry/client.js')).startClientTracing(cfg.telemetry)
+      : undefined;
+  } catch (err) {
+    await reader.close();
+    await http.close();
+    await spool?.close();
+    throw err;
+  }
+  const pipeline = new ClientPipeline(cfg, http, reader, spool, tracing);
   try {
     return await pipeline.start();
   } catch (err) {
@@ -110,13 +124,16 @@ class ClientPipeline {
 
   constructor(
     private readonly cfg: ClientConfig,
-    http: GatewayHttp,
+    http: PostingHttp,
     private readonly reader: SavantReader,
     private readonly spool?: Spool,
+    tracing?: ClientTracing,
   ) {
     this.cleanup = spool ? [() => spool.close(), () => http.close()] : [() => http.close()];
+    // closed last: the spans of the final deliveries are exported on the way out
+    if (tracing) this.cleanup.unshift(() => tracing.shutdown());
     this.fps = cfg.statistics ? new FpsStatistics(cfg.statistics) : undefined;
-    this.sender = new Sender({
+    const senderOptions: SenderOptions = {
       transport: cfg.transport,
       retry: cfg.retry,
       http,
@@ -135,7 +152,8 @@ class ClientPipeline {
             ),
           })
         : undefined,
-    });
+    };
+    this.sender = tracing ? tracing.traced((o) => new Sender(o), senderOptions) : new Sender(senderOptions);
   }
 
   async start(): Promise<RunningClient> {

@@ -49,6 +49,8 @@ export interface SenderOptions {
       body: ChunkedBody,
       signal?: AbortSignal,
       headers?: Record<string, string>,
+      /** the lane posting: with several servers each lane has its own (./servers.ts) */
+      lane?: number,
     ): Promise<PostOutcome>;
   };
   /** extra request headers naming the items of a body (the spool's message identities), in body order */
@@ -190,6 +192,7 @@ export class Sender {
       encodeMediaChunks([item.media], false),
       this.aborter.signal,
       this.opts.identify?.([item]),
+      lane.index,
     );
     if (out.kind === 'transport_error' || CLASSIFIED_STATUS.has(out.status)) return this.classified(out);
     if (out.status === 200) {
@@ -206,7 +209,13 @@ export class Sender {
       items.map((i) => i.media),
       true,
     );
-    const out = await this.opts.http.post('batch', body, this.aborter.signal, this.opts.identify?.(items));
+    const out = await this.opts.http.post(
+      'batch',
+      body,
+      this.aborter.signal,
+      this.opts.identify?.(items),
+      lane.index,
+    );
     if (out.kind === 'transport_error' || CLASSIFIED_STATUS.has(out.status)) return this.classified(out);
     if (NO_BATCH_ENDPOINT.has(out.status)) {
       if (this.opts.transport.mode === 'auto') {

@@ -5,6 +5,7 @@ import { readConfigFile } from './read.js';
 import { parseDocument, withWarnings, type ParseOptions } from './document.js';
 import {
   listenHost,
+  arrayOf,
   duration,
   filePath,
   int,
@@ -17,9 +18,11 @@ import {
   u16,
   u32,
   type Node,
+  type ObjectReader,
 } from './fields.js';
 import { checkOpsAddress, fixIpcPermissions, opsListener, socketUrl, statistics } from './sections.js';
 import { clientTls } from './tls.js';
+import { telemetry } from './telemetry.js';
 import type { ClientConfig, ReaderConfig, RetryConfig, SpoolConfig, TopicPrefixSpec } from './types.js';
 
 export interface LoadedClientConfig {
@@ -44,19 +47,22 @@ function readClient(root: Node, opts: ParseOptions): LoadedClientConfig {
   const top = root.object();
   const ip = top.required('ip', listenHost);
   const port = top.required('port', u16);
-  const urlNode = top.child('url');
-  const url = top.required('url', serverUrl);
+  const { urls, urlNode } = serverUrls(top);
+  const url = urls[0];
   const tls = clientTls(top);
-  if (tls && new URL(url).protocol === 'http:') {
-    throw urlNode.error(
-      'TLS settings are given (tls/ssl) but the server URL is http://: use https:// (or remove the TLS settings)',
-    );
-  }
+  urls.forEach((u, i) => {
+    if (tls && new URL(u).protocol === 'http:') {
+      throw (urls.length > 1 || !top.has('url') ? urlNode.child(i) : urlNode).error(
+        'TLS settings are given (tls/ssl) but the server URL is http://: use https:// (or remove the TLS settings)',
+      );
+    }
+  });
   const config: ClientConfig = {
     source: opts.file,
     ip,
     port,
     url,
+    ...(top.has('urls') ? { urls } : {}),
     inStream: top.required('in_stream', reader),
     retry: top.optional('retry_strategy', retryStrategy) ?? { ...DEFAULT_RETRY },
     waitStrategy: top.optional('wait_strategy', waitStrategy) ?? { kind: 'sleep', ms: 1 },
@@ -68,6 +74,7 @@ function readClient(root: Node, opts: ParseOptions): LoadedClientConfig {
     transport: top.optional('transport', transport) ?? { ...DEFAULT_TRANSPORT },
     ops: opsListener(top),
     spool: top.optional('spool', spool),
+    telemetry: top.optional('telemetry', telemetry),
   };
   top.done();
   if (config.inStream.ack === 'on_persist' && !config.spool) {
@@ -77,7 +84,7 @@ function readClient(root: Node, opts: ParseOptions): LoadedClientConfig {
       .error('"on_persist" acknowledges once a message is in the spool: configure a "spool" section');
   }
   checkOpsAddress(top, config);
-  if (config.auth && !tls && new URL(url).protocol === 'http:') {
+  if (config.auth && !tls && urls.some((u) => new URL(u).protocol === 'http:')) {
     urlNode.warn('Basic auth credentials will be sent in clear text over http://');
   }
   return { config: prune(config), warnings: root.ctx.warnings };
@@ -89,6 +96,25 @@ export async function loadClientConfig(
   opts: { allowUnknownKeys?: boolean } = {},
 ): Promise<LoadedClientConfig> {
   return parseClientConfig(await readConfigFile(file), { file, env, ...opts });
+}
+
+/**
+ * `url` (the original's single server) or `urls` (several servers, src/client/servers.ts): exactly one of
+ * them, a non-empty list without repeats.
+ */
+function serverUrls(top: ObjectReader): { urls: string[]; urlNode: Node } {
+  const single = top.has('url');
+  const several = top.has('urls');
+  if (single && several)
+    throw top.child('urls').error('give either "url" (one server) or "urls" (several), not both');
+  if (!several) return { urls: [top.required('url', serverUrl)], urlNode: top.child('url') };
+  const urlNode = top.child('urls');
+  const urls = top.required('urls', arrayOf(serverUrl, { nonEmpty: true }));
+  urls.forEach((u, i) => {
+    if (urls.indexOf(u) !== i)
+      throw urlNode.child(i).error(`repeats ${urls.indexOf(u) === 0 ? 'the first' : 'an earlier'} URL`);
+  });
+  return { urls, urlNode };
 }
 
 const serverUrl = (n: Node): string => {

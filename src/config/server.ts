@@ -18,9 +18,13 @@ import {
 } from './fields.js';
 import { cache, checkOpsAddress, fixIpcPermissions, opsListener, socketUrl, statistics } from './sections.js';
 import { clientTls, serverTls } from './tls.js';
+import { telemetry } from './telemetry.js';
 import { DEFAULT_SERVER_LIMITS, serverLimits } from './limits.js';
+import { trustedNetworks } from '../proxy-protocol/networks.js';
+import { DEFAULT_MAX_HEADER_BYTES, MIN_HEADER_BYTES } from '../proxy-protocol/header.js';
 import type {
   BasicAuthServerConfig,
+  ProxyProtocolConfig,
   CertificateIdentityConfig,
   EtcdConfig,
   ServerConfig,
@@ -52,6 +56,8 @@ function readServer(root: Node, opts: ParseOptions): LoadedServerConfig {
     statistics: top.optional('statistics', statistics),
     ops: opsListener(top),
     limits: top.optional('limits', serverLimits) ?? { ...DEFAULT_SERVER_LIMITS },
+    proxyProtocol: top.optional('proxy_protocol', proxyProtocol),
+    telemetry: top.optional('telemetry', telemetry),
   };
   top.done();
   checkOpsAddress(top, config);
@@ -93,6 +99,34 @@ function writer(n: Node): WriterConfig {
   return config;
 }
 
+export const DEFAULT_PROXY_HEADER_TIMEOUT_MS = 3000;
+
+/** `proxy_protocol`: the balancers allowed to name the client's address (src/proxy-protocol/gate.ts). */
+function proxyProtocol(n: Node): ProxyProtocolConfig {
+  const o = n.object();
+  const trustedNode = o.child('trusted');
+  const trusted = o.required('trusted', arrayOf(nonEmptyStr, { nonEmpty: true }));
+  trusted.forEach((cidr, i) => {
+    try {
+      trustedNetworks([cidr]);
+    } catch {
+      throw trustedNode.child(i).mismatch('a network such as "10.0.0.0/8", "fd00::/8" or an address');
+    }
+  });
+  const config: ProxyProtocolConfig = {
+    trusted,
+    // fail closed: once balancers are declared, a connection that bypasses them is refused unless said otherwise
+    required: o.optional('required', bool) ?? true,
+    headerTimeoutMs:
+      o.optional('header_timeout', duration({ minMs: 1, maxMs: 60_000 })) ?? DEFAULT_PROXY_HEADER_TIMEOUT_MS,
+    maxHeaderBytes: o.optional('max_header_bytes', positive) ?? DEFAULT_MAX_HEADER_BYTES,
+  };
+  if (config.maxHeaderBytes! < MIN_HEADER_BYTES || config.maxHeaderBytes! > 16 + 65535)
+    throw o.child('max_header_bytes').error(`must be from ${MIN_HEADER_BYTES} to ${16 + 65535} bytes`);
+  o.done();
+  return config;
+}
+
 function serverAuth(n: Node): NonNullable<ServerConfig['auth']> {
   const o = n.object();
   const auth = {
@@ -112,12 +146,36 @@ function basicAuth(n: Node): BasicAuthServerConfig {
       const qo = q.object();
       const periodMs = qo.required('period', duration({ minMs: 1 }));
       const failedAttemptLimit = qo.required('failed_attempt_limit', positive);
+      const shared = qo.optional('shared', sharedQuarantine);
       qo.done();
-      return { periodMs, failedAttemptLimit };
+      return { periodMs, failedAttemptLimit, ...(shared ? { shared } : {}) };
     }),
   };
   o.done();
+  const shared = config.quarantine?.shared;
+  if (shared && overlaps(shared.prefix, config.etcd.path)) {
+    // the user store would read lockouts as user records (or the other way round)
+    throw o
+      .child('quarantine')
+      .child('shared')
+      .child('prefix')
+      .error(`must not overlap auth.basic.etcd.path ("${config.etcd.path}")`);
+  }
   return config;
+}
+
+/** One etcd prefix contains the other (compared as directories: "/users" and "/users2" do not overlap). */
+function overlaps(a: string, b: string): boolean {
+  const dir = (p: string) => (p.endsWith('/') ? p : p + '/');
+  return dir(a).startsWith(dir(b)) || dir(b).startsWith(dir(a));
+}
+
+/** `auth.basic.quarantine.shared`: where in the users' etcd the fleet's failures and lockouts live. */
+function sharedQuarantine(n: Node): { prefix: string } {
+  const o = n.object();
+  const prefix = o.required('prefix', nonEmptyStr);
+  o.done();
+  return { prefix };
 }
 
 function etcd(n: Node): EtcdConfig {

@@ -47,6 +47,28 @@ export interface ReaderConfig {
   ack: AckPolicy;
 }
 
+/** `telemetry` of either half (docs/tracing.md); absent → no tracing. Durations in ms. */
+export interface TelemetryConfig {
+  /** how trace contexts are read from and written to Message.propagated_context and POST / headers */
+  format: 'w3c' | 'jaeger';
+  tracer: {
+    serviceName: string;
+    /** OTLP over HTTP; "grpc" is refused by the configuration reader */
+    protocol: 'http_binary' | 'http_json';
+    /** the collector's traces URL, used as is */
+    endpoint: string;
+    /** per export request */
+    timeoutMs: number;
+    tls?: { certificate?: string; identity?: { certificate: string; key: string } };
+  };
+  sampling: {
+    /** share of traces (by trace id) the gateway records among messages whose context is sampled */
+    ratio: number;
+    /** most spans per minute for refused connections and requests (they carry no client trace) */
+    rejectionsPerMinute: number;
+  };
+}
+
 export interface StatisticsConfig {
   /** exactly one of the two is set */
   framePeriod?: number;
@@ -106,7 +128,12 @@ export interface EtcdConfig {
 export interface BasicAuthServerConfig {
   etcd: EtcdConfig;
   cache: CacheConfig;
-  quarantine?: { periodMs: number; failedAttemptLimit: number };
+  quarantine?: {
+    periodMs: number;
+    failedAttemptLimit: number;
+    /** failures and lockouts also kept in etcd for a fleet of servers (src/auth/shared-quarantine.ts) */
+    shared?: { prefix: string };
+  };
 }
 
 /** Maps a verified client certificate to a user record in etcd (labels only, no password). */
@@ -187,6 +214,21 @@ export interface ServerConfig {
   ops?: OpsConfig;
   /** absent (configurations built in code) → DEFAULT_SERVER_LIMITS of src/config/limits.ts */
   limits?: ServerLimits;
+  /** PROXY protocol headers from trusted balancers (src/proxy-protocol/gate.ts) */
+  proxyProtocol?: ProxyProtocolConfig;
+  /** OpenTelemetry tracing (docs/tracing.md) */
+  telemetry?: TelemetryConfig;
+}
+
+export interface ProxyProtocolConfig {
+  /** networks (CIDR) whose connections may carry a header: the balancers */
+  trusted: string[];
+  /** refuse connections without a header */
+  required: boolean;
+  /** a header must be complete this long after the connection is accepted */
+  headerTimeoutMs: number;
+  /** default DEFAULT_MAX_HEADER_BYTES */
+  maxHeaderBytes?: number;
 }
 
 export interface RetryConfig {
@@ -199,8 +241,10 @@ export interface ClientConfig {
   source?: string;
   ip: string;
   port: number;
-  /** server URL, POST target */
+  /** server URL, POST target (the first of `urls` when several are given) */
   url: string;
+  /** several servers (`urls`): each lane fails over to the next healthy one (src/client/servers.ts) */
+  urls?: string[];
   inStream: ReaderConfig;
   retry: RetryConfig;
   /** accepted for compatibility; the reader is event-driven, so it has no effect */
@@ -226,4 +270,6 @@ export interface ClientConfig {
   ops?: OpsConfig;
   /** durable store-and-forward (docs/spool.md) */
   spool?: SpoolConfig;
+  /** OpenTelemetry tracing (docs/tracing.md) */
+  telemetry?: TelemetryConfig;
 }

@@ -2,11 +2,13 @@
 // ./fd.ts), a per-address limit, and the HTTP timeouts (header, whole request, keep-alive idle) with a
 // check interval short enough to enforce them within a second. Excess connections are closed as soon as
 // they are accepted, before any TLS or HTTP work is spent on them. Wraps an existing server rather than
-// changing how it is built, so the plain-HTTP and the TLS listener share it.
+// changing how it is built, so the plain-HTTP and the TLS listener share it. Behind a balancer speaking the
+// PROXY protocol (src/proxy-protocol/gate.ts) the per-address limit counts the client's address.
 import type net from 'node:net';
 import type http from 'node:http';
 import type { ServerLimits } from '../config/types.js';
 import { logger } from '../util/log.js';
+import { clientAddress } from '../util/client-address.js';
 import { addressKey } from './address.js';
 import { effectiveConnectionLimit } from './fd.js';
 import {
@@ -70,7 +72,7 @@ export function applyConnectionBudget(
   server.on('drop', () => connectionsRefusedTotal.inc({ reason: 'global' }));
   // Runs before the TLS or HTTP layer sees the socket, so a refused connection costs no handshake.
   server.prependListener('connection', (socket: net.Socket) => {
-    const key = addressKey(socket.remoteAddress);
+    const key = addressKey(clientAddress(socket) || undefined);
     const n = (byAddress.get(key) ?? 0) + 1;
     if (n > limits.maxConnectionsPerAddress) {
       connectionsRefusedTotal.inc({ reason: 'per_address' });

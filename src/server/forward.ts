@@ -26,6 +26,29 @@ export interface ForwardContext {
 
 type Outcome = 'forwarded' | 'send_timeout' | 'ack_timeout' | 'send_error' | 'invalid' | 'unauthorized';
 
+/** Why an item got its status, for observers (tracing): a stable code and a human description. */
+export interface ForwardResult {
+  status: number;
+  /** forwarded, invalid_topic, no_message, no_content, malformed, decode_limit, forbidden, send_timeout, ack_timeout, send_error */
+  code: string;
+  description: string;
+}
+
+/**
+ * An observer of one item (src/telemetry/server.ts), passed only while tracing is on. `accepted` sees the
+ * validated message and may return other bytes to forward (a rewritten propagated_context) together with
+ * the callback for the result; `refused` sees an item turned away before it validated.
+ */
+export interface ItemTrace {
+  accepted(
+    topic: Uint8Array,
+    message: Uint8Array,
+    info: MessageInfo,
+    grants: Grant[],
+  ): { message: Uint8Array; finished(result: ForwardResult): void } | undefined;
+  refused(result: ForwardResult): void;
+}
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 const countedMessages = hotSlotsBy(messagesTotal, { side: 'server' }, 'outcome');
@@ -59,46 +82,61 @@ function validate(
   limits: ServerLimits,
 ):
   | { ok: true; media: Media & { message: Uint8Array }; info: MessageInfo; bytes: number }
-  | { ok: false; status: number } {
+  | ({ ok: false } & ForwardResult) {
   let media: Media;
   try {
     media = decodeMedia(encodedMedia, limits);
   } catch (err) {
-    if (err instanceof MessageDecodeError) return { ok: false, status: refusalOf(err, 'Media') };
+    if (err instanceof MessageDecodeError) return decodeRefusal(err, 'Media', 0);
     throw err;
   }
   const bytes = (media.message?.length ?? 0) + media.data.reduce((n, d) => n + d.length, 0);
   try {
     utf8.decode(media.topic);
   } catch {
-    return { ok: false, status: invalid('topic is not valid UTF-8', bytes) };
+    return refused('invalid_topic', invalid('topic is not valid UTF-8', bytes), 'topic is not valid UTF-8');
   }
   const message = media.message;
-  if (!message) return { ok: false, status: invalid('Media without message', bytes) };
+  if (!message)
+    return refused('no_message', invalid('Media without message', bytes), 'Media without message');
   let info: MessageInfo;
   try {
     info = inspectMessage(message, limits);
   } catch (err) {
-    if (err instanceof MessageDecodeError) return { ok: false, status: refusalOf(err, 'message', bytes) };
+    if (err instanceof MessageDecodeError) return decodeRefusal(err, 'message', bytes);
     throw err;
   }
   // The original panics here (connection dropped); an answer the client can act on is better.
-  if (info.content === null) return { ok: false, status: invalid('message without content', bytes) };
+  if (info.content === null)
+    return refused('no_content', invalid('message without content', bytes), 'message without content');
   return { ok: true, media: { ...media, message }, info, bytes };
 }
 
-function statusOf(result: WriteResult): { status: number; outcome: Outcome } {
+function refused(code: string, status: number, description: string): { ok: false } & ForwardResult {
+  return { ok: false, status, code, description };
+}
+
+function decodeRefusal(err: MessageDecodeError, what: string, bytes: number): { ok: false } & ForwardResult {
+  const status = refusalOf(err, what, bytes);
+  return refused(status === 413 ? 'decode_limit' : 'malformed', status, `malformed ${what}: ${err.message}`);
+}
+
+function statusOf(result: WriteResult): { status: number; outcome: Outcome; description: string } {
   switch (result.kind) {
     case 'success':
     case 'ack':
-      return { status: 200, outcome: 'forwarded' };
+      return { status: 200, outcome: 'forwarded', description: 'forwarded' };
     case 'send_timeout':
-      return { status: 504, outcome: 'send_timeout' };
+      return { status: 504, outcome: 'send_timeout', description: 'ZeroMQ send timed out' };
     case 'ack_timeout':
-      return { status: 502, outcome: 'ack_timeout' };
+      return { status: 502, outcome: 'ack_timeout', description: 'ZeroMQ acknowledgement timed out' };
     case 'error':
       log.error({ err: result.error.message }, 'Failed to send a message');
-      return { status: 500, outcome: 'send_error' };
+      return {
+        status: 500,
+        outcome: 'send_error',
+        description: `ZeroMQ send failed: ${result.error.message}`,
+      };
   }
 }
 
@@ -107,26 +145,38 @@ export async function forwardMedia(
   ctx: ForwardContext,
   encodedMedia: Uint8Array,
   grants: Grant[],
+  trace?: ItemTrace,
 ): Promise<number> {
   const v = validate(encodedMedia, ctx.limits);
-  if (!v.ok) return v.status;
+  if (!v.ok) {
+    trace?.refused(v);
+    return v.status;
+  }
   const { media, info, bytes } = v;
+  const traced = trace?.accepted(media.topic, media.message, info, grants);
   ctx.stats?.start();
   for (const grant of grants) {
     if (!ctx.authenticator!.authorize(grant, info.routingLabels)) {
       log.warn({ user: grant.user, labels: info.routingLabels }, 'routing labels not allowed for this user');
       count('unauthorized', bytes);
+      traced?.finished({
+        status: 401,
+        code: 'forbidden',
+        description: 'routing labels not allowed for this user',
+      });
       return 401;
     }
   }
   let result: WriteResult;
   try {
-    result = await ctx.writer.send(media.topic, media.message, media.data, info.content === 'end_of_stream');
+    const message = traced ? traced.message : media.message;
+    result = await ctx.writer.send(media.topic, message, media.data, info.content === 'end_of_stream');
   } catch (err) {
     result = { kind: 'error', error: err as Error };
   }
   ctx.stats?.end();
-  const { status, outcome } = statusOf(result);
+  const { status, outcome, description } = statusOf(result);
   count(outcome, bytes);
+  traced?.finished({ status, code: outcome, description });
   return status;
 }

@@ -32,6 +32,8 @@ import {
   httpServerOptions,
 } from '../limits/connection-budget.js';
 import { connectionTimeoutsTotal } from '../limits/metrics.js';
+import { installProxyGate } from '../proxy-protocol/gate.js';
+import { clientAddress } from '../util/client-address.js';
 
 const log = logger('media_gateway::server');
 
@@ -47,7 +49,15 @@ export interface RunningServer {
 /** How long close() lets in-flight requests finish before cutting their connections. */
 const CLOSE_DRAIN_MS = 10_000;
 
-type Refusal = { status: number; challenge?: boolean; close?: boolean; retryAfterSeconds?: number };
+type Refusal = {
+  status: number;
+  challenge?: boolean;
+  close?: boolean;
+  retryAfterSeconds?: number;
+  /** which check refused, for tracing */
+  check: 'tls_peer' | 'basic_auth' | 'certificate_identity';
+  reason: string;
+};
 
 /** `Expect: 100-continue`: Node leaves the 100 to us (checkContinue), sent once the request passed every check. */
 function continueIfExpected(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -76,6 +86,12 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
 
   const limits = cfg.limits ?? DEFAULT_SERVER_LIMITS;
   try {
+    // Loaded only when configured: without a telemetry section no OpenTelemetry module is ever imported.
+    const tracing = cfg.telemetry
+      ? await (await import('../telemetry/server.js')).startServerTracing(cfg.telemetry)
+      : undefined;
+    // pushed first, so it runs last: the spans of the last requests are exported on the way out
+    if (tracing) cleanups.push(() => tracing.shutdown());
     const writer = await SavantWriter.open(cfg.outStream);
     cleanups.push(() => writer.close());
     const authenticator = await openAuthenticator(cfg);
@@ -92,22 +108,30 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     /** TLS peer check, then Basic, then certificate identity; every configured method must pass. */
     const authenticate = async (req: http.IncomingMessage): Promise<Grant[] | Refusal> => {
       const peer = listener?.check(req);
-      if (peer && !peer.ok) return { status: peer.status, close: true };
+      if (peer && !peer.ok)
+        return { status: peer.status, close: true, check: 'tls_peer', reason: peer.reason };
       const grants: Grant[] = [];
       if (cfg.auth?.basic) {
         const d = await authenticator!.authenticateBasic(
           req.headers.authorization,
-          req.socket.remoteAddress ?? '',
+          clientAddress(req.socket),
         );
         if (!d.ok)
-          return { status: d.status, challenge: d.challenge, retryAfterSeconds: d.retryAfterSeconds };
+          return {
+            status: d.status,
+            challenge: d.challenge,
+            retryAfterSeconds: d.retryAfterSeconds,
+            check: 'basic_auth',
+            reason: `HTTP ${d.status}`,
+          };
         grants.push(d);
       }
       if (cfg.auth?.certificateIdentity) {
         const identity = peer?.ok ? peer.identity : undefined;
-        if (!identity) return { status: 401 };
+        if (!identity)
+          return { status: 401, check: 'certificate_identity', reason: 'no verified client certificate' };
         const d = await authenticator!.authenticateCertificate(identity);
-        if (!d.ok) return { status: d.status };
+        if (!d.ok) return { status: d.status, check: 'certificate_identity', reason: `HTTP ${d.status}` };
         grants.push(d);
       }
       return grants;
@@ -129,6 +153,12 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       }
       const auth = await authenticate(req);
       if (!Array.isArray(auth)) {
+        tracing?.rejected({
+          kind: auth.check,
+          reason: auth.reason,
+          status: auth.status,
+          address: req.socket.remoteAddress,
+        });
         const headers: http.OutgoingHttpHeaders = {};
         if (auth.challenge) headers['WWW-Authenticate'] = 'Basic';
         if (auth.retryAfterSeconds !== undefined) headers['Retry-After'] = String(auth.retryAfterSeconds);
@@ -169,22 +199,25 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
 
     // Items named by a spooling client are forwarded once (src/server/duplicates.ts); others as before.
     const duplicates = new DuplicateFilter();
-    const forwardOnce = (req: http.IncomingMessage, items: Uint8Array[], grants: Grant[]) => {
+    const forwardOnce = (
+      req: http.IncomingMessage,
+      items: Uint8Array[],
+      grants: Grant[],
+      target: 'single' | 'batch',
+    ) => {
       const ids = parseMessageIds(req.headers[MESSAGE_IDS_HEADER], MAX_NAMED_ITEMS);
       const named = ids && ids.seqs.length === items.length ? ids : undefined;
       const scope = grants.map((g) => g.user).join(',');
+      const traces = tracing?.items(req, items.length, target);
+      const forward = (i: number) => forwardMedia(ctx, items[i], grants, traces?.(i));
       return (i: number): Promise<number> =>
-        named
-          ? duplicates.forward(scope, named.instance, named.seqs[i], () =>
-              forwardMedia(ctx, items[i], grants),
-            )
-          : forwardMedia(ctx, items[i], grants);
+        named ? duplicates.forward(scope, named.instance, named.seqs[i], () => forward(i)) : forward(i);
     };
 
     const postSingle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
       const admitted = await admit(req, res, mediaFields, 'Media');
       if (!admitted) return;
-      reply(req, res, await forwardOnce(req, [admitted.body], admitted.grants)(0));
+      reply(req, res, await forwardOnce(req, [admitted.body], admitted.grants, 'single')(0));
     };
 
     const postBatch = async (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -200,7 +233,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       }
       let accepted = 0;
       let status = 200;
-      const forwardItem = forwardOnce(req, items, admitted.grants);
+      const forwardItem = forwardOnce(req, items, admitted.grants, 'batch');
       for (let i = 0; i < items.length; i++) {
         status = await forwardItem(i);
         if (status !== 200) break;
@@ -253,15 +286,30 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       const { createSecureListener } = await import('../tls/server.js');
       listener = await createSecureListener(cfg.tls, handler, {
         server: { ...httpServerOptions(limits), handshakeTimeout: limits.tlsHandshakeTimeoutMs },
+        onRefused: tracing
+          ? (reason, address) => tracing.rejected({ kind: 'tls_peer', reason, status: 401, address })
+          : undefined,
       });
       const l = listener;
       cleanups.push(() => l.close());
       server = l.server;
+      if (tracing) {
+        server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: import('node:tls').TLSSocket) =>
+          tracing.rejected({
+            kind: 'tls_handshake',
+            reason: err.code ?? 'handshake failed',
+            address: socket.remoteAddress,
+          }),
+        );
+      }
     } else {
       server = http.createServer(httpServerOptions(limits), handler);
       if (cfg.auth?.basic)
         log.warn('Basic auth over plain HTTP: credentials travel in clear text; configure tls');
     }
+    // First of all: every later 'connection' listener sees the connection once its header is read.
+    const proxyGate = cfg.proxyProtocol ? installProxyGate(server, cfg.proxyProtocol) : undefined;
+    if (proxyGate) cleanups.push(() => proxyGate.close());
     const budget = applyConnectionBudget(server, limits, cfg.tls !== undefined);
     answerClientErrors(server);
     closeNonHttp1(server, cfg.tls ? 'secureConnection' : 'connection');
@@ -285,6 +333,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
         });
         server.closeIdleConnections();
         budget.dropHandshaking();
+        proxyGate?.dropPending();
       });
     // Runs first on close: stop taking requests before the writer and the rest go away.
     cleanups.push(closeServer);

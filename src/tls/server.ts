@@ -33,6 +33,7 @@ import { contextTrust } from '../trust/snapshot.js';
 import { verifyPeerChain, reasonFromAuthorizationError, type RejectReason } from '../trust/verify.js';
 import { RepeatLog } from '../util/repeat-log.js';
 import { peerText } from '../util/peer-text.js';
+import { clientAddressFields } from '../util/client-address.js';
 import { answerRefusal, cutAfterGrace } from './refusal-answer.js';
 
 const log = logger('media_gateway::tls');
@@ -46,6 +47,8 @@ export interface SecureListenerOptions {
   rejectionLogIntervalMs?: number;
   /** at most this many certificate+reason pairs are tracked for that (default 1024) */
   rejectionLogMaxKeys?: number;
+  /** told of every refused client certificate (at the handshake or on a live connection), e.g. for tracing */
+  onRefused?(reason: RejectReason, remote: string | undefined): void;
 }
 
 interface RejectionFields {
@@ -54,7 +57,9 @@ interface RejectionFields {
   issuer: string;
   reason: RejectReason;
   detail: string;
-  remote?: string;
+  remote: string;
+  /** the balancer that relayed the connection (PROXY protocol), when one did */
+  via?: string;
 }
 
 export interface SecureListener {
@@ -173,6 +178,7 @@ export async function createSecureListener(
     live?: Peer,
   ) => {
     tlsRejectionsTotal.inc({ reason });
+    opts.onRefused?.(reason, socket.remoteAddress);
     // Certificate names are chosen by the peer: escaped before they reach a log line.
     const fields: RejectionFields = {
       subject: peerText(who?.subject ?? 'none'),
@@ -180,10 +186,10 @@ export async function createSecureListener(
       issuer: peerText(who?.issuer ?? 'none'),
       reason,
       detail: peerText(detail, 512),
-      remote: socket.remoteAddress,
+      ...clientAddressFields(socket),
     };
     if (!live) {
-      rejectionLog.hit(`${who?.fingerprint256 ?? `none@${socket.remoteAddress}`}|${reason}`, fields);
+      rejectionLog.hit(`${who?.fingerprint256 ?? `none@${fields.remote}`}|${reason}`, fields);
       refusedAtHandshake.set(socket, reason);
       cutAfterGrace(socket);
       return;
@@ -251,7 +257,7 @@ export async function createSecureListener(
     });
   });
   server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
-    log.debug({ err: err.message, remote: socket.remoteAddress }, 'TLS handshake failed');
+    log.debug({ err: err.message, ...clientAddressFields(socket) }, 'TLS handshake failed');
   });
 
   store.on('reload', () => {

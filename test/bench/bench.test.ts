@@ -52,6 +52,9 @@ test('bench with tiny settings exits 0 and writes valid JSON and SVG', async (t)
   assert.equal(direct.client, null, 'direct has no gateway processes');
   for (const half of [http.client, http.server]) {
     assert.ok(half.cpuS > 0 && half.peakRssMiB > 0 && half.pid > 0);
+    assert.ok(half.cpuUsPerMsg > 0, 'CPU per message after the warm-up');
+    assert.ok(half.probe, 'the probe preloaded into each half answered');
+    assert.ok(half.probe.maxLoopDelayMs >= 0 && Number.isInteger(half.probe.fullGcs));
   }
   assert.ok(http.ratio.direct > 0, 'http throughput is given relative to direct');
   assert.equal(http.ratio.oneInFlight, null, 'no one-in-flight run to compare with');
@@ -66,6 +69,11 @@ test('bench with tiny settings exits 0 and writes valid JSON and SVG', async (t)
       'spool-64k',
       'spool-1m',
       'spool-replay-rss',
+      'fixed-rate-cpu',
+      'tail-ratio',
+      'tail-added-p99',
+      'saturation-http',
+      'saturation-tls',
     ],
   );
   assert.equal(report.targets.find((x: { id: string }) => x.id === 'peak-rss').status !== 'n/a', true);

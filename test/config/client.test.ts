@@ -225,3 +225,31 @@ test('an operations listener on the main address is refused', () => {
     port: 8081,
   });
 });
+
+test('urls: several servers beside the single url; the first is also `url`', () => {
+  const { config } = parse(clientJson({ url: undefined, urls: ['https://gw1:8080', 'https://gw2:8080'] }));
+  assert.deepEqual(config.urls, ['https://gw1:8080', 'https://gw2:8080']);
+  assert.equal(config.url, 'https://gw1:8080');
+  assert.equal(parse(clientJson()).config.urls, undefined, 'a single url stays the original form');
+});
+
+test('urls: both url and urls, an empty list, a repeat, a bad or http:// entry with TLS are refused', () => {
+  rejects(
+    clientJson({ urls: ['http://gw2:8080'] }),
+    /\$\.urls: give either "url" \(one server\) or "urls" \(several\), not both/,
+  );
+  rejects(clientJson({ url: undefined, urls: [] }), /\$\.urls: expected a non-empty array/);
+  rejects(
+    clientJson({ url: undefined, urls: ['http://a:1', 'http://b:1', 'http://a:1'] }),
+    /\$\.urls\[2\]: repeats the first URL/,
+  );
+  rejects(
+    clientJson({ url: undefined, urls: ['http://a:1', 'ftp://b'] }),
+    /\$\.urls\[1\]: expected an http:\/\/ or https:\/\//,
+  );
+  rejects(
+    clientJson({ url: undefined, urls: ['https://a:1', 'http://b:1'], tls: { root_certificate: 'ca.crt' } }),
+    /\$\.urls\[1\]: TLS settings are given/,
+  );
+  rejects(clientJson({ url: undefined }), /\$\.url: required field is missing/);
+});

@@ -283,6 +283,19 @@ test('auth.basic: etcd settings, caches, quarantine, and our certificate_identit
   const auth = (basic: Record<string, unknown>, more: Record<string, unknown> = {}) =>
     serverJson({ auth: { basic: { etcd, cache: { size: 5 }, ...basic }, ...more } });
   rejects(auth({ cache: { size: 0 } }), /\$\.auth\.basic\.cache\.size: expected an integer ≥ 1, found 0/);
+  const shared = (prefix: unknown) =>
+    auth({ quarantine: { period: [60, 0], failed_attempt_limit: 3, shared: { prefix } } });
+  assert.deepEqual(parse(shared('/mg/quarantine')).config.auth?.basic?.quarantine?.shared, {
+    prefix: '/mg/quarantine',
+  });
+  // the users live under /users (etcd.path above): a prefix inside it, or around it, would mix the two
+  for (const p of ['/users/q', '/users', '/', '/users/'])
+    rejects(
+      shared(p),
+      /\$\.auth\.basic\.quarantine\.shared\.prefix: must not overlap auth\.basic\.etcd\.path/,
+    );
+  assert.ok(parse(shared('/users2')).config.auth);
+  rejects(shared(''), /\$\.auth\.basic\.quarantine\.shared\.prefix: expected a non-empty string/);
   rejects(
     auth({ quarantine: { period: [60, 0], failed_attempt_limit: 0 } }),
     /\$\.auth\.basic\.quarantine\.failed_attempt_limit: expected an integer ≥ 1, found 0/,
@@ -355,5 +368,54 @@ test('a key with invisible characters is shown escaped, and refused as a near mi
   expectConfigError(
     () => parseServerConfig(serverJson({ 't\u200bls': {} }), { ...opts, allowUnknownKeys: true }),
     'server.json: $["t\\u200bls"]: unknown key (did you mean "tls"?)',
+  );
+});
+
+test('proxy_protocol: trusted networks, required by default, header timeout and size bound', () => {
+  const { config } = parse(
+    serverJson({ proxy_protocol: { trusted: ['10.0.0.0/8', 'fd00::/8', '192.0.2.1'] } }),
+  );
+  assert.deepEqual(config.proxyProtocol, {
+    trusted: ['10.0.0.0/8', 'fd00::/8', '192.0.2.1'],
+    required: true,
+    headerTimeoutMs: 3000,
+    maxHeaderBytes: 4096,
+  });
+  const tuned = parse(
+    serverJson({
+      proxy_protocol: {
+        trusted: ['127.0.0.1/32'],
+        required: false,
+        header_timeout: { secs: 1, nanos: 0 },
+        max_header_bytes: 232,
+      },
+    }),
+  ).config.proxyProtocol;
+  assert.equal(tuned?.required, false);
+  assert.equal(tuned?.headerTimeoutMs, 1000);
+  assert.equal(tuned?.maxHeaderBytes, 232);
+});
+
+test('proxy_protocol: a network that is not one, an empty list, a typo and an out-of-range bound are refused', () => {
+  for (const bad of ['10.0.0.0/33', '10.0.0/8', 'balancer', '::1/129', '10.0.0.0/08', '10.0.0.0/8/1'])
+    rejects(
+      serverJson({ proxy_protocol: { trusted: ['127.0.0.1', bad] } }),
+      /\$\.proxy_protocol\.trusted\[1\]: expected a network such as "10\.0\.0\.0\/8"/,
+    );
+  rejects(
+    serverJson({ proxy_protocol: { trusted: [] } }),
+    /\$\.proxy_protocol\.trusted: expected a non-empty array/,
+  );
+  rejects(
+    serverJson({ proxy_protocol: { trusted: ['10.0.0.0/8'], requird: true } }),
+    /did you mean "required"/,
+  );
+  rejects(
+    serverJson({ proxy_protocol: { required: true } }),
+    /\$\.proxy_protocol\.trusted: required field is missing/,
+  );
+  rejects(
+    serverJson({ proxy_protocol: { trusted: ['10.0.0.0/8'], max_header_bytes: 100 } }),
+    /\$\.proxy_protocol\.max_header_bytes: must be from 232 to 65551 bytes/,
   );
 });

@@ -1,0 +1,63 @@
+// Preloaded (`node --import`) into each gateway half the benchmark starts: measures the event loop's
+// largest delay (perf_hooks.monitorEventLoopDelay) and counts garbage collections by kind, so that a
+// latency stall in a run can be traced to the half and to a full collection. The harness talks to it
+// over the IPC channel it opens for the child (process.send): `reset` at the start of the measured
+// part of a run, `report` just before the process is stopped. The channel is unreferenced, so the
+// probe never keeps a half alive or changes how it shuts down; a half started without a channel (an
+// operator's) never loads this module.
+import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+
+export interface ProbeReport {
+  /** largest event-loop delay since the last reset, ms */
+  maxLoopDelayMs: number;
+  /** 99th percentile of the sampled event-loop delays, ms */
+  p99LoopDelayMs: number;
+  /** full (mark-compact) collections since the last reset */
+  fullGcs: number;
+  /** scavenges (young generation) since the last reset */
+  minorGcs: number;
+  /** main-thread time in collections of any kind, ms */
+  gcMs: number;
+}
+
+export type ProbeRequest = { probe: 'reset' } | { probe: 'report' };
+export type ProbeReply = { probe: 'reset' } | { probe: 'report'; report: ProbeReport };
+
+/** Sampling interval of the delay monitor: a delay shorter than this may go unseen. */
+const RESOLUTION_MS = 10;
+
+function startProbe(): void {
+  const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+  delay.enable();
+  let fullGcs = 0;
+  let minorGcs = 0;
+  let gcMs = 0;
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) fullGcs++;
+      else if (kind === constants.NODE_PERFORMANCE_GC_MINOR) minorGcs++;
+      gcMs += e.duration;
+    }
+  }).observe({ entryTypes: ['gc'] });
+  process.on('message', (m: ProbeRequest) => {
+    if (m?.probe === 'reset') {
+      delay.reset();
+      fullGcs = minorGcs = gcMs = 0;
+      process.send?.({ probe: 'reset' } satisfies ProbeReply);
+    } else if (m?.probe === 'report') {
+      const report: ProbeReport = {
+        maxLoopDelayMs: delay.max / 1e6,
+        p99LoopDelayMs: delay.percentile(99) / 1e6,
+        fullGcs,
+        minorGcs,
+        gcMs,
+      };
+      process.send?.({ probe: 'report', report } satisfies ProbeReply);
+    }
+  });
+  // Listening for messages references the channel; the probe must not keep the process alive.
+  (process.channel as { unref?: () => void } | undefined)?.unref?.();
+}
+
+if (process.send) startProbe();

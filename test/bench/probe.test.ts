@@ -1,0 +1,62 @@
+// The probe preloaded into each gateway half: event-loop delay and full-GC counts over the IPC channel,
+// reset at the start of the measured part, and never keeping the process alive.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { ProbeReply } from '../../src/bench/half-probe.js';
+
+const PROBE = pathToFileURL(path.resolve('dist/bench/half-probe.js')).href;
+
+/** A child that, on 'go', blocks its event loop for 120 ms and forces one full collection. */
+const CHILD = `
+process.on('message', (m) => {
+  if (m !== 'go') return;
+  const until = Date.now() + 120;
+  while (Date.now() < until);
+  globalThis.gc();
+  setTimeout(() => process.send('done'), 50);
+});
+setTimeout(() => {}, 5000);
+`;
+
+function ask(child: ReturnType<typeof spawn>, msg: unknown, want: string): Promise<unknown> {
+  return new Promise((resolve) => {
+    const on = (m: ProbeReply | string): void => {
+      if (m === want || (typeof m === 'object' && m.probe === want)) {
+        child.off('message', on);
+        resolve(m);
+      }
+    };
+    child.on('message', on);
+    child.send(msg as object);
+  });
+}
+
+test('the probe reports the largest event-loop delay and full GCs since its reset', async (t) => {
+  const child = spawn(process.execPath, ['--expose-gc', '--import', PROBE, '-e', CHILD], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  t.after(() => child.kill('SIGKILL'));
+  await ask(child, { probe: 'reset' }, 'reset');
+  const quiet = (await ask(child, { probe: 'report' }, 'report')) as Extract<ProbeReply, { probe: 'report' }>;
+  assert.equal(quiet.report.fullGcs, 0, 'nothing collected right after a reset');
+  await ask(child, 'go', 'done');
+  const r = (await ask(child, { probe: 'report' }, 'report')) as Extract<ProbeReply, { probe: 'report' }>;
+  assert.ok(r.report.maxLoopDelayMs >= 100, `a 120 ms block seen as ${r.report.maxLoopDelayMs} ms`);
+  assert.ok(r.report.fullGcs >= 1, `gc() counted as a full collection: ${r.report.fullGcs}`);
+  await ask(child, { probe: 'reset' }, 'reset');
+  const after = (await ask(child, { probe: 'report' }, 'report')) as Extract<ProbeReply, { probe: 'report' }>;
+  assert.equal(after.report.fullGcs, 0, 'reset clears the counts');
+  assert.ok(after.report.maxLoopDelayMs < 100, 'and the delay histogram');
+});
+
+test('the probe does not keep a process alive: it exits when its work is done', async () => {
+  const child = spawn(process.execPath, ['--import', PROBE, '-e', 'setTimeout(() => {}, 100)'], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const [code] = await once(child, 'exit');
+  assert.equal(code, 0);
+});
