@@ -110,12 +110,12 @@ test('a body that stops arriving is cut after body_progress_timeout', async (t) 
 
 test('a body that keeps dripping but stays under min_body_rate is cut at the end of a window', async (t) => {
   const { server } = await gatewayToRouter(t, {
-    limits: limits({ bodyProgressTimeoutMs: 2000, minBodyRate: 1000 }),
+    limits: limits({ bodyProgressTimeoutMs: 3000, minBodyRate: 1000 }),
   });
   const before = await scrape(server.url + '/metrics');
   const peer = await rawConnect(server.port);
   peer.socket.write(postHead(server.port, 100_000) + 'x'.repeat(10));
-  // a byte every 50 ms passes the progress timeout (2 s) easily, but is far below 2000 bytes per window
+  // a byte every 50 ms passes the progress timeout (3 s) easily, but is far below 3000 bytes per window
   const drip = setInterval(() => peer.socket.write('x'), 50);
   t.after(() => clearInterval(drip));
   assert.equal(await peer.closed, '');
