@@ -227,9 +227,15 @@ export class Authenticator {
     const run = async () => {
       const params = dummyParameters(this.storedHashes());
       if (!this.dummy || JSON.stringify(params) !== JSON.stringify(this.dummy.params)) {
-        const hash = await makeDummyHash(params);
-        this.dummy = { params, hash };
-        log.info(params, 'unknown users are verified against a dummy hash with these Argon2 parameters');
+        try {
+          this.dummy = { params, hash: await makeDummyHash(params) };
+          log.info(params, 'unknown users are verified against a dummy hash with these Argon2 parameters');
+        } catch (err) {
+          // parameters argon2 refuses (e.g. a memory cost below its minimum): such hashes are refused
+          // anyway; the dummy keeps what it had, or the defaults
+          log.warn({ ...params, error: (err as Error).message }, 'no dummy hash with these parameters');
+          if (!this.dummy) this.dummy = { params: dummyParameters([]), hash: await makeDummyHash() };
+        }
       }
       this.events.emit('dummy', this.dummy.params);
     };

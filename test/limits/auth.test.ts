@@ -141,6 +141,18 @@ test('the dummy hash follows the stored hashes: users with other parameters make
   assert.equal((await auth.authenticateBasic(basic('ghost', 'x'), '127.0.0.1')).ok, false);
 });
 
+test('stored hashes whose parameters argon2 refuses leave the dummy at the defaults; unknown users still get 401', async (t) => {
+  const etcd = await startEtcd(t);
+  const kv = new Etcd3({ hosts: etcd.url });
+  t.after(() => kv.close());
+  const refused = '$argon2id$v=19$m=1,t=1,p=1$c2FsdHNhbHQ$' + 'A'.repeat(43); // m below argon2's minimum
+  for (const u of ['a', 'b']) await kv.put(`/users/${u}`).value(JSON.stringify({ password_hash: refused }));
+  const auth = await open(t, etcd, {});
+  assert.deepEqual(auth.dummyParameters, dummyParameters([]));
+  const d = await auth.authenticateBasic(basic('ghost', 'x'), '127.0.0.1');
+  assert.equal(!d.ok && d.status, 401);
+});
+
 test('the Argon2 budget: beyond concurrency + queue a verification is refused at once (503), cached users pass meanwhile', async (t) => {
   const auth = await open(t, await withUser(t), {
     maxConcurrentVerifications: 1,
