@@ -19,7 +19,7 @@ import type {
 } from '../config/types.js';
 import { DEFAULT_SERVER_LIMITS } from '../config/limits.js';
 import { verificationsRefusedTotal } from '../limits/metrics.js';
-import { makeDummyHash } from './dummy-hash.js';
+import { dummyParameters, makeDummyHash, type DummyParameters } from './dummy-hash.js';
 import { FailureLimiter } from './failure-limiter.js';
 import { addressKey } from '../limits/address.js';
 import { VerifyGate } from './verify-gate.js';
@@ -36,6 +36,8 @@ import { createEtcdClient, etcdPrefix } from './etcd-client.js';
 import { EtcdRecordStore, StoreUnavailableError } from './user-store.js';
 
 const log = logger('media_gateway::auth');
+/** How long record changes are gathered before the dummy hash's parameters are recounted. */
+const DUMMY_REFRESH_MS = 200;
 
 export type AuthDecision =
   | { ok: true; user: string; rule?: LabelRule }
@@ -139,7 +141,10 @@ export class Authenticator {
   private addressRate?: QuarantineTable;
   private readonly gate: VerifyGate;
   private readonly failureLimiter: FailureLimiter;
-  private dummyHash = '';
+  private dummy: { params: DummyParameters; hash: string } | undefined;
+  private dummyTimer: NodeJS.Timeout | undefined;
+  private dummyRefresh: Promise<void> | undefined;
+  private closed = false;
 
   private constructor(
     private readonly basic: BasicAuthServerConfig | undefined,
@@ -158,6 +163,8 @@ export class Authenticator {
       if (basic.quarantine)
         this.quarantine = new Quarantine(basic.quarantine, basic.cache, limits.quarantineCapacity);
     }
+    users?.on('change', () => this.scheduleDummyRefresh());
+    users?.on('synced', () => this.scheduleDummyRefresh());
     for (const store of [users, identities]) {
       if (!store) continue;
       store.on('change', (name) => this.events.emit('change', name));
@@ -219,8 +226,7 @@ export class Authenticator {
           },
         )
       : undefined;
-    const [dummyHash, table, addressTable] = await Promise.all([
-      makeDummyHash(),
+    const [table, addressTable] = await Promise.all([
       sharing,
       addressSharing,
       users.start(),
@@ -228,9 +234,66 @@ export class Authenticator {
     ]);
     if (table) auth.quarantine = table;
     if (addressTable) auth.addressRate = addressTable;
-    auth.dummyHash = dummyHash;
+    // after the first load: the dummy takes the parameters of the stored hashes
+    await auth.refreshDummy();
     auth.onStoreState();
     return auth;
+  }
+
+  /** The parameters of the hash unknown users are verified against (./dummy-hash.ts). */
+  get dummyParameters(): DummyParameters | undefined {
+    return this.dummy?.params;
+  }
+
+  /** Record changes come in bursts (a whole sync): the parameters are recounted once per burst. */
+  private scheduleDummyRefresh(): void {
+    if (this.dummyTimer || this.closed) return;
+    this.dummyTimer = setTimeout(() => {
+      this.dummyTimer = undefined;
+      void this.refreshDummy();
+    }, DUMMY_REFRESH_MS);
+    this.dummyTimer.unref();
+  }
+
+  /**
+   * Gives the dummy hash the parameters most stored hashes have; a new dummy is hashed only when they
+   * changed. Emits 'dummy' (parameters) after each refresh, for tests.
+   */
+  private refreshDummy(): Promise<void> {
+    const run = async () => {
+      const params = dummyParameters(this.storedHashes());
+      if (!this.dummy || JSON.stringify(params) !== JSON.stringify(this.dummy.params)) {
+        try {
+          this.dummy = { params, hash: await makeDummyHash(params) };
+          log.info(params, 'unknown users are verified against a dummy hash with these Argon2 parameters');
+        } catch (err) {
+          // parameters argon2 refuses (e.g. a memory cost below its minimum): such hashes are refused
+          // anyway; the dummy keeps what it had, or the defaults
+          log.warn({ ...params, error: (err as Error).message }, 'no dummy hash with these parameters');
+          if (!this.dummy) this.dummy = { params: dummyParameters([]), hash: await makeDummyHash() };
+        }
+      }
+      this.events.emit('dummy', this.dummy.params);
+    };
+    // one refresh at a time, in order
+    const next = (this.dummyRefresh ?? Promise.resolve()).then(run).catch((err: unknown) => {
+      log.error({ error: (err as Error).message }, 'the dummy hash could not be made');
+    });
+    this.dummyRefresh = next;
+    return next;
+  }
+
+  /** The password hash of every stored user record (records that do not parse are skipped). */
+  private *storedHashes(): Generator<string> {
+    if (!this.users?.loaded) return;
+    for (const stored of this.users.values()) {
+      try {
+        const hash = parseUserRecord(stored.value, this.basic!.etcd.dataFormat, '').password_hash;
+        if (hash) yield hash;
+      } catch {
+        // an invalid record is refused with 500 when used; it says nothing about parameters
+      }
+    }
   }
 
   private onStoreState(): void {
@@ -290,7 +353,7 @@ export class Authenticator {
     const why = found.missing ? 'unknown user' : !hash ? 'user record has no password hash' : undefined;
     let verdict: PasswordCheck;
     try {
-      verdict = await this.checkPassword(user, password, hash ?? this.dummyHash, clientAddress);
+      verdict = await this.checkPassword(user, password, hash ?? this.dummy!.hash, clientAddress);
     } catch (err) {
       log.warn({ user, error: (err as Error).message }, 'stored password hash cannot be used');
       return this.failed(user, clientAddress, 'unparsable stored hash');
@@ -433,6 +496,8 @@ export class Authenticator {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.dummyTimer) clearTimeout(this.dummyTimer);
     await Promise.all([this.users?.close(), this.identities?.close()]);
     await this.addressRate?.close();
     this.addressRate = undefined;

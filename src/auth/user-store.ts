@@ -77,6 +77,11 @@ export class EtcdRecordStore extends EventEmitter<RecordStoreEvents> {
     return this.records.size;
   }
 
+  /** Every record held now (none before the first load). */
+  values(): IterableIterator<StoredValue> {
+    return this.records.values();
+  }
+
   private async run(): Promise<void> {
     let delay = RETRY_MIN_MS;
     while (!this.closed) {

@@ -2,7 +2,7 @@
 // timeouts, the Argon2 budget). Every key is optional and falls back to a default that is safe without
 // tuning; docs/security.md gives the reasoning behind each default.
 import os from 'node:os';
-import { duration, positive, type Node } from './fields.js';
+import { duration, int, positive, type Node } from './fields.js';
 import type { ServerLimits } from './types.js';
 
 /** One Argon2 verification keeps a core busy for ~0.2 s: leave at least one core to the traffic. */
@@ -21,6 +21,7 @@ export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = Object.freeze({
   tlsHandshakeTimeoutMs: 10_000,
   headerTimeoutMs: 10_000,
   bodyProgressTimeoutMs: 10_000,
+  minBodyRate: 1024,
   requestTimeoutMs: 60_000,
   idleTimeoutMs: 65_000,
   maxConcurrentVerifications: defaultVerificationConcurrency(),
@@ -28,6 +29,7 @@ export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = Object.freeze({
   authFailuresPerAddress: 10,
   authFailurePeriodMs: 60_000,
   quarantineCapacity: 100_000,
+  helperThreadNice: 0,
 });
 
 /** Configuration key → field of ServerLimits, with its reader; the table docs/security.md mirrors. */
@@ -42,6 +44,7 @@ const KEYS: [string, keyof ServerLimits, (n: Node) => number][] = [
   ['tls_handshake_timeout', 'tlsHandshakeTimeoutMs', duration({ minMs: 1 })],
   ['header_timeout', 'headerTimeoutMs', duration({ minMs: 1 })],
   ['body_progress_timeout', 'bodyProgressTimeoutMs', duration({ minMs: 1 })],
+  ['min_body_rate', 'minBodyRate', int()],
   ['request_timeout', 'requestTimeoutMs', duration({ minMs: 1 })],
   ['idle_timeout', 'idleTimeoutMs', duration({ minMs: 1 })],
   ['max_concurrent_verifications', 'maxConcurrentVerifications', positive],
@@ -49,6 +52,7 @@ const KEYS: [string, keyof ServerLimits, (n: Node) => number][] = [
   ['auth_failures_per_address', 'authFailuresPerAddress', positive],
   ['auth_failure_period', 'authFailurePeriodMs', duration({ minMs: 1 })],
   ['quarantine_capacity', 'quarantineCapacity', positive],
+  ['helper_thread_nice', 'helperThreadNice', int({ max: 19 })],
 ];
 
 export function serverLimits(n: Node): ServerLimits {

@@ -181,6 +181,8 @@ export interface ServerLimits {
   headerTimeoutMs: number;
   /** a request body may pause this long between two chunks */
   bodyProgressTimeoutMs: number;
+  /** bytes per second a body must average over each `bodyProgressTimeoutMs` window (0: no minimum) */
+  minBodyRate: number;
   /** a whole request (headers and body) must arrive within this */
   requestTimeoutMs: number;
   /** a keep-alive connection may wait this long for its next request */
@@ -194,6 +196,8 @@ export interface ServerLimits {
   authFailurePeriodMs: number;
   /** (user, address) pairs in quarantine at once; a full table refuses new failures from that address */
   quarantineCapacity: number;
+  /** nice value of the threads other than the event loop's (Argon2 runs there); 0 leaves them alone */
+  helperThreadNice: number;
 }
 
 export interface ServerConfig {

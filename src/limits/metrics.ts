@@ -28,7 +28,7 @@ export const connectionTimeoutsTotal = family(
   'server',
   new Counter({
     name: 'media_gateway_connection_timeouts_total',
-    help: 'Connections cut by a timeout, by phase (handshake|header|body_progress|request|idle)',
+    help: 'Connections cut by a timeout, by phase (handshake|header|body_progress|body_rate|request|idle)',
     labelNames: ['phase'] as const,
     registers: r,
   }),

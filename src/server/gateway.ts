@@ -4,7 +4,7 @@
 // different connections run concurrently, and the writer's FIFO queue keeps each sender's order.
 import { ConfigError } from '../config/errors.js';
 import http from 'node:http';
-import type { ServerConfig } from '../config/types.js';
+import type { ServerConfig, ServerLimits } from '../config/types.js';
 import { SavantWriter } from '../savant/writer.js';
 import { batchBudget, decodeMediaBatch, mediaBudget } from '../savant/media.js';
 import { FieldScanner, type FieldBudget } from '../savant/field-scan.js';
@@ -22,6 +22,7 @@ import { logger } from '../util/log.js';
 import { CleanupStack } from '../util/cleanup-stack.js';
 import { BATCH_ENDPOINT, formatBatchReply } from '../contract/http.js';
 import { closeServer as closeHttpServer, listen, urlHost } from '../util/listen.js';
+import { lowerHelperThreads } from '../util/thread-priority.js';
 import { MESSAGE_IDS_HEADER, parseMessageIds } from '../spool/identity.js';
 import { DuplicateFilter } from './duplicates.js';
 import { forwardMedia, refusalOf, type ForwardContext, type Grant } from './forward.js';
@@ -168,7 +169,13 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       continueIfExpected(req, res);
       // the body's own fields are counted as they arrive: a crafted body is refused after its first bytes
       const scanner = new FieldScanner(what, budget);
-      const body = await readBody(req, cfg.maxBodySize, limits.bodyProgressTimeoutMs, (c) => scanner.push(c));
+      const body = await readBody(
+        req,
+        cfg.maxBodySize,
+        limits.bodyProgressTimeoutMs,
+        (c) => scanner.push(c),
+        limits.minBodyRate,
+      );
       if (body.kind === 'refused') {
         if (!(body.error instanceof MessageDecodeError)) throw body.error;
         reply(req, res, refusalOf(body.error, what), { close: true });
@@ -179,7 +186,8 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
         return undefined;
       }
       if (body.kind === 'stalled') connectionTimeoutsTotal.inc({ phase: 'body_progress' });
-      if (body.kind === 'aborted' || body.kind === 'stalled') {
+      if (body.kind === 'too_slow') connectionTimeoutsTotal.inc({ phase: 'body_rate' });
+      if (body.kind === 'aborted' || body.kind === 'stalled' || body.kind === 'too_slow') {
         res.destroy();
         return undefined;
       }
@@ -356,11 +364,22 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   }
 }
 
+/**
+ * Argon2 runs on libuv pool threads, one more thread per lane: lowered below the event loop, a guessing
+ * flood cannot take the CPU that requests and trust reloads need (src/util/thread-priority.ts).
+ */
+async function lowerArgon2Priority(limits: ServerLimits): Promise<void> {
+  const r = await lowerHelperThreads(limits.helperThreadNice);
+  if (r.lowered + r.failed > 0)
+    log.info({ nice: limits.helperThreadNice, ...r }, 'helper threads (Argon2) run below the event loop');
+}
+
 /** Loaded only when auth is configured: the authenticator pulls in etcd3 (grpc) and argon2. */
 async function openAuthenticator(cfg: ServerConfig): Promise<Authenticator | undefined> {
   const auth = cfg.auth;
   if (!auth?.basic && !auth?.certificateIdentity) return undefined;
   const { Authenticator } = await import('../auth/authenticator.js');
+  if (auth.basic) await lowerArgon2Priority(cfg.limits ?? DEFAULT_SERVER_LIMITS);
   return Authenticator.open({
     basic: auth.basic,
     certificateIdentity: auth.certificateIdentity,

@@ -9,6 +9,8 @@ export type BodyResult =
   | { kind: 'too_large' }
   | { kind: 'aborted' }
   | { kind: 'stalled' }
+  /** fewer bytes than the minimum rate asks arrived in one progress window */
+  | { kind: 'too_slow' }
   /** `inspect` threw: the body was refused while it arrived */
   | { kind: 'refused'; error: unknown };
 
@@ -60,8 +62,10 @@ class BodyBuffer {
 }
 
 /**
- * Reads the whole request body, or gives up (without buffering more) once it exceeds `limit` bytes, or
- * when no byte arrived for `progressTimeoutMs` (a client that stalls mid-body holds nothing for long).
+ * Reads the whole request body, or gives up (without buffering more) once it exceeds `limit` bytes, when
+ * no byte arrived for `progressTimeoutMs` (a client that stalls mid-body holds nothing for long), or when
+ * a whole window of `progressTimeoutMs` brought fewer bytes than `minBytesPerSecond` asks (a client that
+ * drips a byte now and then makes progress, but must not hold a connection until the request timeout).
  */
 export function readBody(
   req: http.IncomingMessage,
@@ -69,6 +73,7 @@ export function readBody(
   progressTimeoutMs = 0,
   /** sees every chunk as it arrives; throwing refuses the body (reading stops) */
   inspect?: (chunk: Buffer) => void,
+  minBytesPerSecond = 0,
 ): Promise<BodyResult> {
   const length = declaredLength(req);
   if (length !== undefined && length > limit) return Promise.resolve({ kind: 'too_large' });
@@ -81,8 +86,20 @@ export function readBody(
       if (stallTimer) stallTimer.refresh();
       else stallTimer = setTimeout(() => done({ kind: 'stalled' }), progressTimeoutMs);
     };
+    // the rate is judged per whole window, so a burst after a pause counts and one slow packet does not
+    let windowBytes = 0;
+    const windowMinimum = (minBytesPerSecond * progressTimeoutMs) / 1000;
+    const rateTimer =
+      windowMinimum > 0
+        ? setInterval(() => {
+            // a window with no byte at all is the progress timeout's to report
+            if (windowBytes > 0 && windowBytes < windowMinimum) done({ kind: 'too_slow' });
+            windowBytes = 0;
+          }, progressTimeoutMs)
+        : undefined;
     const done = (r: BodyResult) => {
       if (stallTimer) clearTimeout(stallTimer);
+      if (rateTimer) clearInterval(rateTimer);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onAbort);
@@ -106,6 +123,7 @@ export function readBody(
         }
       }
       body.add(chunk);
+      windowBytes += chunk.length;
       armStallTimer();
     };
     const onEnd = () => done({ kind: 'ok', body: body.take() });

@@ -251,14 +251,16 @@ export async function createSecureListener(
   });
 
   store.on('reload', (state) => {
-    // the same tick as the store's publication: no connection starts between the two. The options
-    // were validated by building state.secureContext, so this cannot fail short of memory exhaustion.
+    // Connections first: Node builds the context again from the options (tens of ms of the event loop
+    // under load), and a revoked client must not keep sending meanwhile. The store published `state`
+    // before this event, so the recheck already judges against it. The options were validated by
+    // building state.secureContext, so setSecureContext cannot fail short of memory exhaustion.
+    recheckAll('trust store reload');
     try {
       server.setSecureContext(state.contextOptions);
     } catch (e) {
       log.error({ error: (e as Error).message }, 'the new trust state cannot be used by TLS');
     }
-    recheckAll('trust store reload');
   });
   reloads.on('tick', () => recheckAll('CRL validity changed'));
 

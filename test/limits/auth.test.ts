@@ -4,9 +4,15 @@
 // and a quarantine cannot be flushed by requests for other users.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import argon2 from 'argon2';
 import { Etcd3 } from 'etcd3';
 import { Authenticator } from '../../src/auth/authenticator.js';
-import { DUMMY_HASH_OPTIONS } from '../../src/auth/dummy-hash.js';
+import {
+  DUMMY_HASH_OPTIONS,
+  dummyParameters,
+  hashParameters,
+  type DummyParameters,
+} from '../../src/auth/dummy-hash.js';
 import { Quarantine } from '../../src/auth/quarantine.js';
 import { VerifyGate } from '../../src/auth/verify-gate.js';
 import { FailureLimiter } from '../../src/auth/failure-limiter.js';
@@ -65,6 +71,86 @@ test('unknown users and records without a hash cost one Argon2 verification, lik
 
 test('the dummy hash has the parameters of the hashes `users` writes', () => {
   assert.deepEqual(DUMMY_HASH_OPTIONS, HASH_OPTIONS);
+});
+
+const SAMPLE_PARAMETERS: DummyParameters = {
+  type: 1,
+  version: 0x13,
+  memoryCost: 12,
+  timeCost: 3,
+  parallelism: 1,
+  hashLength: 32,
+};
+
+test('hashParameters reads variant, version, memory, passes, lanes and output length from a PHC string', async () => {
+  assert.deepEqual(hashParameters(VECTORS['password1']), SAMPLE_PARAMETERS);
+  assert.deepEqual(hashParameters('$argon2d$m=8,t=1,p=2$c2FsdHNhbHQ$' + 'A'.repeat(22)), {
+    type: 0,
+    version: 0x10,
+    memoryCost: 8,
+    timeCost: 1,
+    parallelism: 2,
+    hashLength: 16,
+  });
+  // node-argon2 writes the parameters in the order m, p, t
+  assert.deepEqual(
+    hashParameters(
+      '$argon2i$v=19$m=12,p=1,t=3$7hzVahEaQj06ZvCVZwwcDg$IBXqHupjHfGlqYXm46p3jY0PnK9Jb20yNLZ1vxGeGoA',
+    ),
+    SAMPLE_PARAMETERS,
+  );
+  assert.deepEqual(hashParameters(await argon2.hash('pw', HASH_OPTIONS)), {
+    ...HASH_OPTIONS,
+    version: 0x13,
+    hashLength: 32,
+  });
+  for (const bad of [
+    '',
+    'plain',
+    '$2b$10$abcdefghijklmnopqrstuv',
+    '$argon2id$v=19$m=1,t=1$s$h',
+    '$argon2x$v=19$m=1,t=1,p=1$c2FsdA$aGFzaA',
+  ])
+    assert.equal(hashParameters(bad), undefined, bad);
+});
+
+test('dummyParameters: the parameters most stored hashes share, the defaults when none, independent of order', () => {
+  const id64 = '$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$' + 'A'.repeat(43);
+  assert.deepEqual(dummyParameters([]), { ...DUMMY_HASH_OPTIONS, version: 0x13, hashLength: 32 });
+  assert.deepEqual(dummyParameters(['not a hash']), dummyParameters([]));
+  const samples = [VECTORS['password'], VECTORS['password1'], VECTORS['password2']];
+  assert.deepEqual(dummyParameters([id64, ...samples]), SAMPLE_PARAMETERS);
+  assert.deepEqual(dummyParameters([...samples, id64, id64, id64, id64]), hashParameters(id64));
+  // a tie goes to the costlier parameters, whichever comes first
+  assert.deepEqual(dummyParameters([id64, VECTORS['password']]), hashParameters(id64));
+  assert.deepEqual(dummyParameters([VECTORS['password'], id64]), hashParameters(id64));
+});
+
+test('the dummy hash follows the stored hashes: users with other parameters make unknown users cost what they cost', async (t) => {
+  const etcd = await withUser(t); // user1 has the 12 KiB sample hash
+  const auth = await open(t, etcd, {});
+  assert.deepEqual(auth.dummyParameters, SAMPLE_PARAMETERS);
+  const kv = new Etcd3({ hosts: etcd.url });
+  t.after(() => kv.close());
+  const changed = new Promise<DummyParameters>((resolve) =>
+    auth.events.on('dummy', (p: DummyParameters) => p.memoryCost === 64 && resolve(p)),
+  );
+  const other = '$argon2id$v=19$m=64,t=2,p=1$c2FsdHNhbHQ$' + 'A'.repeat(43);
+  for (const u of ['a', 'b']) await kv.put(`/users/${u}`).value(JSON.stringify({ password_hash: other }));
+  assert.deepEqual(await changed, hashParameters(other));
+  assert.equal((await auth.authenticateBasic(basic('ghost', 'x'), '127.0.0.1')).ok, false);
+});
+
+test('stored hashes whose parameters argon2 refuses leave the dummy at the defaults; unknown users still get 401', async (t) => {
+  const etcd = await startEtcd(t);
+  const kv = new Etcd3({ hosts: etcd.url });
+  t.after(() => kv.close());
+  const refused = '$argon2id$v=19$m=1,t=1,p=1$c2FsdHNhbHQ$' + 'A'.repeat(43); // m below argon2's minimum
+  for (const u of ['a', 'b']) await kv.put(`/users/${u}`).value(JSON.stringify({ password_hash: refused }));
+  const auth = await open(t, etcd, {});
+  assert.deepEqual(auth.dummyParameters, dummyParameters([]));
+  const d = await auth.authenticateBasic(basic('ghost', 'x'), '127.0.0.1');
+  assert.equal(!d.ok && d.status, 401);
 });
 
 test('the Argon2 budget: beyond concurrency + queue a verification is refused at once (503), cached users pass meanwhile', async (t) => {

@@ -21,6 +21,7 @@ test('every key is read; durations in the usual form', () => {
         tls_handshake_timeout: { secs: 3, nanos: 0 },
         auth_failure_period: { secs: 30, nanos: 0 },
         max_concurrent_verifications: 3,
+        helper_thread_nice: 0,
       },
     }),
   );
@@ -31,6 +32,7 @@ test('every key is read; durations in the usual form', () => {
   assert.equal(config.limits!.tlsHandshakeTimeoutMs, 3000);
   assert.equal(config.limits!.authFailurePeriodMs, 30_000);
   assert.equal(config.limits!.maxConcurrentVerifications, 3);
+  assert.equal(config.limits!.helperThreadNice, 0);
   assert.equal(config.limits!.maxBatchItems, DEFAULT_SERVER_LIMITS.maxBatchItems);
 });
 
@@ -38,6 +40,7 @@ test('wrong values are errors naming the key', () => {
   for (const [limits, pathRe] of [
     [{ max_extra_frames: 0 }, /\$\.limits\.max_extra_frames: expected an integer ≥ 1, found 0/],
     [{ max_connections: '10' }, /\$\.limits\.max_connections: expected an integer ≥ 1, found "10"/],
+    [{ helper_thread_nice: 20 }, /\$\.limits\.helper_thread_nice: expected an integer (in )?.*19/],
     [{ header_timeout: 5 }, /\$\.limits\.header_timeout: expected a duration/],
     [
       { header_timeout: { secs: 90, nanos: 0 }, request_timeout: { secs: 60, nanos: 0 } },

@@ -97,13 +97,32 @@ test('a request line and headers that do not complete within header_timeout get 
 });
 
 test('a body that stops arriving is cut after body_progress_timeout', async (t) => {
-  const { server } = await gatewayToRouter(t, { limits: limits({ bodyProgressTimeoutMs: 300 }) });
+  const { server } = await gatewayToRouter(t, {
+    limits: limits({ bodyProgressTimeoutMs: 300, minBodyRate: 0 }),
+  });
   const before = await scrape(server.url + '/metrics');
   const peer = await rawConnect(server.port);
   peer.socket.write(postHead(server.port, 1000) + 'x'.repeat(10));
   assert.equal(await peer.closed, '');
   const after = await scrape(server.url + '/metrics');
   assert.equal(delta(before, after, TIMEOUTS, { phase: 'body_progress' }), 1);
+});
+
+test('a body that keeps dripping but stays under min_body_rate is cut at the end of a window', async (t) => {
+  const { server } = await gatewayToRouter(t, {
+    limits: limits({ bodyProgressTimeoutMs: 3000, minBodyRate: 1000 }),
+  });
+  const before = await scrape(server.url + '/metrics');
+  const peer = await rawConnect(server.port);
+  peer.socket.write(postHead(server.port, 100_000) + 'x'.repeat(10));
+  // a byte every 50 ms passes the progress timeout (3 s) easily, but is far below 3000 bytes per window
+  const drip = setInterval(() => peer.socket.write('x'), 50);
+  t.after(() => clearInterval(drip));
+  assert.equal(await peer.closed, '');
+  clearInterval(drip);
+  const after = await scrape(server.url + '/metrics');
+  assert.equal(delta(before, after, TIMEOUTS, { phase: 'body_rate' }), 1);
+  assert.equal(delta(before, after, TIMEOUTS, { phase: 'body_progress' }), 0);
 });
 
 test('an idle keep-alive connection is closed after idle_timeout', async (t) => {

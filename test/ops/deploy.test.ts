@@ -187,6 +187,8 @@ test('the units of both halves are hardened: own user, read-only system and keys
         `${half}: ${line}`,
       );
   }
+  // the event loop ahead of other local load: revocation under a flood (docs/security.md)
+  assert.match(await readFile(path.join(SYSTEMD, 'media-gateway-server.service'), 'utf8'), /^Nice=-5$/m);
   const sysusers = await readFile(path.join(SYSTEMD, 'media-gateway.sysusers.conf'), 'utf8');
   assert.match(sysusers, /^u media-gateway /m);
   const timer = await readFile(path.join(SYSTEMD, 'media-gateway-crl-renew.timer'), 'utf8');

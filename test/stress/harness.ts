@@ -46,8 +46,20 @@ export interface Lab {
   /** a client that has a certificate and a password and misbehaves */
   attacker: Identity;
   etcd: RunningEtcd;
+  /** `limits` given to every server of the run (`--limits` of `npm run stress`), under each attack's own */
+  limits: Record<string, unknown>;
+  /** the server runs under `nice -n serverNice` (`--server-nice`; below 0 needs root), as systemd's Nice= */
+  serverNice?: number;
   cleanup(): Promise<void>;
 }
+
+/** The parameters of the original's sample hashes (argon2i, 12 KiB, 3 passes, 1 lane). */
+export const LEGACY_HASH_OPTIONS = {
+  type: argon2.argon2i,
+  memoryCost: 12,
+  timeCost: 3,
+  parallelism: 1,
+} as const;
 
 export const PROBE_USER = { user: 'probe', password: 'probe-password' };
 export const ATTACKER_USER = { user: 'attacker', password: 'attacker-password' };
@@ -62,7 +74,7 @@ async function identity(caDir: string, name: string): Promise<Identity> {
   };
 }
 
-export async function makeLab(): Promise<Lab> {
+export async function makeLab(limits: Record<string, unknown> = {}, serverNice?: number): Promise<Lab> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mg-stress-'));
   const cleanups: (() => Promise<void> | void)[] = [() => rm(dir, { recursive: true, force: true })];
   const caDir = path.join(dir, 'ca');
@@ -81,6 +93,9 @@ export async function makeLab(): Promise<Lab> {
   for (const u of [PROBE_USER, ATTACKER_USER, VICTIM_USER]) {
     const hash = await argon2.hash(u.password, HASH_OPTIONS);
     await kv.put(`/users/${u.user}`).value(JSON.stringify({ password_hash: hash }));
+    // the same users hashed with the original's sample parameters, for the enumeration attack
+    const legacy = await argon2.hash(u.password, LEGACY_HASH_OPTIONS);
+    await kv.put(`/legacy-users/${u.user}`).value(JSON.stringify({ password_hash: legacy }));
   }
   kv.close();
   return {
@@ -93,6 +108,8 @@ export async function makeLab(): Promise<Lab> {
     probe,
     attacker,
     etcd,
+    limits,
+    serverNice,
     cleanup: async () => {
       for (const fn of cleanups.reverse()) await fn();
     },
@@ -108,7 +125,11 @@ export interface ServerUnderTest {
 }
 
 /** Starts `bin/media-gateway server` with mTLS + Basic auth, limits as configured (defaults unless given). */
-export async function startGateway(lab: Lab, limits: Record<string, unknown> = {}): Promise<ServerUnderTest> {
+export async function startGateway(
+  lab: Lab,
+  limits: Record<string, unknown> = {},
+  usersPath = '/users',
+): Promise<ServerUnderTest> {
   const [port, metricsPort, sinkPort] = [await freePort(), await freePort(), await freePort()];
   const sink = await SavantReader.open({
     url: `router+bind:tcp://127.0.0.1:${sinkPort}`,
@@ -143,7 +164,7 @@ export async function startGateway(lab: Lab, limits: Record<string, unknown> = {
       basic: {
         etcd: {
           urls: [lab.etcd.url],
-          path: '/users',
+          path: usersPath,
           data_format: 'json',
           lease_timeout: { secs: 60, nanos: 0 },
           connect_timeout: { secs: 2, nanos: 0 },
@@ -154,13 +175,18 @@ export async function startGateway(lab: Lab, limits: Record<string, unknown> = {
       },
     },
     metrics: { ip: '127.0.0.1', port: metricsPort },
-    limits,
+    limits: { ...lab.limits, ...limits },
   };
   const file = path.join(lab.dir, `server-${port}.json`);
   await writeFile(file, JSON.stringify(config, null, 2));
-  const child: ChildProcess = spawn(path.join(ROOT, 'bin/media-gateway'), ['server', file], {
+  const bin = path.join(ROOT, 'bin/media-gateway');
+  const [command, args] =
+    lab.serverNice === undefined
+      ? [bin, ['server', file]]
+      : ['nice', ['-n', String(lab.serverNice), bin, 'server', file]];
+  const child: ChildProcess = spawn(command, args, {
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, LOG_LEVEL: 'error' },
+    env: { ...process.env, LOG_LEVEL: process.env.STRESS_LOG_LEVEL ?? 'error' },
   });
   await waitForPort(port, '127.0.0.1', 30_000);
   await waitForPort(metricsPort, '127.0.0.1', 30_000);
@@ -183,6 +209,15 @@ export async function startGateway(lab: Lab, limits: Record<string, unknown> = {
 export function rssOf(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : 0;
+}
+
+/**
+ * Time the main thread (the event loop) of a process has spent on a CPU and waiting for one, in ms
+ * (/proc schedstat). Waiting is what other threads and processes take from it.
+ */
+export function mainThreadSchedMs(pid: number): { runMs: number; waitMs: number } {
+  const [run, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+  return { runMs: run / 1e6, waitMs: wait / 1e6 };
 }
 
 /** CPU seconds (user + system) a process has used. */
@@ -313,10 +348,7 @@ export function startGauges(server: ServerUnderTest) {
     while (running) {
       try {
         const s = await scrapeMetrics(server.metricsPort);
-        loopMaxMs = Math.max(
-          loopMaxMs,
-          (s.get('media_gateway_process_nodejs_eventloop_lag_max_seconds') ?? 0) * 1000,
-        );
+        loopMaxMs = Math.max(loopMaxMs, (s.get('nodejs_eventloop_lag_max_seconds') ?? 0) * 1000);
       } catch {
         // a scrape that does not come back is itself an event-loop figure: count it as 5 s
         loopMaxMs = Math.max(loopMaxMs, 5000);
@@ -338,6 +370,16 @@ export function startGauges(server: ServerUnderTest) {
  * A client with an open keep-alive connection, revoked on demand: resolves with how long the server
  * took to close that connection after the CRL was published (undefined: not within `timeoutMs`).
  */
+export interface Revocation {
+  /** from the CRL's publication to the close of the victim's connection */
+  ms: number;
+  /** the server's event loop in that time: on a CPU, and runnable but waiting for one */
+  mainThreadRunMs: number;
+  mainThreadWaitMs: number;
+  /** the machine's 1-minute load average at publication */
+  loadAverage: number;
+}
+
 export async function connectVictim(server: ServerUnderTest, lab: Lab, name: string) {
   const id = await identity(lab.caDir, name);
   const socket = tls.connect({
@@ -356,16 +398,25 @@ export async function connectVictim(server: ServerUnderTest, lab: Lab, name: str
   if (!/^HTTP\/1\.1 200/.test(text)) throw new Error(`victim not served: ${text.slice(0, 60)}`);
   const closed = once(socket, 'close').then(() => performance.now());
   return {
-    async revoke(timeoutMs = 5000): Promise<number | undefined> {
+    async revoke(timeoutMs = 5000): Promise<Revocation | undefined> {
       await revokeCertificate(lab.caDir, id.certPath, 'keyCompromise');
       await generateCrl(lab.caDir, { publishTo: lab.hashDir });
       const published = performance.now();
+      const sched = mainThreadSchedMs(server.pid);
+      const loadAverage = Math.round(os.loadavg()[0] * 10) / 10;
       const at = await Promise.race([
         closed,
         new Promise<undefined>((r) => setTimeout(() => r(undefined), timeoutMs)),
       ]);
       socket.destroy();
-      return at === undefined ? undefined : Math.round(at - published);
+      if (at === undefined) return undefined;
+      const after = mainThreadSchedMs(server.pid);
+      return {
+        ms: Math.round(at - published),
+        mainThreadRunMs: Math.round(after.runMs - sched.runMs),
+        mainThreadWaitMs: Math.round(after.waitMs - sched.waitMs),
+        loadAverage,
+      };
     },
   };
 }

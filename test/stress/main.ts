@@ -1,6 +1,8 @@
 // `npm run stress`: the hostile-client suite against a real server on loopback (docs/security.md).
 // Every attack is bounded in count and time; every figure is printed and written to
-// stress-report.json (or the path given with --out). `--scale 0.1` runs a smaller version.
+// stress-report.json (or the path given with --out). `--scale 0.1` runs a smaller version; `--limits
+// JSON` adds server `limits` keys to every attack (e.g. '{"helper_thread_nice":0}' to compare);
+// `--server-nice N` starts each server under `nice -n N` (as systemd's Nice=; below 0 needs root).
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import os from 'node:os';
@@ -9,6 +11,7 @@ import {
   argon2Flood,
   bodyAmplification,
   declaredLength,
+  enumeration,
   flood,
   quarantineBypass,
   slowClients,
@@ -22,10 +25,17 @@ export const ATTACKS = {
   'declared-length': declaredLength,
   'argon2-flood': argon2Flood,
   'quarantine-bypass': quarantineBypass,
+  enumeration,
 } as const;
 
-export async function runSuite(scale: number, only?: string[], log = console.log): Promise<AttackReport[]> {
-  const lab = await makeLab();
+export async function runSuite(
+  scale: number,
+  only?: string[],
+  log = console.log,
+  limits: Record<string, unknown> = {},
+  serverNice?: number,
+): Promise<AttackReport[]> {
+  const lab = await makeLab(limits, serverNice);
   const reports: AttackReport[] = [];
   try {
     for (const [name, attack] of Object.entries(ATTACKS)) {
@@ -47,11 +57,15 @@ async function main(): Promise<void> {
       scale: { type: 'string', default: '1' },
       out: { type: 'string', default: 'stress-report.json' },
       only: { type: 'string' },
+      limits: { type: 'string', default: '{}' },
+      'server-nice': { type: 'string' },
     },
   });
   const scale = Number(values.scale);
   const started = Date.now();
-  const reports = await runSuite(scale, values.only?.split(','));
+  const limits = JSON.parse(values.limits!) as Record<string, unknown>;
+  const serverNice = values['server-nice'] === undefined ? undefined : Number(values['server-nice']);
+  const reports = await runSuite(scale, values.only?.split(','), console.log, limits, serverNice);
   const report = {
     date: new Date().toISOString(),
     machine: {
@@ -61,6 +75,8 @@ async function main(): Promise<void> {
       node: process.version,
     },
     scale,
+    limits,
+    serverNice: serverNice ?? null,
     seconds: Math.round((Date.now() - started) / 1000),
     attacks: reports,
   };

@@ -219,6 +219,27 @@ test('in-place CRL rewrite revokes: new connections refused, the open keep-alive
   await refused(r, lab.clients.good, 'revoked');
 });
 
+test('a revoking reload cuts the open connection before it rebuilds the TLS context (which costs the event loop tens of ms under load)', async (t) => {
+  const r = await start(t, standard());
+  const serverSide: TLSSocket[] = [];
+  r.listener.server.on('secureConnection', (s: TLSSocket) => serverSide.push(s));
+  const agent = clientAgent(t, lab.clients.good, { keepAlive: true });
+  const first = await get(r.port, null, agent);
+  assert.ok('socket' in first && first.status === 200);
+  assert.equal(serverSide.length, 1);
+  const cutWhenRebuilt: boolean[] = [];
+  const server = r.listener.server as https.Server;
+  const setSecureContext = server.setSecureContext.bind(server);
+  server.setSecureContext = (options) => {
+    cutWhenRebuilt.push(serverSide[0].destroyed);
+    setSecureContext(options);
+  };
+  const reloaded = r.next('reload');
+  r.put(`${lab.inter.hash}.r0`, lab.crl(lab.inter, { revoke: ['revoked', 'good'] }));
+  await reloaded;
+  assert.deepEqual(cutWhenRebuilt, [true]);
+});
+
 /**
  * A real TCP relay in front of the server that forwards the client's first flight (ClientHello) and
  * holds everything the client sends after it until `release()`: the server has then picked its
