@@ -20,8 +20,12 @@ import { cache, checkOpsAddress, fixIpcPermissions, opsListener, socketUrl, stat
 import { clientTls, serverTls } from './tls.js';
 import { telemetry } from './telemetry.js';
 import { DEFAULT_SERVER_LIMITS, serverLimits } from './limits.js';
-import { networkProblem, trustedNetworks } from '../proxy-protocol/networks.js';
-import { DEFAULT_MAX_HEADER_BYTES, MIN_HEADER_BYTES } from '../proxy-protocol/header.js';
+import {
+  networkProblem,
+  trustedNetworks,
+  DEFAULT_MAX_HEADER_BYTES,
+  MIN_HEADER_BYTES,
+} from '../proxy-protocol/index.js';
 import type {
   BasicAuthServerConfig,
   ProxyProtocolConfig,
