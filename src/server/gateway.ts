@@ -372,6 +372,17 @@ async function openOutputs(cfg: ServerConfig, cleanups: CleanupStack) {
   return { writer, authenticator, stats };
 }
 
+/** The operations listener (`ops` in the configuration), with the server's readiness and liveness. */
+async function startOps(gw: Gateway, health: () => HealthReport): Promise<OpsListener | undefined> {
+  if (!gw.cfg.ops) return undefined;
+  const parts = { trust: gw.listener?.trust, authenticator: gw.authenticator, closing: () => gw.closing };
+  return startOpsListener(
+    gw.cfg.ops,
+    { health, notReady: () => serverNotReady(parts), notLive: serverNotLive },
+    { metrics: true, name: 'operations' },
+  );
+}
+
 /** Loaded only when configured: without a telemetry section no OpenTelemetry module is ever imported. */
 async function openTracing(cfg: ServerConfig): Promise<ServerTracing | undefined> {
   if (!cfg.telemetry) return undefined;
@@ -426,14 +437,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
 
     const url = `${cfg.tls ? 'https' : 'http'}://${urlHost(cfg.ip)}:${port}`;
     log.info(`listening on ${url}`);
-    const parts = { trust: gw.listener?.trust, authenticator, closing: () => gw.closing };
-    const ops = cfg.ops
-      ? await startOpsListener(
-          cfg.ops,
-          { health, notReady: () => serverNotReady(parts), notLive: serverNotLive },
-          { metrics: true, name: 'operations' },
-        )
-      : undefined;
+    const ops = await startOps(gw, health);
     if (ops) cleanups.pushAfter(closeServer, () => ops.close());
 
     return {
