@@ -1,32 +1,30 @@
 // Request authentication for the server: HTTP Basic against Argon2 hashes in etcd user records, and
 // verified client certificates mapped to etcd identity records; plus routing-label authorization.
-// Statuses follow the original (spec 8.2): a missing or unreadable header asks for credentials (401 with
+// Statuses follow the original (src/contract/http.ts): a missing or unreadable header asks for credentials (401 with
 // a challenge), every refused credential is a bare 401, and a user store that cannot answer is a 500.
 // Against guessing floods (docs/security.md): an address over its failure rate gets 429 before any
 // hashing, Argon2 runs within a bounded budget (503 beyond it, ./verify-gate.ts), unknown users are
 // verified against a dummy hash so they cost and take what a wrong password does, and the unauthenticated
 // metrics count both as `bad_credentials`.
-import { ConfigError } from '../config/errors.js';
+import {
+  ConfigError,
+  type BasicAuthServerConfig,
+  type CertificateIdentityConfig,
+  type EtcdConfig,
+  type ServerLimits,
+  DEFAULT_SERVER_LIMITS,
+} from '../config/index.js';
 import { EventEmitter } from 'node:events';
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import argon2 from 'argon2';
 import type { Etcd3 } from 'etcd3';
-import type {
-  BasicAuthServerConfig,
-  CertificateIdentityConfig,
-  EtcdConfig,
-  ServerLimits,
-} from '../config/types.js';
-import { DEFAULT_SERVER_LIMITS } from '../config/limits.js';
-import { verificationsRefusedTotal } from '../limits/metrics.js';
+import { verificationsRefusedTotal, addressKey } from '../limits/index.js';
 import { dummyParameters, makeDummyHash, type DummyParameters } from './dummy-hash.js';
 import { FailureLimiter } from './failure-limiter.js';
-import { addressKey } from '../limits/address.js';
 import { VerifyGate } from './verify-gate.js';
-import type { PeerIdentity } from '../tls/identity.js';
-import { authOutcomesTotal, etcdConnected } from '../metrics/registry.js';
-import { logger } from '../util/log.js';
-import { peerText } from '../util/peer-text.js';
+import type { PeerIdentity } from '../tls/index.js';
+import { authOutcomesTotal, etcdConnected } from '../metrics/index.js';
+import { logger, peerText } from '../util/index.js';
 import { matchLabels, type LabelRule } from './labels.js';
 import { parseUserRecord, type UserRecord } from './records.js';
 import { LruCache } from './lru.js';

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { Etcd3, type IOptions } from 'etcd3';
 import { noop, ExponentialBackoff, type IBackoff } from 'cockatiel';
-import type { EtcdConfig } from '../config/types.js';
+import type { EtcdConfig } from '../config/index.js';
 
 /** etcd refuses keep-alive pings more often than its `--grpc-keepalive-min-time` (5 s by default). */
 const MIN_KEEPALIVE_MS = 5000;

@@ -4,7 +4,7 @@
 // never slowed down. The buckets live in an LRU; an attacker who flushes it only resets buckets of
 // addresses that are not failing right now (a failing address is touched on every attempt).
 import { LruMap } from '../util/lru.js';
-import { addressKey } from '../limits/address.js';
+import { addressKey } from '../limits/index.js';
 
 interface Bucket {
   tokens: number;

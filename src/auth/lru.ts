@@ -1,8 +1,8 @@
 // The auth caches: the shared LRU map plus an eviction count and, with `usage` configured, a warning like the
 // original's when evictions per period exceed the threshold: a cache that is too small for its load is worth
 // knowing about.
-import type { CacheConfig } from '../config/types.js';
-import { logger } from '../util/log.js';
+import type { CacheConfig } from '../config/index.js';
+import { logger } from '../util/index.js';
 import { LruMap } from '../util/lru.js';
 
 const log = logger('media_gateway::auth');

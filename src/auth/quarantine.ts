@@ -6,8 +6,8 @@
 // free) cannot flush a quarantine. All entries share one period, so insertion order is expiry order and
 // expired entries are swept from the front. The table is bounded by `capacity`; a full table cannot take
 // new pairs (reported to the caller, which then refuses the address), and never drops a live one.
-import type { CacheConfig } from '../config/types.js';
-import { quarantinedUsers } from '../metrics/registry.js';
+import type { CacheConfig } from '../config/index.js';
+import { quarantinedUsers } from '../metrics/index.js';
 import { LruCache } from './lru.js';
 
 export type FailureOutcome = 'counted' | 'quarantined' | 'table_full';

@@ -1,4 +1,4 @@
-// User records as stored in etcd (spec 8.2 "Basic auth details"): `{password_hash?, allowed_routing_labels?}`
+// User records as stored in etcd (docs/auth.md): `{password_hash?, allowed_routing_labels?}`
 // in JSON or YAML (the server's `data_format`). Certificate identity records use the same shape without a hash.
 import { GatewayError } from '../errors/index.js';
 import { parseLabelRule, parseYamlText, labelRuleToYaml, type LabelRule } from './labels.js';

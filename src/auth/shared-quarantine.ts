@@ -11,8 +11,7 @@
 // their number before the lock is seen (bounded by the Argon2 gate and the per-address rate).
 import { randomUUID } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
-import { logger } from '../util/log.js';
-import { peerText } from '../util/peer-text.js';
+import { logger, peerText } from '../util/index.js';
 import { grpcCause } from './etcd-client.js';
 import type { FailureOutcome, Quarantine, QuarantineTable } from './quarantine.js';
 import { EtcdRecordStore } from './user-store.js';

@@ -5,7 +5,7 @@
 import { GatewayError } from '../errors/index.js';
 import { EventEmitter } from 'node:events';
 import type { Etcd3, Watcher } from 'etcd3';
-import { logger } from '../util/log.js';
+import { logger } from '../util/index.js';
 import { grpcCause } from './etcd-client.js';
 
 const log = logger('media_gateway::auth::etcd');

@@ -2,7 +2,7 @@
 // anything beyond is refused at once (the caller answers 503) instead of piling up CPU work an attacker
 // can create for free. Cached verdicts never come here (src/auth/authenticator.ts), so users already
 // verified are never delayed by a flood of new guesses.
-import { verificationsInFlight } from '../limits/metrics.js';
+import { verificationsInFlight } from '../limits/index.js';
 
 export class VerifyGate {
   private running = 0;

@@ -3,10 +3,9 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { SavantReader } from '../savant/reader.js';
-import { SavantWriter } from '../savant/writer.js';
+import { SavantReader, SavantWriter } from '../savant/index.js';
 import type { DemoPki } from '../pki/index.js';
-import { freePort } from '../util/free-port.js';
+import { freePort } from '../util/index.js';
 import {
   clientConfig,
   queueLength,

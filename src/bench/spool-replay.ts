@@ -5,9 +5,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { buildMessage } from '../savant/message.js';
-import { SavantReader } from '../savant/reader.js';
-import { SavantWriter } from '../savant/writer.js';
-import { freePort } from '../util/free-port.js';
+import { SavantReader, SavantWriter } from '../savant/index.js';
+import { freePort } from '../util/index.js';
 import { clientConfig, serverConfig } from './configs.js';
 import { startGatewayProcess, type GatewayProcess } from './process.js';
 

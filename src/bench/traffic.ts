@@ -4,8 +4,7 @@
 // end-to-end latency.
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { WriteResult, SavantWriter } from '../savant/writer.js';
-import type { SavantReader } from '../savant/reader.js';
+import type { WriteResult, SavantWriter, SavantReader } from '../savant/index.js';
 import { buildMessage } from '../savant/message.js';
 import { replacePropagatedContext } from '../savant/propagated-context.js';
 import { sampledTraceparent } from './telemetry.js';

@@ -1,7 +1,7 @@
 // `media-gateway bench`: throughput and latency of the gateway on loopback (see docs/benchmark.md).
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { runBenchmark } from '../bench/benchmark.js';
+import { runBenchmark } from '../bench/index.js';
 import { BENCH_USAGE, BenchUsageError, parseBenchArgs } from '../bench/options.js';
 import { formatTable, renderSvg } from '../bench/report.js';
 import { usageLine } from '../util/usage.js';

@@ -3,11 +3,9 @@
 // Without a config file the embedded default (the original's default config, bound to 127.0.0.1) is used.
 // SIGINT/SIGTERM/SIGQUIT stop reading, deliver what is queued (bounded by shutdown_timeout), and exit 0.
 import { redactUrl } from '../util/redact-url.js';
-import { loadClientConfig } from '../config/client.js';
-import { defaultClientConfig } from '../config/defaults.js';
-import type { ClientConfig } from '../config/types.js';
-import { startClient } from '../client/pipeline.js';
-import { logger } from '../util/log.js';
+import { loadClientConfig, defaultClientConfig, type ClientConfig } from '../config/index.js';
+import { startClient } from '../client/index.js';
+import { logger } from '../util/index.js';
 import { preflightClient } from '../preflight/index.js';
 import { runHalf, type HalfCommand } from './run-half.js';
 import { urlHost } from '../util/listen.js';

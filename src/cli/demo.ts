@@ -8,15 +8,18 @@ import { parseArgsMessage, usageLine } from '../util/usage.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { defaultClientConfig, defaultServerConfig } from '../config/defaults.js';
-import type { ClientConfig, ServerConfig } from '../config/types.js';
-import { startServer } from '../server/gateway.js';
-import { startClient } from '../client/pipeline.js';
-import { SavantWriter } from '../savant/writer.js';
-import { SavantReader } from '../savant/reader.js';
+import {
+  defaultClientConfig,
+  defaultServerConfig,
+  type ClientConfig,
+  type ServerConfig,
+} from '../config/index.js';
+import { startServer } from '../server/index.js';
+import { startClient } from '../client/index.js';
+import { SavantWriter, SavantReader } from '../savant/index.js';
 import { buildMessage } from '../savant/message.js';
 import { revokeCertificate, generateCrl, makePki, type DemoPki } from '../pki/index.js';
-import { freePort } from '../util/free-port.js';
+import { freePort } from '../util/index.js';
 import { CleanupStack } from '../util/cleanup-stack.js';
 
 const HELP = `Usage: media-gateway demo [--plain] [--seconds N] [--rate N]

@@ -1,13 +1,10 @@
 // `media-gateway pki`: a private CA that shares its directory format with `openssl ca` (the seed's
 // recipe), so both tools can be used on the same CA in any order.
-import { initCa } from '../pki/ca.js';
+import { initCa, generateCrl, issueCertificate, listCertificates, revokeCertificate } from '../pki/index.js';
 import { dispatch, out, positionals, type Subcommand } from '../pki/command.js';
-import { generateCrl } from '../pki/crl.js';
 import { parseDays } from '../pki/duration.js';
 import { PkiError } from '../pki/errors.js';
-import { issueCertificate } from '../pki/issue.js';
 import { parseKeyKind } from '../pki/keys.js';
-import { listCertificates, revokeCertificate } from '../pki/revoke.js';
 
 const PROG = 'media-gateway pki';
 const CA_OPTION = { ca: { type: 'string' as const } };

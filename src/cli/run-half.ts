@@ -4,11 +4,9 @@
 // configuration warnings through the logger and errors as one `media-gateway <name>:` line (./errors.ts).
 // Each command module says only what differs.
 import { parseArgs } from 'node:util';
-import { checkReferencedFiles } from '../config/check.js';
-import { ConfigError } from '../config/errors.js';
+import { checkReferencedFiles, ConfigError, type ClientConfig, type ServerConfig } from '../config/index.js';
 import type { Finding } from '../preflight/index.js';
-import type { ClientConfig, ServerConfig } from '../config/types.js';
-import { logger } from '../util/log.js';
+import { logger } from '../util/index.js';
 import { failureLine, parseArgsMessage, usageLine } from '../util/usage.js';
 
 const configLog = logger('media_gateway::config');

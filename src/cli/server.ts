@@ -1,9 +1,7 @@
 // `media-gateway server [--config FILE | FILE] [--check]`: loads the configuration (or the embedded default),
 // then either only checks it (with every file it names) or runs the gateway until SIGINT/SIGTERM.
-import type { ServerConfig } from '../config/types.js';
-import { loadServerConfig } from '../config/server.js';
-import { defaultServerConfig } from '../config/defaults.js';
-import { logger } from '../util/log.js';
+import { type ServerConfig, loadServerConfig, defaultServerConfig } from '../config/index.js';
+import { logger } from '../util/index.js';
 import { preflightServer } from '../preflight/index.js';
 import { runHalf, type HalfCommand } from './run-half.js';
 

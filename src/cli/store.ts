@@ -1,11 +1,9 @@
 // `media-gateway store`: maintain an OpenSSL hash directory (the server's `certificate_directory`)
 // without the openssl binary: install CAs and CRLs, print name hashes, diagnose, renew CRLs.
 import { dispatch, out, positionals, type Subcommand } from '../pki/command.js';
-import { doctor, formatDoctorReport } from '../pki/doctor.js';
+import { doctor, formatDoctorReport, hashOfFile, storeAdd, renewCrls } from '../pki/index.js';
 import { parseDays, parseDurationMs } from '../pki/duration.js';
 import { PkiError } from '../pki/errors.js';
-import { hashOfFile, storeAdd } from '../pki/hash-dir.js';
-import { renewCrls } from '../pki/renew.js';
 
 const PROG = 'media-gateway store';
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);

@@ -7,11 +7,10 @@ import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import argon2 from 'argon2';
 import type { Etcd3 } from 'etcd3';
-import type { EtcdConfig, ServerConfig } from '../config/types.js';
-import { loadServerConfig } from '../config/server.js';
+import { type EtcdConfig, type ServerConfig, loadServerConfig } from '../config/index.js';
 import { createEtcdClient, describeEtcdFailure, etcdPrefix } from '../auth/etcd-client.js';
 import { failureLine, parseArgsMessage, usageLine } from '../util/usage.js';
-import { certificateIdentityPrefix } from '../auth/authenticator.js';
+import { certificateIdentityPrefix } from '../auth/index.js';
 import { parseLabelRuleText } from '../auth/labels.js';
 import { parseUserRecord, formatUserRecord, type UserRecord } from '../auth/records.js';
 

@@ -1,15 +1,13 @@
 // The client's HTTP(S) connection to the gateway server: one undici Pool with keep-alive and at least one
 // connection per lane (no pipelining, so a slow request never delays another lane's), the original's
 // headers (Content-Type application/protobuf, Basic credentials on every request), and per-request metrics.
-import { ConfigError } from '../config/errors.js';
+import { ConfigError, type ClientConfig, DEFAULT_REQUEST_TIMEOUT_MS } from '../config/index.js';
 import { BATCH_ENDPOINT, MEDIA_CONTENT_TYPE } from '../contract/http.js';
 import { Readable } from 'node:stream';
 import tls from 'node:tls';
 import { Pool } from 'undici';
-import type { ClientConfig } from '../config/types.js';
-import { DEFAULT_REQUEST_TIMEOUT_MS } from '../config/client.js';
-import type { ChunkedBody } from '../savant/media.js';
-import { clientTransportErrorsTotal, httpResponsesTotal, requestDuration } from '../metrics/registry.js';
+import type { ChunkedBody } from '../savant/index.js';
+import { clientTransportErrorsTotal, httpResponsesTotal, requestDuration } from '../metrics/index.js';
 
 export type PostTarget = 'single' | 'batch';
 

@@ -6,20 +6,20 @@
 // With a `spool` section the queue is the spool on disk (src/spool/): a message is appended there before it
 // counts as read, the sender is fed from it a window of inflightOps at a time, and it leaves the spool only
 // when delivered or dead-lettered; `ack: on_persist` acknowledges once it is stored.
-import type { ClientConfig } from '../config/types.js';
-import { aggregateHealth, type HealthReport, type PartHealth } from '../health/health.js';
+import type { ClientConfig } from '../config/index.js';
+import { aggregateHealth, type HealthReport, type PartHealth } from '../health/index.js';
 import {
   bytesTotal,
   clientRetriesTotal,
   deadLetteredTotal,
   messagesTotal,
   setClientQueueDepth,
-} from '../metrics/registry.js';
-import { hotSlotsBy } from '../metrics/hot.js';
+  hotSlotsBy,
+} from '../metrics/index.js';
 import { encodedMediaLength, type Media } from '../savant/media.js';
-import { NOTHING_OWED, SavantReader, type ReadResult } from '../savant/reader.js';
-import { FpsStatistics } from '../stats/fps.js';
-import { logger } from '../util/log.js';
+import { NOTHING_OWED, SavantReader, type ReadResult } from '../savant/index.js';
+import { FpsStatistics } from '../stats/index.js';
+import { logger } from '../util/index.js';
 import {
   formatMessageIds,
   MESSAGE_IDS_HEADER,
@@ -33,9 +33,8 @@ import { DeadLetterDir } from './dead-letter.js';
 import { GatewayHttp } from './http.js';
 import { openServers, type PostingHttp } from './servers.js';
 import { Sender, type Completion, type SenderOptions } from './sender.js';
-import type { ClientTracing } from '../telemetry/client.js';
-import { clientFamilies, exportHalfFamilies } from '../ops/families.js';
-import { startOpsListener, type OpsListener } from '../ops/listener.js';
+import type { ClientTracing } from '../telemetry/index.js';
+import { clientFamilies, exportHalfFamilies, startOpsListener, type OpsListener } from '../ops/index.js';
 import { CleanupStack } from '../util/cleanup-stack.js';
 
 const log = logger('media_gateway::client');

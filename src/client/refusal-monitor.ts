@@ -4,9 +4,9 @@
 // again; /health degraded with the reason while it lasts; refusals counted by reason in
 // media_gateway_client_refusals_total. Shared by all lanes: the reason is a property of the connection
 // to the server, not of a message.
-import type { PartHealth } from '../health/health.js';
-import { clientRefusalsTotal } from '../metrics/registry.js';
-import { logger } from '../util/log.js';
+import type { PartHealth } from '../health/index.js';
+import { clientRefusalsTotal } from '../metrics/index.js';
+import { logger } from '../util/index.js';
 import { isRefusal, type DeliveryFailure, type FailureKind } from './refusal.js';
 
 const log = logger('media_gateway::client');

@@ -7,7 +7,7 @@
 // HTTP answers other than 401/403 (5xx, ack timeouts, ...) are not classified here: the server took the
 // request, so they are per-message failures of src/client/sender.ts.
 import { CERTIFICATE_REFUSAL_CODES, type CertificateRefusalCode } from '../tls/refusal-answer.js';
-import { peerText } from '../util/peer-text.js';
+import { peerText } from '../util/index.js';
 import type { PostOutcome } from './http.js';
 
 export type FailureKind = 'certificate_refused' | 'server_untrusted' | 'auth_refused' | 'transport';

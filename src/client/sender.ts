@@ -7,10 +7,10 @@
 // those messages go to the dead-letter directory and the stream moves on. Failures of the exchange itself
 // (transport, TLS, 401/403) are classified (./refusal.ts) and reported by one RefusalMonitor rather than a
 // line per retry; while the server refuses us (certificate, trust, credentials) retries wait the maximum delay.
-import type { ClientConfig, RetryConfig } from '../config/types.js';
-import type { PartHealth } from '../health/health.js';
+import type { ClientConfig, RetryConfig } from '../config/index.js';
+import type { PartHealth } from '../health/index.js';
 import { encodeMedia, encodeMediaChunks, type ChunkedBody, type Media } from '../savant/media.js';
-import { logger } from '../util/log.js';
+import { logger } from '../util/index.js';
 import type { SpooledEntry } from '../spool/index.js';
 import type { DeadLetterDir } from './dead-letter.js';
 import type { PostOutcome, PostTarget } from './http.js';

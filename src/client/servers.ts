@@ -8,9 +8,9 @@
 // stays on its server until that one fails (no flapping back to the first).
 // A request that failed without an answer may still have been forwarded by the failed server, so the move
 // can duplicate a message at the sink, never lose or reorder it (docs/fleet.md).
-import type { ClientConfig } from '../config/types.js';
-import type { ChunkedBody } from '../savant/media.js';
-import { logger } from '../util/log.js';
+import type { ClientConfig } from '../config/index.js';
+import type { ChunkedBody } from '../savant/index.js';
+import { logger } from '../util/index.js';
 import { redactUrl } from '../util/redact-url.js';
 import type { PostOutcome, PostTarget } from './http.js';
 

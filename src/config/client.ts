@@ -1,5 +1,5 @@
 // The client configuration (`media-gateway client <config.json>`): the original's GatewayClientConfiguration
-// (spec 8.4) plus our extensions, normalised into ClientConfig.
+// (its sample files are loaded by test/config/samples.test.ts) plus our extensions, normalised into ClientConfig.
 import path from 'node:path';
 import { readConfigFile } from './read.js';
 import { parseDocument, withWarnings, type ParseOptions } from './document.js';

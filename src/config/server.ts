@@ -1,5 +1,5 @@
 // The server configuration (`media-gateway server <config.json>`): the original's GatewayConfiguration
-// (spec 8.4) plus our extensions, normalised into ServerConfig.
+// (its sample files are loaded by test/config/samples.test.ts) plus our extensions, normalised into ServerConfig.
 import { readConfigFile } from './read.js';
 import { parseDocument, withWarnings, type ParseOptions } from './document.js';
 import {
@@ -20,8 +20,12 @@ import { cache, checkOpsAddress, fixIpcPermissions, opsListener, socketUrl, stat
 import { clientTls, serverTls } from './tls.js';
 import { telemetry } from './telemetry.js';
 import { DEFAULT_SERVER_LIMITS, serverLimits } from './limits.js';
-import { networkProblem, trustedNetworks } from '../proxy-protocol/networks.js';
-import { DEFAULT_MAX_HEADER_BYTES, MIN_HEADER_BYTES } from '../proxy-protocol/header.js';
+import {
+  networkProblem,
+  trustedNetworks,
+  DEFAULT_MAX_HEADER_BYTES,
+  MIN_HEADER_BYTES,
+} from '../proxy-protocol/index.js';
 import type {
   BasicAuthServerConfig,
   ProxyProtocolConfig,

@@ -6,8 +6,8 @@
 // PROXY protocol (src/proxy-protocol/gate.ts) the per-address limit counts the client's address.
 import type net from 'node:net';
 import type http from 'node:http';
-import type { ServerLimits } from '../config/types.js';
-import { logger } from '../util/log.js';
+import type { ServerLimits } from '../config/index.js';
+import { logger } from '../util/index.js';
 import { clientAddress } from '../util/client-address.js';
 import { addressKey } from './address.js';
 import { effectiveConnectionLimit } from './fd.js';

@@ -2,7 +2,7 @@
 // declared into the groups of src/metrics/registry.ts (server, or auth for the Argon2 budget), so they are
 // exported only where they apply, with all the others.
 import { Counter, Gauge } from 'prom-client';
-import { family } from '../metrics/registry.js';
+import { family } from '../metrics/index.js';
 
 const r: [] = [];
 

@@ -2,7 +2,7 @@
 // (src/ops/listener.ts) or, when none is configured, on the server's main port and the client's status port.
 import type http from 'node:http';
 import { registry } from './registry.js';
-import { logger } from '../util/log.js';
+import { logger } from '../util/index.js';
 
 const log = logger('media_gateway::metrics');
 

@@ -1,7 +1,7 @@
 // Which metric families a half exports, decided from its configuration alone (src/metrics/registry.ts
 // explains why families that do not apply stay out of /metrics), plus media_gateway_build_info.
-import type { ClientConfig, ServerConfig } from '../config/types.js';
-import { buildInfo as buildInfoGauge, exportFamilies, type FamilyGroup } from '../metrics/registry.js';
+import type { ClientConfig, ServerConfig } from '../config/index.js';
+import { buildInfo as buildInfoGauge, exportFamilies, type FamilyGroup } from '../metrics/index.js';
 import { buildInfo } from './build-info.js';
 
 export function serverFamilies(cfg: ServerConfig): FamilyGroup[] {

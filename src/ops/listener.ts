@@ -8,10 +8,9 @@
 //   GET /version  {"version","node","libzmq"}
 // The client's own status port (the original's /health port) is served by the same handler.
 import http from 'node:http';
-import { writeHealth, type HealthReport } from '../health/health.js';
-import { writeProbe } from '../health/probes.js';
-import { metricsHandler } from '../metrics/http.js';
-import { logger } from '../util/log.js';
+import { writeHealth, type HealthReport, writeProbe } from '../health/index.js';
+import { metricsHandler } from '../metrics/index.js';
+import { logger } from '../util/index.js';
 import { buildInfo } from './build-info.js';
 import { closeServer, listen, urlHost } from '../util/listen.js';
 

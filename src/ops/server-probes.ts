@@ -1,7 +1,7 @@
 // Readiness and liveness of the server half, from the parts it runs (docs/metrics.md, "Probes").
-import type { Authenticator } from '../auth/authenticator.js';
-import { probeReasons } from '../health/probes.js';
-import type { TrustStore } from '../trust/store.js';
+import type { Authenticator } from '../auth/index.js';
+import { probeReasons } from '../health/index.js';
+import type { TrustStore } from '../trust/index.js';
 
 export interface ServerParts {
   trust?: TrustStore;

@@ -15,7 +15,7 @@ import {
   type KeyKind,
   type SigningKey,
 } from './keys.js';
-import { x509 } from '../codec/x509.js';
+import { x509 } from '../codec/index.js';
 
 export interface CaPaths {
   dir: string;

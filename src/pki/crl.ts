@@ -16,7 +16,7 @@ import {
   REVOCATION_REASONS,
   writeHexCounter,
 } from './openssl-db.js';
-import { x509 } from '../codec/x509.js';
+import { x509 } from '../codec/index.js';
 
 const OID_CRL_NUMBER = '2.5.29.20';
 

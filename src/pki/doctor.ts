@@ -1,6 +1,6 @@
 // `store doctor`: everything wrong with a hash directory, as found by the trust scanner the
 // gateway itself uses (src/trust/scan.ts), so the doctor and the server never disagree.
-import { scanHashDirectory, type Problem } from '../trust/scan.js';
+import { scanHashDirectory, type Problem } from '../trust/index.js';
 import { DAY_MS } from './duration.js';
 import { PkiError } from './errors.js';
 

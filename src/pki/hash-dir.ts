@@ -4,7 +4,7 @@
 // temp file and hard-linked into place so readers never see a partial file and two writers never
 // take the same name. Everything is validated before anything is written.
 import { readFile, readdir, stat } from 'node:fs/promises';
-import { readRegularFile } from '../util/regular-file.js';
+import { readRegularFile } from '../util/index.js';
 import path from 'node:path';
 import {
   canonicalName,
@@ -16,7 +16,7 @@ import {
 import { splitPem, toPem } from '../codec/pem.js';
 import { PkiError } from './errors.js';
 import { createFileExclusive } from './files.js';
-import { x509 } from '../codec/x509.js';
+import { x509 } from '../codec/index.js';
 
 export type ObjectKind = 'certificate' | 'crl';
 

@@ -19,7 +19,7 @@ import {
   readUniqueSubject,
   writeHexCounter,
 } from './openssl-db.js';
-import { x509 } from '../codec/x509.js';
+import { x509 } from '../codec/index.js';
 
 export type CertKind = 'server' | 'client';
 

@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { PkiError } from './errors.js';
 import { writeFileAtomic } from './files.js';
-import { x509 } from '../codec/x509.js';
+import { x509 } from '../codec/index.js';
 
 export type IndexStatus = 'V' | 'R' | 'E';
 

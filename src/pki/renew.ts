@@ -1,7 +1,7 @@
 // `store renew-crls`: reissue and publish a CA's CRL when the copy in a hash directory is about to
 // expire (or missing, expired, not yet valid). Idempotent, so it can run from cron or a systemd timer.
 import { createHash } from 'node:crypto';
-import { scanHashDirectory } from '../trust/scan.js';
+import { scanHashDirectory } from '../trust/index.js';
 import { loadCa } from './ca.js';
 import { generateCrl, type GenerateCrlResult } from './crl.js';
 import { PkiError } from './errors.js';

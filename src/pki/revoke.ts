@@ -13,7 +13,7 @@ import {
   REVOCATION_REASONS,
   type IndexEntry,
 } from './openssl-db.js';
-import { x509 } from '../codec/x509.js';
+import { x509 } from '../codec/index.js';
 
 export interface RevokeResult {
   serial: string;

@@ -4,7 +4,7 @@
 import { X509Certificate } from 'node:crypto';
 import { loadIdentityFiles, readCertificates } from '../tls/identity-files.js';
 import { splitPem } from '../codec/pem.js';
-import { readRegularFile } from '../util/regular-file.js';
+import { readRegularFile } from '../util/index.js';
 import type { Finding } from './finding.js';
 
 /** A certificate that expires within this window is a warning: renew it before it refuses every peer. */

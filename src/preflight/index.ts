@@ -2,8 +2,7 @@
 // exactly when a start would get past them: the files a configuration names hold what they should, the
 // certificates are valid, the trust directory can accept someone, and (with `bind`) the addresses are free.
 // Public surface: preflightServer, preflightClient, Finding.
-import { originOf } from '../config/fields.js';
-import type { ClientConfig, ClientTlsConfig, ServerConfig } from '../config/types.js';
+import { originOf, type ClientConfig, type ClientTlsConfig, type ServerConfig } from '../config/index.js';
 import { identityFindings, rootFindings } from './certificates.js';
 import type { Finding } from './finding.js';
 import {

@@ -1,8 +1,8 @@
 // Start-up check of the client-certificate trust directory, with the scanner the server itself uses
 // (src/trust/scan.ts): a directory in which no client could ever be accepted is an error, not a warning
 // found later in `store doctor`.
-import type { ClientAuthConfig } from '../config/types.js';
-import { scanHashDirectory, type ProblemCode } from '../trust/scan.js';
+import type { ClientAuthConfig } from '../config/index.js';
+import { scanHashDirectory, type ProblemCode } from '../trust/index.js';
 import type { Finding } from './finding.js';
 
 /** Problems that refuse every client of a CA (or every client at all): the server would start useless. */

@@ -14,12 +14,10 @@
 // added (Node's own TLS and HTTP ones, src/limits/connection-budget.ts), then runs after the header.
 import net from 'node:net';
 import { Counter } from 'prom-client';
-import { family } from '../metrics/registry.js';
-import { logger } from '../util/log.js';
-import { peerText } from '../util/peer-text.js';
-import { RepeatLog } from '../util/repeat-log.js';
+import { family } from '../metrics/index.js';
+import { logger, peerText, RepeatLog } from '../util/index.js';
 import { setClientAddress } from '../util/client-address.js';
-import type { ProxyProtocolConfig } from '../config/types.js';
+import type { ProxyProtocolConfig } from '../config/index.js';
 import { DEFAULT_MAX_HEADER_BYTES, parseProxyHeader, type ProxyHeader } from './header.js';
 import { isTrusted, trustedNetworks } from './networks.js';
 

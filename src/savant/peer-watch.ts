@@ -4,9 +4,8 @@
 // period without subscribers. Kept apart from the writer's send logic, which only calls sent().
 import { EventEmitter } from 'node:events';
 import type * as zmq from 'zeromq';
-import { hotSlot } from '../metrics/hot.js';
-import { writerConnectedPeers, writerDroppedNoSubscriberTotal } from '../metrics/registry.js';
-import { logger } from '../util/log.js';
+import { hotSlot, writerConnectedPeers, writerDroppedNoSubscriberTotal } from '../metrics/index.js';
+import { logger } from '../util/index.js';
 
 const log = logger('media_gateway::savant::writer');
 const dropped = hotSlot(writerDroppedNoSubscriberTotal, {});

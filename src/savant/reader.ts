@@ -7,10 +7,9 @@
 // a too-short or undecodable message (bad protobuf, no content) is answered with `OK` on REP too (the
 // original sends nothing, or errors/panics), and is returned as `too_short` / `invalid`.
 import type * as zmq from 'zeromq';
-import type { ReaderConfig, TopicPrefixSpec } from '../config/types.js';
-import { hotSlotsBy } from '../metrics/hot.js';
-import { zmqReadResultsTotal } from '../metrics/registry.js';
-import { logger } from '../util/log.js';
+import type { ReaderConfig, TopicPrefixSpec } from '../config/index.js';
+import { hotSlotsBy, zmqReadResultsTotal } from '../metrics/index.js';
+import { logger } from '../util/index.js';
 import { resolveIpcPermissions } from './ipc.js';
 import { inspectMessage, MessageDecodeError, type MessageInfo } from './message.js';
 import { RoutingIdCache, SourceBlacklist } from './routing-cache.js';

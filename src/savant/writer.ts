@@ -6,10 +6,9 @@
 // type is written down in docs/zeromq.md.
 import { GatewayError } from '../errors/index.js';
 import type * as zmq from 'zeromq';
-import type { WriterConfig } from '../config/types.js';
-import { hotSlotsBy } from '../metrics/hot.js';
-import { writerSocketsReplacedTotal, zmqSendResultsTotal } from '../metrics/registry.js';
-import { logger } from '../util/log.js';
+import type { WriterConfig } from '../config/index.js';
+import { hotSlotsBy, writerSocketsReplacedTotal, zmqSendResultsTotal } from '../metrics/index.js';
+import { logger } from '../util/index.js';
 import { resolveIpcPermissions } from './ipc.js';
 import { PubPeerWatch } from './peer-watch.js';
 import { attachSocket, createSocket, detachSocket, isTimeout, type SavantSocket } from './socket.js';

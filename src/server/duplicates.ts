@@ -5,7 +5,7 @@
 // evicted). Instances are scoped by the authenticated user(s), so one client cannot suppress another's
 // messages by reusing its instance id. A message outside the window is forwarded (at-least-once), never lost.
 import { Counter } from 'prom-client';
-import { family } from '../metrics/registry.js';
+import { family } from '../metrics/index.js';
 import { LruMap } from '../util/lru.js';
 
 /** Sequence numbers remembered per instance. */

@@ -1,17 +1,16 @@
 // One Media item through the gateway: decode, validate, authorize by routing labels, forward to the
-// Savant writer, and turn the outcome into the HTTP status of spec 8.2. Used by both POST / (one item)
+// Savant writer, and turn the outcome into an HTTP status (the table in src/contract/http.ts). Used by both POST / (one item)
 // and POST /batch (each item in order). The message bytes are forwarded unchanged, never re-encoded.
-import type { SavantWriter, WriteResult } from '../savant/writer.js';
+import type { SavantWriter, WriteResult } from '../savant/index.js';
 import { inspectMessage, MessageDecodeError, type MessageInfo } from '../savant/message.js';
 import { decodeMedia, type Media } from '../savant/media.js';
 import { DecodeLimitError } from '../savant/field-scan.js';
-import type { ServerLimits } from '../config/types.js';
-import { decodeLimitRefusalsTotal } from '../limits/metrics.js';
-import type { Authenticator, AuthDecision } from '../auth/authenticator.js';
-import type { FpsStatistics } from '../stats/fps.js';
-import { hotSlotsBy } from '../metrics/hot.js';
-import { bytesTotal, messagesTotal } from '../metrics/registry.js';
-import { logger } from '../util/log.js';
+import type { ServerLimits } from '../config/index.js';
+import { decodeLimitRefusalsTotal } from '../limits/index.js';
+import type { Authenticator, AuthDecision } from '../auth/index.js';
+import type { FpsStatistics } from '../stats/index.js';
+import { hotSlotsBy, bytesTotal, messagesTotal } from '../metrics/index.js';
+import { logger } from '../util/index.js';
 
 const log = logger('media_gateway::server');
 

@@ -2,40 +2,37 @@
 // Media per request), POST /batch (our extension: a MediaBatch, items in order, stop at the first
 // failure), GET /health and GET /metrics. Unlike the original there is no global lock: requests on
 // different connections run concurrently, and the writer's FIFO queue keeps each sender's order.
-import { ConfigError } from '../config/errors.js';
+import { ConfigError, type ServerConfig, type ServerLimits, DEFAULT_SERVER_LIMITS } from '../config/index.js';
 import http from 'node:http';
-import type { ServerConfig, ServerLimits } from '../config/types.js';
-import { SavantWriter } from '../savant/writer.js';
+import { SavantWriter } from '../savant/index.js';
 import { batchBudget, decodeMediaBatch, mediaBudget } from '../savant/media.js';
 import { FieldScanner, type FieldBudget } from '../savant/field-scan.js';
 import { MessageDecodeError } from '../savant/message.js';
-import type { Authenticator } from '../auth/authenticator.js';
-import type { SecureListener } from '../tls/server.js';
-import { FpsStatistics } from '../stats/fps.js';
-import { aggregateHealth, writeHealth, type HealthReport } from '../health/health.js';
-import { metricsHandler } from '../metrics/http.js';
-import { exportHalfFamilies, serverFamilies } from '../ops/families.js';
-import { startOpsListener, type OpsListener } from '../ops/listener.js';
+import type { Authenticator } from '../auth/index.js';
+import type { SecureListener } from '../tls/index.js';
+import { FpsStatistics } from '../stats/index.js';
+import { aggregateHealth, writeHealth, type HealthReport } from '../health/index.js';
+import { metricsHandler, httpResponsesTotal, requestDuration } from '../metrics/index.js';
+import { exportHalfFamilies, serverFamilies, startOpsListener, type OpsListener } from '../ops/index.js';
 import { serverNotLive, serverNotReady } from '../ops/server-probes.js';
-import { httpResponsesTotal, requestDuration } from '../metrics/registry.js';
-import { logger } from '../util/log.js';
+import { logger } from '../util/index.js';
 import { CleanupStack } from '../util/cleanup-stack.js';
 import { BATCH_ENDPOINT, formatBatchReply } from '../contract/http.js';
 import { closeServer as closeHttpServer, listen, urlHost } from '../util/listen.js';
 import { lowerHelperThreads } from '../util/thread-priority.js';
-import { MESSAGE_IDS_HEADER, parseMessageIds } from '../spool/identity.js';
+import { MESSAGE_IDS_HEADER, parseMessageIds } from '../spool/index.js';
 import { DuplicateFilter } from './duplicates.js';
 import { forwardMedia, refusalOf, type ForwardContext, type Grant } from './forward.js';
 import { declaredLength, isProtobufContentType, readBody, reply } from './http-io.js';
-import { DEFAULT_SERVER_LIMITS } from '../config/limits.js';
 import {
   answerClientErrors,
   applyConnectionBudget,
   closeNonHttp1,
   httpServerOptions,
-} from '../limits/connection-budget.js';
-import { connectionTimeoutsTotal } from '../limits/metrics.js';
-import { installProxyGate } from '../proxy-protocol/gate.js';
+  connectionTimeoutsTotal,
+} from '../limits/index.js';
+import { installProxyGate } from '../proxy-protocol/index.js';
+import type { ServerTracing } from '../telemetry/index.js';
 import { clientAddress } from '../util/client-address.js';
 
 const log = logger('media_gateway::server');
@@ -70,7 +67,335 @@ function continueIfExpected(req: http.IncomingMessage, res: http.ServerResponse)
 /** Most items a message-ids header may name (more: the header is ignored, nothing is deduplicated). */
 const MAX_NAMED_ITEMS = 65536;
 
-export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => unknown;
+type Route = { methods: string[]; run: Handler };
+
+/**
+ * What the request stages share. A request passes through named stages in order, as through fastify's
+ * request hooks: `route` (method and path), then for a POST `admit` (declared size, `authenticate`,
+ * Content-Type, body), then the handler that forwards (`postSingle`, `postBatch`).
+ */
+interface Gateway {
+  cfg: ServerConfig;
+  limits: Readonly<ServerLimits>;
+  forward: ForwardContext;
+  authenticator?: Authenticator;
+  tracing?: ServerTracing;
+  /** set once the TLS listener exists; the handler is built before it */
+  listener?: SecureListener;
+  duplicates: DuplicateFilter;
+  closing: boolean;
+}
+
+/**
+ * Stage `authenticate` (run by `admit`): TLS peer check, then Basic, then certificate identity; every
+ * configured method must pass.
+ */
+async function authenticate(gw: Gateway, req: http.IncomingMessage): Promise<Grant[] | Refusal> {
+  const { cfg, authenticator } = gw;
+  const peer = gw.listener?.check(req);
+  if (peer && !peer.ok) return { status: peer.status, close: true, check: 'tls_peer', reason: peer.reason };
+  const grants: Grant[] = [];
+  if (cfg.auth?.basic) {
+    const d = await authenticator!.authenticateBasic(req.headers.authorization, clientAddress(req.socket));
+    if (!d.ok)
+      return {
+        status: d.status,
+        challenge: d.challenge,
+        retryAfterSeconds: d.retryAfterSeconds,
+        check: 'basic_auth',
+        reason: `HTTP ${d.status}`,
+      };
+    grants.push(d);
+  }
+  if (cfg.auth?.certificateIdentity) {
+    const identity = peer?.ok ? peer.identity : undefined;
+    if (!identity)
+      return { status: 401, check: 'certificate_identity', reason: 'no verified client certificate' };
+    const d = await authenticator!.authenticateCertificate(identity);
+    if (!d.ok) return { status: d.status, check: 'certificate_identity', reason: `HTTP ${d.status}` };
+    grants.push(d);
+  }
+  return grants;
+}
+
+/** Answers a refused request: traced, with the challenge and Retry-After the refusal asks for. */
+function answerRefusal(
+  gw: Gateway,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  refusal: Refusal,
+): void {
+  gw.tracing?.rejected({
+    kind: refusal.check,
+    reason: refusal.reason,
+    status: refusal.status,
+    address: clientAddress(req.socket),
+  });
+  const headers: http.OutgoingHttpHeaders = {};
+  if (refusal.challenge) headers['WWW-Authenticate'] = 'Basic';
+  if (refusal.retryAfterSeconds !== undefined) headers['Retry-After'] = String(refusal.retryAfterSeconds);
+  reply(req, res, refusal.status, { headers, close: refusal.close });
+}
+
+/**
+ * Reads the body of an admitted request, its own fields counted as they arrive: a crafted body is refused
+ * after its first bytes. Resolves to the body or undefined (answered).
+ */
+async function readAdmittedBody(
+  gw: Gateway,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  budget: FieldBudget,
+  what: string,
+): Promise<Buffer | undefined> {
+  const scanner = new FieldScanner(what, budget);
+  const body = await readBody(
+    req,
+    gw.cfg.maxBodySize,
+    gw.limits.bodyProgressTimeoutMs,
+    (c) => scanner.push(c),
+    gw.limits.minBodyRate,
+  );
+  if (body.kind === 'refused') {
+    if (!(body.error instanceof MessageDecodeError)) throw body.error;
+    reply(req, res, refusalOf(body.error, what), { close: true });
+    return undefined;
+  }
+  if (body.kind === 'too_large') {
+    reply(req, res, 413, { close: true });
+    return undefined;
+  }
+  if (body.kind === 'stalled') connectionTimeoutsTotal.inc({ phase: 'body_progress' });
+  if (body.kind === 'too_slow') connectionTimeoutsTotal.inc({ phase: 'body_rate' });
+  if (body.kind === 'aborted' || body.kind === 'stalled' || body.kind === 'too_slow') {
+    res.destroy();
+    return undefined;
+  }
+  return body.body;
+}
+
+/**
+ * Stage `admit` (both POST routes): declared size, authenticate, Content-Type, then (only now)
+ * `100 Continue` and the body. Resolves to the body or undefined (answered).
+ */
+async function admit(
+  gw: Gateway,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  budget: FieldBudget,
+  what: string,
+): Promise<{ body: Buffer; grants: Grant[] } | undefined> {
+  if ((declaredLength(req) ?? 0) > gw.cfg.maxBodySize) {
+    reply(req, res, 413, { close: true });
+    return undefined;
+  }
+  const auth = await authenticate(gw, req);
+  if (!Array.isArray(auth)) {
+    answerRefusal(gw, req, res, auth);
+    return undefined;
+  }
+  if (!isProtobufContentType(req.headers['content-type'])) {
+    reply(req, res, 400);
+    return undefined;
+  }
+  continueIfExpected(req, res);
+  const body = await readAdmittedBody(gw, req, res, budget, what);
+  return body && { body, grants: auth };
+}
+
+/**
+ * Forwards item i of a request. Items named by a spooling client are forwarded once
+ * (src/server/duplicates.ts); others as before.
+ */
+function itemForwarder(
+  gw: Gateway,
+  req: http.IncomingMessage,
+  items: Uint8Array[],
+  grants: Grant[],
+  target: 'single' | 'batch',
+): (i: number) => Promise<number> {
+  const ids = parseMessageIds(req.headers[MESSAGE_IDS_HEADER], MAX_NAMED_ITEMS);
+  const named = ids && ids.seqs.length === items.length ? ids : undefined;
+  const scope = grants.map((g) => g.user).join(',');
+  const traces = gw.tracing?.items(req, items.length, target);
+  const forward = (i: number) => forwardMedia(gw.forward, items[i], grants, traces?.(i));
+  return (i: number): Promise<number> => {
+    if (!named) return forward(i);
+    let ran = false;
+    const run = () => ((ran = true), forward(i));
+    return gw.duplicates.forward(scope, named.instance, named.seqs[i], run).then((status) => {
+      // dropped as a duplicate: the item's trace still gets its server span, saying so
+      if (!ran) traces?.(i)?.refused({ status, code: 'duplicate', description: 'already forwarded' });
+      return status;
+    });
+  };
+}
+
+/** POST /: one Media. */
+function postSingle(gw: Gateway): Handler {
+  const fields = mediaBudget(gw.limits);
+  return async (req, res) => {
+    const admitted = await admit(gw, req, res, fields, 'Media');
+    if (!admitted) return;
+    reply(req, res, await itemForwarder(gw, req, [admitted.body], admitted.grants, 'single')(0));
+  };
+}
+
+/** POST /batch: a MediaBatch, items in order, stopping at the first failure. */
+function postBatch(gw: Gateway): Handler {
+  const fields = batchBudget(gw.limits);
+  return async (req, res) => {
+    const admitted = await admit(gw, req, res, fields, 'MediaBatch');
+    if (!admitted) return;
+    let items: Uint8Array[];
+    try {
+      items = decodeMediaBatch(admitted.body, gw.limits);
+    } catch (err) {
+      if (!(err instanceof MessageDecodeError)) throw err;
+      reply(req, res, refusalOf(err, 'MediaBatch'));
+      return;
+    }
+    let accepted = 0;
+    let status = 200;
+    const forwardItem = itemForwarder(gw, req, items, admitted.grants, 'batch');
+    for (let i = 0; i < items.length; i++) {
+      status = await forwardItem(i);
+      if (status !== 200) break;
+      accepted++;
+    }
+    reply(req, res, 200, {
+      body: { contentType: 'application/json', text: formatBatchReply({ accepted, status }) },
+    });
+  };
+}
+
+/** The route table; /metrics only when there is no separate operations listener. */
+function routesOf(gw: Gateway, health: () => HealthReport): Record<string, Route> {
+  const routes: Record<string, Route> = {
+    '/': { methods: ['POST'], run: postSingle(gw) },
+    [`/${BATCH_ENDPOINT}`]: { methods: ['POST'], run: postBatch(gw) },
+    '/health': { methods: ['GET', 'HEAD'], run: (_req, res) => writeHealth(res, health()) },
+  };
+  if (!gw.cfg.ops) routes['/metrics'] = { methods: ['GET', 'HEAD'], run: metricsHandler };
+  return routes;
+}
+
+/** Request metrics: the POST duration and every answer's status. */
+function measureRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const endTimer = req.method === 'POST' ? requestDuration.startTimer({ side: 'server' }) : undefined;
+  res.once('finish', () => {
+    endTimer?.();
+    httpResponsesTotal.inc({ side: 'server', status: String(res.statusCode) });
+  });
+}
+
+/**
+ * Stage `route`, the first: HTTP/1 only, request metrics, then the route's handler; a handler that throws
+ * is a 500.
+ */
+function router(gw: Gateway, routes: Record<string, Route>): http.RequestListener {
+  return (req, res) => {
+    // HTTP/1.0 and 1.1 only: anything else is not a client of ours, and its connection goes at once.
+    if (req.httpVersionMajor !== 1) {
+      req.socket.destroy();
+      return;
+    }
+    measureRequest(req, res);
+    // While shutting down, every answer closes its connection so close() is not held by keep-alive.
+    if (gw.closing) res.setHeader('Connection', 'close');
+    const path = (req.url ?? '/').split('?', 1)[0];
+    const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
+    if (!route) return reply(req, res, 404);
+    if (!route.methods.includes(req.method ?? ''))
+      return reply(req, res, 405, { headers: { Allow: route.methods.join(', ') } });
+    Promise.resolve(route.run(req, res)).catch((err: unknown) => {
+      log.error({ err: (err as Error).message, path }, 'request failed');
+      if (res.headersSent) res.destroy();
+      else reply(req, res, 500, { close: true });
+    });
+  };
+}
+
+/** The HTTPS listener (trust store, peer checks, refusals traced) or plain HTTP. */
+async function createHttpServer(
+  gw: Gateway,
+  handler: http.RequestListener,
+  cleanups: CleanupStack,
+): Promise<http.Server> {
+  const { cfg, limits, tracing } = gw;
+  if (!cfg.tls) {
+    if (cfg.auth?.basic)
+      log.warn('Basic auth over plain HTTP: credentials travel in clear text; configure tls');
+    return http.createServer(httpServerOptions(limits), handler);
+  }
+  // Loaded only for TLS: the trust store pulls in the x509 parsing libraries.
+  const { createSecureListener } = await import('../tls/server.js');
+  const listener = await createSecureListener(cfg.tls, handler, {
+    server: { ...httpServerOptions(limits), handshakeTimeout: limits.tlsHandshakeTimeoutMs },
+    onRefused: tracing
+      ? (reason, address) => tracing.rejected({ kind: 'tls_peer', reason, status: 401, address })
+      : undefined,
+  });
+  gw.listener = listener;
+  cleanups.push(() => listener.close());
+  if (tracing) {
+    listener.server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: import('node:tls').TLSSocket) =>
+      tracing.rejected({
+        kind: 'tls_handshake',
+        reason: err.code ?? 'handshake failed',
+        address: clientAddress(socket),
+      }),
+    );
+  }
+  return listener.server;
+}
+
+/** Connection budget, PROXY-protocol gate, early refusals and our own `100 Continue`. */
+function guardConnections(gw: Gateway, server: http.Server, handler: http.RequestListener) {
+  const { cfg, limits } = gw;
+  const budget = applyConnectionBudget(server, limits, cfg.tls !== undefined);
+  // Wraps emit: every 'connection' listener (the budget's too) sees the connection once its header is
+  // read; until then the gate charges it to its TCP peer through the budget.
+  const proxyGate = cfg.proxyProtocol
+    ? installProxyGate(server, cfg.proxyProtocol, { reserve: budget.reservePending })
+    : undefined;
+  answerClientErrors(server);
+  closeNonHttp1(server, cfg.tls ? 'secureConnection' : 'connection');
+  // Without this listener Node answers `100 Continue` itself, before any check ran.
+  server.on('checkContinue', handler);
+  return { budget, proxyGate };
+}
+
+/** Writer, authenticator and statistics, each closed by the cleanup stack. */
+async function openOutputs(cfg: ServerConfig, cleanups: CleanupStack) {
+  const writer = await SavantWriter.open(cfg.outStream);
+  cleanups.push(() => writer.close());
+  const authenticator = await openAuthenticator(cfg);
+  if (authenticator) cleanups.push(() => authenticator.close());
+  const stats = cfg.statistics ? new FpsStatistics(cfg.statistics) : undefined;
+  if (stats) cleanups.push(() => stats.close());
+  return { writer, authenticator, stats };
+}
+
+/** The operations listener (`ops` in the configuration), with the server's readiness and liveness. */
+async function startOps(gw: Gateway, health: () => HealthReport): Promise<OpsListener | undefined> {
+  if (!gw.cfg.ops) return undefined;
+  const parts = { trust: gw.listener?.trust, authenticator: gw.authenticator, closing: () => gw.closing };
+  return startOpsListener(
+    gw.cfg.ops,
+    { health, notReady: () => serverNotReady(parts), notLive: serverNotLive },
+    { metrics: true, name: 'operations' },
+  );
+}
+
+/** Loaded only when configured: without a telemetry section no OpenTelemetry module is ever imported. */
+async function openTracing(cfg: ServerConfig): Promise<ServerTracing | undefined> {
+  if (!cfg.telemetry) return undefined;
+  return (await import('../telemetry/server.js')).startServerTracing(cfg.telemetry);
+}
+
+function requireCertificatesForIdentity(cfg: ServerConfig): void {
   if (cfg.auth?.certificateIdentity && !cfg.tls?.clientAuth) {
     // Fail closed: without verified client certificates there is no identity to map.
     throw new ConfigError(
@@ -78,251 +403,32 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       'auth.certificate_identity requires TLS client certificates (tls.peers or ssl.client)',
     );
   }
+}
+
+export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
+  requireCertificatesForIdentity(cfg);
   exportHalfFamilies(serverFamilies(cfg));
   const cleanups = new CleanupStack((err) => log.warn({ err: err.message }, 'error while closing'));
-
   const limits = cfg.limits ?? DEFAULT_SERVER_LIMITS;
   try {
-    // Loaded only when configured: without a telemetry section no OpenTelemetry module is ever imported.
-    const tracing = cfg.telemetry
-      ? await (await import('../telemetry/server.js')).startServerTracing(cfg.telemetry)
-      : undefined;
+    const tracing = await openTracing(cfg);
     // pushed first, so it runs last: the spans of the last requests are exported on the way out
     if (tracing) cleanups.push(() => tracing.shutdown());
-    const writer = await SavantWriter.open(cfg.outStream);
-    cleanups.push(() => writer.close());
-    const authenticator = await openAuthenticator(cfg);
-    if (authenticator) cleanups.push(() => authenticator.close());
-    const stats = cfg.statistics ? new FpsStatistics(cfg.statistics) : undefined;
-    if (stats) cleanups.push(() => stats.close());
-
-    const ctx: ForwardContext = { writer, authenticator, stats, limits };
-    const mediaFields = mediaBudget(limits);
-    const batchFields = batchBudget(limits);
-    let listener: SecureListener | undefined;
-    let closing = false;
-
-    /** TLS peer check, then Basic, then certificate identity; every configured method must pass. */
-    const authenticate = async (req: http.IncomingMessage): Promise<Grant[] | Refusal> => {
-      const peer = listener?.check(req);
-      if (peer && !peer.ok)
-        return { status: peer.status, close: true, check: 'tls_peer', reason: peer.reason };
-      const grants: Grant[] = [];
-      if (cfg.auth?.basic) {
-        const d = await authenticator!.authenticateBasic(
-          req.headers.authorization,
-          clientAddress(req.socket),
-        );
-        if (!d.ok)
-          return {
-            status: d.status,
-            challenge: d.challenge,
-            retryAfterSeconds: d.retryAfterSeconds,
-            check: 'basic_auth',
-            reason: `HTTP ${d.status}`,
-          };
-        grants.push(d);
-      }
-      if (cfg.auth?.certificateIdentity) {
-        const identity = peer?.ok ? peer.identity : undefined;
-        if (!identity)
-          return { status: 401, check: 'certificate_identity', reason: 'no verified client certificate' };
-        const d = await authenticator!.authenticateCertificate(identity);
-        if (!d.ok) return { status: d.status, check: 'certificate_identity', reason: `HTTP ${d.status}` };
-        grants.push(d);
-      }
-      return grants;
+    const { writer, authenticator, stats } = await openOutputs(cfg, cleanups);
+    const gw: Gateway = {
+      cfg,
+      limits,
+      forward: { writer, authenticator, stats, limits },
+      authenticator,
+      tracing,
+      duplicates: new DuplicateFilter(),
+      closing: false,
     };
-
-    /**
-     * The part both POST routes share: declared size, auth, Content-Type, then (only now) `100 Continue`
-     * and the body. Resolves to the body or undefined (answered).
-     */
-    const admit = async (
-      req: http.IncomingMessage,
-      res: http.ServerResponse,
-      budget: FieldBudget,
-      what: string,
-    ): Promise<{ body: Buffer; grants: Grant[] } | undefined> => {
-      if ((declaredLength(req) ?? 0) > cfg.maxBodySize) {
-        reply(req, res, 413, { close: true });
-        return undefined;
-      }
-      const auth = await authenticate(req);
-      if (!Array.isArray(auth)) {
-        tracing?.rejected({
-          kind: auth.check,
-          reason: auth.reason,
-          status: auth.status,
-          address: clientAddress(req.socket),
-        });
-        const headers: http.OutgoingHttpHeaders = {};
-        if (auth.challenge) headers['WWW-Authenticate'] = 'Basic';
-        if (auth.retryAfterSeconds !== undefined) headers['Retry-After'] = String(auth.retryAfterSeconds);
-        reply(req, res, auth.status, { headers, close: auth.close });
-        return undefined;
-      }
-      if (!isProtobufContentType(req.headers['content-type'])) {
-        reply(req, res, 400);
-        return undefined;
-      }
-      continueIfExpected(req, res);
-      // the body's own fields are counted as they arrive: a crafted body is refused after its first bytes
-      const scanner = new FieldScanner(what, budget);
-      const body = await readBody(
-        req,
-        cfg.maxBodySize,
-        limits.bodyProgressTimeoutMs,
-        (c) => scanner.push(c),
-        limits.minBodyRate,
-      );
-      if (body.kind === 'refused') {
-        if (!(body.error instanceof MessageDecodeError)) throw body.error;
-        reply(req, res, refusalOf(body.error, what), { close: true });
-        return undefined;
-      }
-      if (body.kind === 'too_large') {
-        reply(req, res, 413, { close: true });
-        return undefined;
-      }
-      if (body.kind === 'stalled') connectionTimeoutsTotal.inc({ phase: 'body_progress' });
-      if (body.kind === 'too_slow') connectionTimeoutsTotal.inc({ phase: 'body_rate' });
-      if (body.kind === 'aborted' || body.kind === 'stalled' || body.kind === 'too_slow') {
-        res.destroy();
-        return undefined;
-      }
-      return { body: body.body, grants: auth };
-    };
-
-    // Items named by a spooling client are forwarded once (src/server/duplicates.ts); others as before.
-    const duplicates = new DuplicateFilter();
-    const forwardOnce = (
-      req: http.IncomingMessage,
-      items: Uint8Array[],
-      grants: Grant[],
-      target: 'single' | 'batch',
-    ) => {
-      const ids = parseMessageIds(req.headers[MESSAGE_IDS_HEADER], MAX_NAMED_ITEMS);
-      const named = ids && ids.seqs.length === items.length ? ids : undefined;
-      const scope = grants.map((g) => g.user).join(',');
-      const traces = tracing?.items(req, items.length, target);
-      const forward = (i: number) => forwardMedia(ctx, items[i], grants, traces?.(i));
-      return (i: number): Promise<number> => {
-        if (!named) return forward(i);
-        let ran = false;
-        const run = () => ((ran = true), forward(i));
-        return duplicates.forward(scope, named.instance, named.seqs[i], run).then((status) => {
-          // dropped as a duplicate: the item's trace still gets its server span, saying so
-          if (!ran) traces?.(i)?.refused({ status, code: 'duplicate', description: 'already forwarded' });
-          return status;
-        });
-      };
-    };
-
-    const postSingle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
-      const admitted = await admit(req, res, mediaFields, 'Media');
-      if (!admitted) return;
-      reply(req, res, await forwardOnce(req, [admitted.body], admitted.grants, 'single')(0));
-    };
-
-    const postBatch = async (req: http.IncomingMessage, res: http.ServerResponse) => {
-      const admitted = await admit(req, res, batchFields, 'MediaBatch');
-      if (!admitted) return;
-      let items: Uint8Array[];
-      try {
-        items = decodeMediaBatch(admitted.body, limits);
-      } catch (err) {
-        if (!(err instanceof MessageDecodeError)) throw err;
-        reply(req, res, refusalOf(err, 'MediaBatch'));
-        return;
-      }
-      let accepted = 0;
-      let status = 200;
-      const forwardItem = forwardOnce(req, items, admitted.grants, 'batch');
-      for (let i = 0; i < items.length; i++) {
-        status = await forwardItem(i);
-        if (status !== 200) break;
-        accepted++;
-      }
-      reply(req, res, 200, {
-        body: { contentType: 'application/json', text: formatBatchReply({ accepted, status }) },
-      });
-    };
-
-    const metricsHere = !cfg.ops;
-    const routes: Record<
-      string,
-      { methods: string[]; run: (req: http.IncomingMessage, res: http.ServerResponse) => unknown }
-    > = {
-      '/': { methods: ['POST'], run: postSingle },
-      [`/${BATCH_ENDPOINT}`]: { methods: ['POST'], run: postBatch },
-      '/health': { methods: ['GET', 'HEAD'], run: (_req, res) => writeHealth(res, health()) },
-    };
-    if (metricsHere) routes['/metrics'] = { methods: ['GET', 'HEAD'], run: metricsHandler };
-
-    const handler: http.RequestListener = (req, res) => {
-      // HTTP/1.0 and 1.1 only: anything else is not a client of ours, and its connection goes at once.
-      if (req.httpVersionMajor !== 1) {
-        req.socket.destroy();
-        return;
-      }
-      const endTimer = req.method === 'POST' ? requestDuration.startTimer({ side: 'server' }) : undefined;
-      res.once('finish', () => {
-        endTimer?.();
-        httpResponsesTotal.inc({ side: 'server', status: String(res.statusCode) });
-      });
-      // While shutting down, every answer closes its connection so close() is not held by keep-alive.
-      if (closing) res.setHeader('Connection', 'close');
-      const path = (req.url ?? '/').split('?', 1)[0];
-      const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
-      if (!route) return reply(req, res, 404);
-      if (!route.methods.includes(req.method ?? ''))
-        return reply(req, res, 405, { headers: { Allow: route.methods.join(', ') } });
-      Promise.resolve(route.run(req, res)).catch((err: unknown) => {
-        log.error({ err: (err as Error).message, path }, 'request failed');
-        if (res.headersSent) res.destroy();
-        else reply(req, res, 500, { close: true });
-      });
-    };
-
-    let server: http.Server;
-    if (cfg.tls) {
-      // Loaded only for TLS: the trust store pulls in the x509 parsing libraries.
-      const { createSecureListener } = await import('../tls/server.js');
-      listener = await createSecureListener(cfg.tls, handler, {
-        server: { ...httpServerOptions(limits), handshakeTimeout: limits.tlsHandshakeTimeoutMs },
-        onRefused: tracing
-          ? (reason, address) => tracing.rejected({ kind: 'tls_peer', reason, status: 401, address })
-          : undefined,
-      });
-      const l = listener;
-      cleanups.push(() => l.close());
-      server = l.server;
-      if (tracing) {
-        server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: import('node:tls').TLSSocket) =>
-          tracing.rejected({
-            kind: 'tls_handshake',
-            reason: err.code ?? 'handshake failed',
-            address: clientAddress(socket),
-          }),
-        );
-      }
-    } else {
-      server = http.createServer(httpServerOptions(limits), handler);
-      if (cfg.auth?.basic)
-        log.warn('Basic auth over plain HTTP: credentials travel in clear text; configure tls');
-    }
-    const budget = applyConnectionBudget(server, limits, cfg.tls !== undefined);
-    // Wraps emit: every 'connection' listener (the budget's too) sees the connection once its header is
-    // read; until then the gate charges it to its TCP peer through the budget.
-    const proxyGate = cfg.proxyProtocol
-      ? installProxyGate(server, cfg.proxyProtocol, { reserve: budget.reservePending })
-      : undefined;
+    const health = () => aggregateHealth([gw.listener, authenticator]);
+    const handler = router(gw, routesOf(gw, health));
+    const server = await createHttpServer(gw, handler, cleanups);
+    const { budget, proxyGate } = guardConnections(gw, server, handler);
     if (proxyGate) cleanups.push(() => proxyGate.close());
-    answerClientErrors(server);
-    closeNonHttp1(server, cfg.tls ? 'secureConnection' : 'connection');
-    // Without this listener Node answers `100 Continue` itself, before any check ran.
-    server.on('checkContinue', handler);
     const port = await listen(server, cfg.port, cfg.ip);
     const closeServer = () =>
       closeHttpServer(server, {
@@ -336,16 +442,8 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     cleanups.push(closeServer);
 
     const url = `${cfg.tls ? 'https' : 'http'}://${urlHost(cfg.ip)}:${port}`;
-    const health = () => aggregateHealth([listener, authenticator]);
     log.info(`listening on ${url}`);
-    const parts = { trust: listener?.trust, authenticator, closing: () => closing };
-    const ops = cfg.ops
-      ? await startOpsListener(
-          cfg.ops,
-          { health, notReady: () => serverNotReady(parts), notLive: serverNotLive },
-          { metrics: true, name: 'operations' },
-        )
-      : undefined;
+    const ops = await startOps(gw, health);
     if (ops) cleanups.pushAfter(closeServer, () => ops.close());
 
     return {
@@ -354,7 +452,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       health,
       ops,
       close: () => {
-        closing = true;
+        gw.closing = true;
         return cleanups.close();
       },
     };

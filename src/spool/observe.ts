@@ -2,8 +2,8 @@
 // reason, damaged records, write errors) and rate-limited log lines. Kept apart from spool.ts, which only
 // reports events through SpoolEvents.
 import { Counter, Gauge } from 'prom-client';
-import { family } from '../metrics/registry.js';
-import { logger } from '../util/log.js';
+import { family } from '../metrics/index.js';
+import { logger } from '../util/index.js';
 import type { DropReason, Spool, SpoolEvents } from './spool.js';
 
 const log = logger('media_gateway::spool');

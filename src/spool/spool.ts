@@ -14,7 +14,7 @@ import { GatewayError } from '../errors/index.js';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { PartHealth } from '../health/health.js';
+import type { PartHealth } from '../health/index.js';
 import { MAX_FRAMES, recordLength, type SpoolMessage, type StoredMessage } from './record.js';
 import { SegmentLog, type ReadItem, type Segment, type SyncMode } from './segment-log.js';
 

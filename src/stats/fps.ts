@@ -1,9 +1,8 @@
 // FPS statistics log lines, reproducing savant_core 0.3.5 pipeline stats as used by Media Gateway
-// (spec savant-wire.md section 7): every forwarded message counts as one frame, counting starts at the
+// (the line formats are pinned by test/stats/fps.test.ts): every forwarded message counts as one frame, counting starts at the
 // first completed message, and either a frame-based or a time-based line is logged. Shared by the
 // server (start after validation, end after the writer returns) and the client (start on read, end on 200).
-import { ConfigError } from '../config/errors.js';
-import type { StatisticsConfig } from '../config/types.js';
+import { ConfigError, type StatisticsConfig } from '../config/index.js';
 import { logger, type Logger } from '../util/log.js';
 
 export const STATS_TARGET = 'savant_core::pipeline::stats';

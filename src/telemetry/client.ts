@@ -6,10 +6,10 @@
 // x-media-gateway-trace-contexts (./item-contexts.ts). Messages without such a context cost one scan of
 // their top-level tags (no allocation) and are otherwise untouched.
 import { SpanKind, SpanStatusCode, ROOT_CONTEXT, trace, type Context, type Span } from '@opentelemetry/api';
-import type { TelemetryConfig } from '../config/types.js';
+import type { TelemetryConfig } from '../config/index.js';
 import { parseBatchReply } from '../contract/batch-reply.js';
 import { errorCode, type PostOutcome } from '../client/http.js';
-import type { Completion, Outgoing, Sender, SenderOptions } from '../client/sender.js';
+import type { Completion, Outgoing, Sender, SenderOptions } from '../client/index.js';
 import { hasPropagatedContext, readPropagatedContext } from '../savant/propagated-context.js';
 import { encodeEntry, formatTraceContexts, TRACE_CONTEXTS_HEADER } from './item-contexts.js';
 import { SETTER, startTracing, type Tracing } from './tracing.js';

@@ -18,14 +18,14 @@ import {
 } from '@opentelemetry/api';
 import { CompositePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { JaegerPropagator } from '@opentelemetry/propagator-jaeger';
-import type { TelemetryConfig } from '../config/types.js';
-import type { MessageInfo } from '../savant/message.js';
+import type { TelemetryConfig } from '../config/index.js';
+import type { MessageInfo } from '../savant/index.js';
 import {
   hasPropagatedContext,
   readPropagatedContext,
   replacePropagatedContext,
 } from '../savant/propagated-context.js';
-import type { ForwardResult, Grant, ItemTrace } from '../server/forward.js';
+import type { ForwardResult, Grant, ItemTrace } from '../server/index.js';
 import { decodeEntry, splitTraceContexts, TRACE_CONTEXTS_HEADER } from './item-contexts.js';
 import { GETTER, SETTER, startTracing, type Tracing } from './tracing.js';
 

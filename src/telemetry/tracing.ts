@@ -27,9 +27,9 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import type { TelemetryConfig } from '../config/types.js';
-import { telemetrySpansDroppedTotal } from '../metrics/registry.js';
-import { logger } from '../util/log.js';
+import type { TelemetryConfig } from '../config/index.js';
+import { telemetrySpansDroppedTotal } from '../metrics/index.js';
+import { logger } from '../util/index.js';
 import { packageVersion } from '../util/version.js';
 
 const log = logger('media_gateway::telemetry');

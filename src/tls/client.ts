@@ -1,6 +1,6 @@
 // TLS options for the gateway's HTTPS client (and etcd): the trusted server CA and the client
 // identity presented for client-certificate authentication.
-import type { ClientTlsConfig } from '../config/types.js';
+import type { ClientTlsConfig } from '../config/index.js';
 import { loadIdentityFiles, readCertificates } from './identity-files.js';
 
 export async function loadClientTls(

@@ -2,7 +2,7 @@
 // client alike, with errors that name the offending file: unreadable, no certificate, encrypted
 // key, unparsable key, key not matching the certificate. Accepts PKCS#8, PKCS#1 and SEC1 keys.
 import { GatewayError } from '../errors/index.js';
-import { readRegularFile } from '../util/regular-file.js';
+import { readRegularFile } from '../util/index.js';
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
 import { splitPem, toPem } from '../codec/pem.js';
 

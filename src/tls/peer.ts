@@ -1,7 +1,7 @@
 // The PeerIdentity of a client certificate, from node:crypto's X509Certificate.
 import type { X509Certificate } from 'node:crypto';
 import type { PeerIdentity } from './identity.js';
-import { normalizeSerial } from '../codec/x509.js';
+import { normalizeSerial } from '../codec/index.js';
 
 /** Node prints names one RDN per line, most significant first; RFC 2253 lists them the other way. */
 export function rfc2253(name: string): string {

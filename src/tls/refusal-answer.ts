@@ -4,7 +4,7 @@
 // once with `401` and a JSON body `{"error":"<code>"}`, then closed. The codes are a small stable
 // vocabulary shared with the client's classifier (src/client/refusal.ts) and listed in docs/errors.md.
 import type http from 'node:http';
-import type { RejectReason } from '../trust/verify.js';
+import type { RejectReason } from '../trust/index.js';
 
 /** The `error` codes a refused client can read in the server's answer. */
 export const CERTIFICATE_REFUSAL_CODES = [

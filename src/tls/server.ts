@@ -24,22 +24,24 @@ import https from 'node:https';
 import type http from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import type { ServerTlsConfig } from '../config/types.js';
+import type { ServerTlsConfig } from '../config/index.js';
 import type { PeerIdentity } from './identity.js';
-import { logger } from '../util/log.js';
-import { tlsRejectionsTotal, liveConnectionsClosedTotal } from '../metrics/registry.js';
-import { connectionTimeoutsTotal } from '../limits/metrics.js';
+import { logger, RepeatLog, peerText } from '../util/index.js';
+import { tlsRejectionsTotal, liveConnectionsClosedTotal } from '../metrics/index.js';
+import { connectionTimeoutsTotal } from '../limits/index.js';
 import { loadIdentityFiles } from './identity-files.js';
 import { peerIdentity } from './peer.js';
-import { TrustStore } from '../trust/store.js';
-import { ReloadScheduler } from '../trust/reload-scheduler.js';
+import {
+  TrustStore,
+  ReloadScheduler,
+  verifyPeerChain,
+  reasonFromAuthorizationError,
+  type RejectReason,
+} from '../trust/index.js';
 import { observeTrust } from '../trust/observe.js';
 import { trustHealth } from '../trust/health.js';
 import { MAX_TIMER_MS } from '../util/timers.js';
-import { verifyPeerChain, reasonFromAuthorizationError, type RejectReason } from '../trust/verify.js';
-import { RepeatLog } from '../util/repeat-log.js';
 import { closeServer } from '../util/listen.js';
-import { peerText } from '../util/peer-text.js';
 import { clientAddress, clientAddressFields } from '../util/client-address.js';
 import { answerRefusal, cutAfterGrace } from './refusal-answer.js';
 

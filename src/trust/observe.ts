@@ -1,7 +1,7 @@
 // Metrics and logs of the live trust store, kept apart from its logic: they subscribe to the events of
 // the store (./store.ts) and its reload scheduler (./reload-scheduler.ts), as undici's diagnostics sit
 // on diagnostics_channel; the store imports neither the metrics registry nor the logger.
-import { logger } from '../util/log.js';
+import { logger } from '../util/index.js';
 import {
   trustCas,
   trustCrls,
@@ -9,7 +9,7 @@ import {
   trustReloadsTotal,
   trustLastGoodReload,
   trustProblems,
-} from '../metrics/registry.js';
+} from '../metrics/index.js';
 import type { TrustStore } from './store.js';
 import type { ReloadScheduler } from './reload-scheduler.js';
 

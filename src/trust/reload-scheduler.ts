@@ -5,7 +5,7 @@
 // Events: 'poll' ('unchanged' | 'scan') on each poll; 'tick' (state) when a CRL validity boundary passes.
 import { EventEmitter } from 'node:events';
 import { watch, type FSWatcher } from 'node:fs';
-import { logger } from '../util/log.js';
+import { logger } from '../util/index.js';
 import { MAX_TIMER_MS } from '../util/timers.js';
 import { nextTimeEvent } from './scan.js';
 import { directoryStamp } from './dir-stamp.js';

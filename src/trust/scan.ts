@@ -26,7 +26,7 @@
 // * In-place rewrites, deletions and re-keyed CAs with an existing subject take effect on the next
 //   scan: nothing is cached forever, unlike native hash_dir.
 import { readdir, stat, lstat } from 'node:fs/promises';
-import { readRegularFile } from '../util/regular-file.js';
+import { readRegularFile } from '../util/index.js';
 import { X509Certificate, createHash } from 'node:crypto';
 import path from 'node:path';
 import { splitPem, toPem } from '../codec/pem.js';
@@ -37,7 +37,7 @@ import {
   nameHash,
   nameHashOld,
 } from '../codec/name-hash.js';
-import { x509, normalizeSerial } from '../codec/x509.js';
+import { x509, normalizeSerial } from '../codec/index.js';
 import type { CaEntry, CrlEntry, CrlFloor, TrustSnapshot } from './snapshot.js';
 import { readTlv } from '../codec/der.js';
 import { applyCrlFloors } from './floors.js';

@@ -10,7 +10,7 @@
 import { EventEmitter } from 'node:events';
 import { stat } from 'node:fs/promises';
 import tls from 'node:tls';
-import type { ClientAuthConfig } from '../config/types.js';
+import type { ClientAuthConfig } from '../config/index.js';
 import { scanHashDirectory, type Problem, type ScanResult } from './scan.js';
 import { contextTrust, type TrustSnapshot } from './snapshot.js';
 import { directoryStamp } from './dir-stamp.js';

@@ -5,7 +5,7 @@
 // client sent are only used as the leaf), and with CRL checking every certificate, the root included,
 // needs a valid CRL of its issuer, as OpenSSL's CRL_CHECK_ALL requires.
 import { X509Certificate } from 'node:crypto';
-import { x509, normalizeSerial } from '../codec/x509.js';
+import { x509, normalizeSerial } from '../codec/index.js';
 import type { CaEntry, TrustSnapshot } from './snapshot.js';
 import { crlStanding, crlsOf } from './crl-standing.js';
 

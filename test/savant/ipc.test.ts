@@ -30,23 +30,24 @@ test('permissions on a connect URL are a config error', async (t) => {
   const dir = await tempDir(t);
   await assert.rejects(
     SavantReader.open(readerCfg(`sub+connect:ipc://${dir}/x`, { fixIpcPermissions: 0o777 })),
-    /IPC permissions can only be set for bind sockets/,
+    { name: 'IpcError', code: 'ipc_permissions' },
   );
   await assert.rejects(
     SavantWriter.open(writerCfg(`dealer+connect:ipc://${dir}/x`, { fixIpcPermissions: 0o777 })),
-    /IPC permissions can only be set for bind sockets/,
+    { name: 'IpcError', code: 'ipc_permissions' },
   );
   assert.equal(resolveIpcPermissions(parseSocketUrl(`sub+connect:ipc://${dir}/x`, 'reader')), undefined);
   assert.equal(resolveIpcPermissions(parseSocketUrl('tcp://127.0.0.1:1', 'reader'), 0o700), undefined);
-  assert.throws(
-    () => resolveIpcPermissions(parseSocketUrl('ipc:///tmp/x', 'reader'), 0o10000),
-    /Invalid IPC permissions/,
-  );
+  assert.throws(() => resolveIpcPermissions(parseSocketUrl('ipc:///tmp/x', 'reader'), 0o10000), {
+    code: 'ipc_permissions',
+  });
 });
 
 test('a directory or an empty path cannot be bound', async (t) => {
   const dir = await tempDir(t);
   await mkdir(path.join(dir, 'isdir'));
-  await assert.rejects(SavantReader.open(readerCfg(`rep+bind:ipc://${dir}/isdir`)), /is a directory/);
-  await assert.rejects(prepareIpcBind('ipc://'), /Empty ipc path/);
+  await assert.rejects(SavantReader.open(readerCfg(`rep+bind:ipc://${dir}/isdir`)), {
+    code: 'ipc_path_invalid',
+  });
+  await assert.rejects(prepareIpcBind('ipc://'), { code: 'ipc_path_invalid' });
 });

@@ -1,0 +1,36 @@
+// Prometheus metrics: the registry with every family (docs/metrics.md lists them), the /metrics
+// handler, and hot-path counters batched per slot (./hot.ts).
+export { hotSlot, hotSlotsBy } from './hot.js';
+export { metricsHandler } from './http.js';
+export {
+  type FamilyGroup,
+  authOutcomesTotal,
+  buildInfo,
+  bytesTotal,
+  clientRefusalsTotal,
+  clientRetriesTotal,
+  clientTransportErrorsTotal,
+  deadLetteredTotal,
+  etcdConnected,
+  exportFamilies,
+  family,
+  httpResponsesTotal,
+  liveConnectionsClosedTotal,
+  messagesTotal,
+  quarantinedUsers,
+  requestDuration,
+  setClientQueueDepth,
+  setEarliestCrlNextUpdate,
+  telemetrySpansDroppedTotal,
+  tlsRejectionsTotal,
+  trustCas,
+  trustCrls,
+  trustLastGoodReload,
+  trustProblems,
+  trustReloadsTotal,
+  writerConnectedPeers,
+  writerDroppedNoSubscriberTotal,
+  writerSocketsReplacedTotal,
+  zmqReadResultsTotal,
+  zmqSendResultsTotal,
+} from './registry.js';
