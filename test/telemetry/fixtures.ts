@@ -1,9 +1,12 @@
-// Shared pieces of the tracing tests: a telemetry section pointing at the in-process receiver, source
-// trace contexts and messages that carry them.
+// Shared pieces of the tracing tests: a telemetry section pointing at the in-process receiver, a traced
+// server in front of a sink, source trace contexts and messages that carry them.
 import { randomBytes } from 'node:crypto';
+import type { TestContext } from 'node:test';
 import type { TelemetryConfig } from '../../src/config/types.js';
 import { buildMessage } from '../../src/savant/message.js';
 import { replacePropagatedContext } from '../../src/savant/propagated-context.js';
+import { gateway, serverConfig, sink, tcp, writerConfig } from '../server/fixtures.js';
+import { startOtlpReceiver } from './otlp-receiver.js';
 
 export function telemetryConfig(
   endpoint: string,
@@ -28,4 +31,18 @@ export function sourceContext(sampled = true): { traceId: string; spanId: string
 
 export function tracedMessage(topic: string, carrier: Record<string, string>): Uint8Array {
   return replacePropagatedContext(buildMessage({ content: 'video_frame', sourceId: topic }), carrier);
+}
+
+/** A server exporting to an in-process OTLP receiver (protobuf), writing to a ZeroMQ sink. */
+export async function tracedGateway(t: TestContext) {
+  const otlp = await startOtlpReceiver(t);
+  const ep = await tcp();
+  const reader = await sink(t, `router+bind:${ep}`);
+  const server = await gateway(
+    t,
+    serverConfig(writerConfig(`dealer+connect:${ep}`), {
+      telemetry: telemetryConfig(otlp.url, 'http_binary', 's'),
+    }),
+  );
+  return { otlp, reader, server };
 }

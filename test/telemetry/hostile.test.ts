@@ -33,22 +33,9 @@ import {
 } from '../server/fixtures.js';
 import { v1Header } from '../proxy-protocol/encode.js';
 import { startOtlpReceiver } from './otlp-receiver.js';
-import { sourceContext, telemetryConfig, tracedMessage } from './fixtures.js';
+import { sourceContext, telemetryConfig, tracedGateway, tracedMessage } from './fixtures.js';
 
 const enc = new TextEncoder();
-
-async function tracedGateway(t: test.TestContext) {
-  const otlp = await startOtlpReceiver(t);
-  const ep = await tcp();
-  const reader = await sink(t, `router+bind:${ep}`);
-  const server = await gateway(
-    t,
-    serverConfig(writerConfig(`dealer+connect:${ep}`), {
-      telemetry: telemetryConfig(otlp.url, 'http_binary', 's'),
-    }),
-  );
-  return { otlp, reader, server };
-}
 
 test('peer-chosen topic and routing labels are cut to MAX_ATTRIBUTE_CHARS in the span, forwarded whole', async (t) => {
   const { otlp, reader, server } = await tracedGateway(t);

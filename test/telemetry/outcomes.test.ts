@@ -28,7 +28,7 @@ import {
   writerConfig,
 } from '../server/fixtures.js';
 import { startOtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
-import { sourceContext, telemetryConfig, tracedMessage } from './fixtures.js';
+import { sourceContext, telemetryConfig, tracedGateway, tracedMessage } from './fixtures.js';
 
 const enc = new TextEncoder();
 const storeOf = (spans: ReceivedSpan[], traceId: string) =>
@@ -59,15 +59,7 @@ const frame = (topic: string, labels: string[] = []) =>
   buildMessage({ content: 'video_frame', sourceId: topic, routingLabels: labels });
 
 test('invalid topic and no message: error status on the span continuing the header context', async (t) => {
-  const otlp = await startOtlpReceiver(t);
-  const ep = await tcp();
-  await sink(t, `router+bind:${ep}`);
-  const server = await gateway(
-    t,
-    serverConfig(writerConfig(`dealer+connect:${ep}`), {
-      telemetry: telemetryConfig(otlp.url, 'http_binary', 's'),
-    }),
-  );
+  const { otlp, server } = await tracedGateway(t);
   const badTopic = await postTraced(
     server.url,
     encodeMedia({ message: frame('cam'), topic: new Uint8Array([0xff, 0xfe]), data: [] }),
@@ -168,15 +160,7 @@ test('routing labels forbidden, identity and labels as attributes; refused crede
 });
 
 test('a batch carries one context per item: each item its own server span, untraced items untouched', async (t) => {
-  const otlp = await startOtlpReceiver(t);
-  const ep = await tcp();
-  const reader = await sink(t, `router+bind:${ep}`);
-  const server = await gateway(
-    t,
-    serverConfig(writerConfig(`dealer+connect:${ep}`), {
-      telemetry: telemetryConfig(otlp.url, 'http_binary', 's'),
-    }),
-  );
+  const { otlp, reader, server } = await tracedGateway(t);
   const a = sourceContext();
   const b = sourceContext();
   const plain = frame('cam');
