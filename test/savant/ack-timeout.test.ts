@@ -1,7 +1,7 @@
 // What an ack timeout leaves behind: the writer reported the send as failed (the server answers 502 and
 // the client retries), so the request must not reach the sink afterwards, and a late OK must not count
 // as the ack of a later send. Real req/dealer writers against raw zeromq sinks on ipc paths in temp dirs.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -24,6 +24,19 @@ const eos = (seq: bigint) => buildMessage({ content: 'end_of_stream', sourceId: 
 // well above libzmq's 100 ms reconnect interval, so that a fresh socket reaches a sink that is back in time
 const acks = { receiveTimeoutMs: 500, receiveRetries: 0 };
 
+/** A rep sink bound at `url` that acknowledges the first request it receives; `firstSeen` is its seqId. */
+async function sinkAcknowledgingFirst(t: TestContext, url: string): Promise<{ firstSeen: Promise<bigint> }> {
+  const sink = new zmq.Reply({ linger: 0, receiveTimeout: 10_000 });
+  t.after(() => sink.close());
+  await sink.bind(url);
+  // wrapped: an async function returning the bare promise would wait for the request itself
+  const firstSeen = sink.receive().then(async ([, msg]) => {
+    await sink.send(b('OK'));
+    return inspectMessage(msg).seqId;
+  });
+  return { firstSeen };
+}
+
 test('req: a request queued while the sink was away and timed out is dropped, not delivered when it comes back', async (t) => {
   const url = `ipc://${path.join(await tempDir(t), 'sink')}`;
   // 200 ms: the timed-out socket is closed while it still retries connecting every 100 ms, so a socket
@@ -35,13 +48,7 @@ test('req: a request queued while the sink was away and timed out is dropped, no
   // nobody listens: libzmq queues the request on the connecting socket and no reply can come
   assert.equal((await writer.send(b('cam'), frame(1n), [], false)).kind, 'ack_timeout');
 
-  const sink = new zmq.Reply({ linger: 0, receiveTimeout: 10_000 });
-  t.after(() => sink.close());
-  await sink.bind(url);
-  const firstSeen = sink.receive().then(async ([, msg]) => {
-    await sink.send(b('OK'));
-    return inspectMessage(msg).seqId;
-  });
+  const { firstSeen } = await sinkAcknowledgingFirst(t, url);
   // the fresh socket may need a reconnect interval to find the sink: a request that times out meanwhile
   // is dropped in turn, so send the next one until one is acknowledged
   let acked = 2n;
@@ -105,13 +112,7 @@ test('gateway server with a req writer: the request answered 502 never reaches t
       .status;
   assert.equal(await postSeq(1n), 502);
 
-  const sink = new zmq.Reply({ linger: 0, receiveTimeout: 10_000 });
-  t.after(() => sink.close());
-  await sink.bind(url);
-  const firstSeen = sink.receive().then(async ([, msg]) => {
-    await sink.send(b('OK'));
-    return inspectMessage(msg).seqId;
-  });
+  const { firstSeen } = await sinkAcknowledgingFirst(t, url);
   let accepted = 2n;
   for (; ; accepted++) {
     const status = await postSeq(accepted);
