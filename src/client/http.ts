@@ -19,6 +19,19 @@ const EMPTY = new Uint8Array(0);
 export type PostOutcome =
   { kind: 'response'; status: number; body: string } | { kind: 'transport_error'; error: Error };
 
+/** What the sender posts through: one server (GatewayHttp) or several (./servers.ts). */
+export interface PostingHttp {
+  post(
+    target: PostTarget,
+    body: ChunkedBody,
+    signal?: AbortSignal,
+    headers?: Record<string, string>,
+    /** the lane posting: with several servers each lane has its own (./servers.ts) */
+    lane?: number,
+  ): Promise<PostOutcome>;
+  close(): Promise<void>;
+}
+
 /** POST / stays the configured URL's path; the batch endpoint sits next to it (`<path>/batch`). */
 export function targetPaths(url: URL): Record<PostTarget, string> {
   const single = url.pathname + url.search;

@@ -31,7 +31,8 @@ import {
 } from '../spool/index.js';
 import { DeadLetterDir } from './dead-letter.js';
 import { GatewayHttp } from './http.js';
-import { openServers, type PostingHttp } from './servers.js';
+import { openServers } from './servers.js';
+import type { PostingHttp } from './http.js';
 import { Sender, type Completion, type SenderOptions } from './sender.js';
 import type { ClientTracing } from '../telemetry/index.js';
 import { clientFamilies, exportHalfFamilies, startOpsListener, type OpsListener } from '../ops/index.js';

@@ -9,11 +9,11 @@
 // line per retry; while the server refuses us (certificate, trust, credentials) retries wait the maximum delay.
 import type { ClientConfig, RetryConfig } from '../config/index.js';
 import type { PartHealth } from '../health/index.js';
-import { encodeMedia, encodeMediaChunks, type ChunkedBody, type Media } from '../savant/media.js';
+import { encodeMedia, encodeMediaChunks, type Media } from '../savant/media.js';
 import { logger } from '../util/index.js';
 import type { SpooledEntry } from '../spool/index.js';
 import type { DeadLetterDir } from './dead-letter.js';
-import type { PostOutcome, PostTarget } from './http.js';
+import type { PostingHttp, PostOutcome } from './http.js';
 import {
   NO_BATCH_ENDPOINT_STATUSES as NO_BATCH_ENDPOINT,
   PERMANENT_STATUSES as PERMANENT,
@@ -48,16 +48,7 @@ export type Completion =
 export interface SenderOptions {
   transport: ClientConfig['transport'];
   retry: RetryConfig;
-  http: {
-    post(
-      target: PostTarget,
-      body: ChunkedBody,
-      signal?: AbortSignal,
-      headers?: Record<string, string>,
-      /** the lane posting: with several servers each lane has its own (./servers.ts) */
-      lane?: number,
-    ): Promise<PostOutcome>;
-  };
+  http: Pick<PostingHttp, 'post'>;
   /** extra request headers naming the items of a body (the spool's message identities), in body order */
   identify?(items: readonly Outgoing[]): Record<string, string> | undefined;
   deadLetters: DeadLetterDir;

@@ -12,20 +12,9 @@ import type { ClientConfig } from '../config/index.js';
 import type { ChunkedBody } from '../savant/index.js';
 import { logger } from '../util/index.js';
 import { redactUrl } from '../util/redact-url.js';
-import type { PostOutcome, PostTarget } from './http.js';
+import type { PostingHttp, PostOutcome, PostTarget } from './http.js';
 
 const log = logger('media_gateway::client');
-
-export interface PostingHttp {
-  post(
-    target: PostTarget,
-    body: ChunkedBody,
-    signal?: AbortSignal,
-    headers?: Record<string, string>,
-    lane?: number,
-  ): Promise<PostOutcome>;
-  close(): Promise<void>;
-}
 
 /** A failure of the server itself, as opposed to an answer about the request (4xx). */
 export function isServerFailure(out: PostOutcome): boolean {
