@@ -3,7 +3,7 @@
 // through its HTTP API. Installed by scripts/ensure-system-deps.sh (package `prometheus`).
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import http from 'node:http';
+import { request } from '../server/http-client.js';
 import path from 'node:path';
 import { freePort } from './net.js';
 import { tempDir } from './tmp.js';
@@ -118,22 +118,12 @@ export async function startPrometheus(t: T, targets: Record<string, string>): Pr
   return { url, query, waitFor };
 }
 
-function getJson(url: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, { agent: false }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => {
-          try {
-            resolve(JSON.parse(body));
-          } catch {
-            reject(new Error(`GET ${url}: HTTP ${res.statusCode}: ${body.slice(0, 200)}`));
-          }
-        });
-        res.on('error', reject);
-      })
-      .on('error', reject);
-  });
+async function getJson(url: string): Promise<unknown> {
+  const answer = await request(url);
+  const body = answer.body.toString('utf8');
+  try {
+    return JSON.parse(body);
+  } catch {
+    throw new Error(`GET ${url}: HTTP ${answer.status}: ${body.slice(0, 200)}`);
+  }
 }

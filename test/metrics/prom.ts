@@ -1,7 +1,7 @@
 // Reading Prometheus metrics in tests: a tiny parser of the text exposition format (what a real scrape
 // of GET /metrics returns) and before/after deltas. The registry is process-global and shared by every
 // server and client in the test process, so tests compare values before and after an event, never absolutes.
-import http from 'node:http';
+import { request } from '../server/http-client.js';
 
 /** One scrape: `name{label="v",...}` (labels sorted) → value. */
 export type Samples = Map<string, number>;
@@ -37,27 +37,12 @@ export function parseExposition(text: string): Samples {
 }
 
 /** GET <url> over real HTTP and parse it; asserts the Prometheus content type. */
-export function scrape(url: string): Promise<Samples> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, { agent: false }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => {
-          if (res.statusCode !== 200) return reject(new Error(`GET ${url}: HTTP ${res.statusCode}`));
-          if (!String(res.headers['content-type']).startsWith('text/plain'))
-            return reject(new Error(`GET ${url}: content type ${res.headers['content-type']}`));
-          try {
-            resolve(parseExposition(body));
-          } catch (err) {
-            reject(err as Error);
-          }
-        });
-        res.on('error', reject);
-      })
-      .on('error', reject);
-  });
+export async function scrape(url: string): Promise<Samples> {
+  const answer = await request(url);
+  if (answer.status !== 200) throw new Error(`GET ${url}: HTTP ${answer.status}`);
+  if (!String(answer.headers['content-type']).startsWith('text/plain'))
+    throw new Error(`GET ${url}: content type ${answer.headers['content-type']}`);
+  return parseExposition(answer.body.toString('utf8'));
 }
 
 /** A sample's value, 0 when the series does not exist (yet). */
