@@ -61,11 +61,12 @@ test('req: a request queued while the sink was away and timed out is dropped, no
   // the fresh socket may need a reconnect interval to find the sink, and under load an answer may come
   // after the 200 ms timeout: send the next one until one is acknowledged
   let acked = 2n;
+  const deadline = Date.now() + 30_000;
   for (; ; acked++) {
     const res = await writer.send(b('cam'), frame(acked), [], false);
     if (res.kind === 'ack') break;
     assert.equal(res.kind, 'ack_timeout');
-    assert.ok(acked < 50n, 'the sink is reached within a few reconnect intervals');
+    assert.ok(Date.now() < deadline, 'the sink is reached within a few reconnect intervals');
   }
   assert.ok(
     !seen.includes(1n),
@@ -76,7 +77,7 @@ test('req: a request queued while the sink was away and timed out is dropped, no
 
 test('dealer: an OK arriving after its EOS timed out is not taken as the ack of the next EOS', async (t) => {
   const url = `ipc://${path.join(await tempDir(t), 'sink')}`;
-  const sink = new zmq.Router({ linger: 0, receiveTimeout: 5000 });
+  const sink = new zmq.Router({ linger: 0, receiveTimeout: 20_000 });
   t.after(() => sink.close());
   await sink.bind(url);
   const writer = await openWriter(t, writerCfg(`dealer+connect:${url}`, acks));
@@ -100,7 +101,7 @@ test('dealer: an EOS queued while the sink was away and timed out is not deliver
   const writer = await openWriter(t, writerCfg(`dealer+connect:${url}`, acks));
   assert.equal((await writer.send(b('cam'), eos(1n), [], true)).kind, 'ack_timeout');
 
-  const sink = new zmq.Router({ linger: 0, receiveTimeout: 5000 });
+  const sink = new zmq.Router({ linger: 0, receiveTimeout: 20_000 });
   t.after(() => sink.close());
   await sink.bind(url);
   assert.equal((await writer.send(b('cam'), frame(2n), [], false)).kind, 'success');
@@ -127,11 +128,12 @@ test('gateway server with a req writer: the request answered 502 never reaches t
 
   const seen = await acknowledgingSink(t, url);
   let accepted = 2n;
+  const deadline = Date.now() + 30_000;
   for (; ; accepted++) {
     const status = await postSeq(accepted);
     if (status === 200) break;
     assert.equal(status, 502);
-    assert.ok(accepted < 50n, 'the sink is reached within a few reconnect intervals');
+    assert.ok(Date.now() < deadline, 'the sink is reached within a few reconnect intervals');
   }
   assert.ok(
     !seen.includes(1n),

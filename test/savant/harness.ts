@@ -1,5 +1,5 @@
-// Shared set-up for the savant socket tests: short-timeout configs, open-and-clean-up helpers, and a
-// deterministic PUB/SUB start (probe until the subscription has reached the publisher).
+// Shared set-up for the savant socket tests: configs, open-and-clean-up helpers, and a deterministic
+// PUB/SUB start (probe until the subscription has reached the publisher).
 import type { ReaderConfig, WriterConfig } from '../../src/config/types.js';
 import { buildMessage } from '../../src/savant/message.js';
 import { SavantReader, type ReadResult } from '../../src/savant/reader.js';
@@ -7,12 +7,17 @@ import { SavantWriter } from '../../src/savant/writer.js';
 
 type After = { after(fn: () => unknown): void };
 
+/**
+ * The writer's timeouts only guard against hanging, so they are generous: a sink in this process answers
+ * only when the test's event loop gets to it, which on a loaded machine can take longer than a few hundred
+ * ms (a 300 ms ack wait failed that way). A test about a timeout sets the one it is about.
+ */
 export function writerCfg(url: string, o: Partial<WriterConfig> = {}): WriterConfig {
   return {
     url,
-    sendTimeoutMs: 200,
+    sendTimeoutMs: 10_000,
     sendRetries: 1,
-    receiveTimeoutMs: 300,
+    receiveTimeoutMs: 10_000,
     receiveRetries: 0,
     sendHwm: 50,
     receiveHwm: 50,
@@ -59,18 +64,21 @@ export async function nextReal(reader: SavantReader): Promise<ReadResult | undef
 
 /**
  * PUB drops everything until the SUB's subscription has arrived; send probes on `topic` until one is read.
- * Each wait is bounded so that a probe sent before the subscription existed is simply replaced by the next.
+ * Each wait is bounded so that a probe sent before the subscription existed is simply replaced by the next;
+ * the whole is bounded by time (not by a count of 10 ms waits, which a loaded machine stretches).
  */
 export async function waitForSubscription(
   writer: SavantWriter,
   reader: SavantReader,
   topic: string,
+  timeoutMs = 30_000,
 ): Promise<void> {
   const pending = reader.receive();
-  for (let i = 0; i < 500; i++) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
     await writer.send(Buffer.from(topic), PROBE, [], false);
     const got = await Promise.race([pending, new Promise<null>((r) => setTimeout(() => r(null), 10))]);
     if (got) return;
   }
-  throw new Error('subscription never reached the publisher');
+  throw new Error(`subscription never reached the publisher in ${timeoutMs} ms`);
 }

@@ -101,14 +101,15 @@ test('gateway server with a pub writer and no subscriber: 200s counted as droppe
   assert.match(warnings[0], new RegExp(`url=pub\\+bind:ipc://${sock}`));
 
   // a subscriber ends the period: its first message arrives, and the next period would warn again
-  const sub = new zmq.Subscriber({ linger: 0, receiveTimeout: 5000 });
+  const sub = new zmq.Subscriber({ linger: 0, receiveTimeout: 30_000 });
   t.after(() => sub.close());
   sub.subscribe();
   sub.connect(`ipc://${sock}`);
   await cli.waitForOutput(/pub writer has a subscriber again[^\n]*dropped=3/);
   const got = sub.receive();
-  for (let i = 0; ; i++) {
-    assert.ok(i < 200, 'a message reaches the subscriber');
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    assert.ok(Date.now() < deadline, 'a message reaches the subscriber');
     assert.equal((await post(`http://127.0.0.1:${port}/`, body)).status, 200);
     if (await Promise.race([got, new Promise<null>((r) => setTimeout(() => r(null), 25))])) break;
   }
