@@ -37,7 +37,7 @@ async function writeConfig(dir: string, etcd: RunningEtcd, dataFormat: 'json' | 
             path: `/cli-${dataFormat}`,
             data_format: dataFormat,
             lease_timeout: secs(60),
-            connect_timeout: secs(5),
+            connect_timeout: secs(30),
             cache: { size: 10 },
           },
           cache: { size: 10 },
