@@ -18,7 +18,8 @@ import { LimitError } from '../../src/limits/errors.js';
 import { addressKey } from '../../src/limits/address.js';
 import { buildLabPki } from '../helpers/openssl-pki.js';
 import { current, delta, scrape } from '../metrics/prom.js';
-import { connectionTimeoutsTotal } from '../../src/limits/metrics.js';
+import { connectionTimeoutsTotal, openConnections } from '../../src/limits/metrics.js';
+import { waitUntil } from '../client/fixtures.js';
 import { gatewayToRouter, nextMessage } from '../server/fixtures.js';
 import { rawConnect, receivedMatching, tlsConnect, type RawPeer } from './raw.js';
 
@@ -45,12 +46,19 @@ function postHead(port: number, length: number, extra = ''): string {
 
 test('global limit: connections over max_connections are closed at once; a freed slot serves again', async (t) => {
   const { server } = await gatewayToRouter(t, { limits: limits({ maxConnections: 3 }) });
+  // A slot is free only once the server has seen the close, which can come after the peer's own 'close'
+  // (a loaded machine showed the next connection dropped): wait for the server's count of open connections.
+  const serverHolds = (n: number) =>
+    waitUntil(async () => (await current(openConnections)) === n, `${n} open connections on the server`);
   const before = await scrape(server.url + '/metrics');
+  await serverHolds(0);
   const held = [await rawConnect(server.port), await rawConnect(server.port), await rawConnect(server.port)];
+  await serverHolds(3);
   const extra = await rawConnect(server.port);
   assert.equal(await extra.closed, '', 'closed without an answer');
   held[0].socket.destroy();
   await held[0].closed;
+  await serverHolds(2);
   // the freed slot serves a request (the scrape itself); the metric counted the dropped connection
   const after = await scrape(server.url + '/metrics');
   assert.ok(delta(before, after, REFUSED, { reason: 'global' }) >= 1);
@@ -220,7 +228,10 @@ test('TLS: a handshake not done within tls_handshake_timeout is cut; a silent TL
   const lab = buildLabPki(path.join(dir, 'lab'));
   const { server } = await gatewayToRouter(t, {
     tls: { certificate: lab.server.certFile, key: lab.server.keyFile },
-    limits: limits({ tlsHandshakeTimeoutMs: 300, headerTimeoutMs: 300 }),
+    // the legitimate handshake below must finish inside tls_handshake_timeout with client and server on
+    // one event loop (300 ms was not always enough on a loaded machine); the header timeout is the longer
+    // one, so that a handshake timer left running would cut the quiet peer before its 408
+    limits: limits({ tlsHandshakeTimeoutMs: 2000, headerTimeoutMs: 3000 }),
   });
   const handshakeTimeouts = () => current(connectionTimeoutsTotal, { phase: 'handshake' });
   const before = await handshakeTimeouts();

@@ -175,7 +175,9 @@ test('required: an untrusted peer is refused at once, a trusted one without a he
 });
 
 test('malformed and truncated headers are refused; a header that never completes is cut at header_timeout while others are served', async (t) => {
-  const { server } = await gatewayToRouter(t, { proxyProtocol: proxy({ headerTimeoutMs: 300 }) });
+  // 2 s, not less: the connection that goes through meanwhile must get its header read within it, and a
+  // loaded machine can hold this process's event loop for longer than a few hundred ms
+  const { server } = await gatewayToRouter(t, { proxyProtocol: proxy({ headerTimeoutMs: 2000 }) });
   const malformed = await refused('malformed');
   const bad = await balancerSocket(server.port, Buffer.from('PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n'));
   assert.equal(await closedWith(bad), '');
@@ -199,7 +201,7 @@ test('malformed and truncated headers are refused; a header that never completes
   // meanwhile another connection goes through untouched
   assert.equal((await viaBalancer(server.port, v2('192.0.2.2'))).status, 200);
   assert.equal(await slowClosed, '');
-  assert.ok(Date.now() - started >= 250, 'cut by the timer, not earlier');
+  assert.ok(Date.now() - started >= 1950, 'cut by the timer, not earlier');
   assert.equal(await refused('timeout'), timeouts + 1);
 });
 
