@@ -114,7 +114,8 @@ test('urls: with every server down the lane keeps going round them, and delivers
   const started = Date.now();
   assert.equal((await sent).kind, 'ack');
   assert.deepEqual(a.accepted.map(seqOf), ['0']);
-  assert.ok(Date.now() - started < 2000, 'found without waiting for the 5 s set-aside to end');
+  // below the 5 s set-aside with room for a loaded machine's slower round trip
+  assert.ok(Date.now() - started < 4000, 'found without waiting for the 5 s set-aside to end');
 });
 
 /** A separate process answering 200 to every POST (its port on stdout): one that can be frozen with SIGSTOP. */
@@ -142,7 +143,9 @@ test('urls: a frozen server (SIGSTOP: connections accepted, never answered) is l
   const { cfg, endpoint } = await clientSetup(t, frozen.url, {
     readerType: 'rep',
     ack: 'on_delivery',
-    transport: { requestTimeoutMs: 500 },
+    // 2 s: the first messages must be answered within it by a server process on a loaded machine (500 ms
+    // was tight), and it is still far below undici's own 300 s
+    transport: { requestTimeoutMs: 2000 },
     extra: { urls: [frozen.url, b.url] },
   });
   await runClient(t, cfg);
@@ -155,5 +158,5 @@ test('urls: a frozen server (SIGSTOP: connections accepted, never answered) is l
   assert.equal((await sendNumbered(req, 'cam1', '3')).kind, 'ack');
   const took = Date.now() - started;
   assert.deepEqual(b.accepted.map(seqOf), ['3']);
-  assert.ok(took >= 400, `left after the timeout, not before (${took} ms)`);
+  assert.ok(took >= 1900, `left after the timeout, not before (${took} ms)`);
 });

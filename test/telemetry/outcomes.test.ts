@@ -237,13 +237,16 @@ for (const collector of ['down', 'hanging'] as const) {
       assert.equal(r.status, 200);
       await got;
     }
-    // 50 traced messages forwarded while the exporter fails: no export is awaited on the way
-    assert.ok(performance.now() - started < 5000);
+    // 50 traced messages forwarded while the exporter fails: no export is awaited on the way. Awaiting the
+    // hanging collector would cost the tracer timeout (2 s) per message, 100 s in all; 20 s leaves a loaded
+    // machine room for 50 ordinary round trips.
+    const forwardingMs = performance.now() - started;
+    assert.ok(forwardingMs < 20_000, `50 messages took ${forwardingMs} ms`);
     if (hanging) await waitUntil(() => hanging.requests.length > 0, 'an export attempt');
     const closing = performance.now();
     await server.close();
-    // shutdown waits for the exporter at most the tracer timeout (2 s here)
-    assert.ok(performance.now() - closing < 4000, `close took ${performance.now() - closing} ms`);
+    // shutdown waits for the exporter at most the tracer timeout (2 s here), not the exporter's default 10 s
+    assert.ok(performance.now() - closing < 8000, `close took ${performance.now() - closing} ms`);
   });
 }
 
