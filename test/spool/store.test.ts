@@ -106,10 +106,17 @@ test('a torn last record (cut mid-write) is skipped and counted', async (t) => {
 async function fill(whenFull: WhenFull, t: { after(fn: () => unknown): void }) {
   const dir = await tempDir(t);
   const s = openCollecting(options(dir, { maxBytes: 4 * MiB, whenFull }), 1);
+  // An admission that has not finished after `patience` counts as blocked. Only when_full=block may
+  // block, and there a blocked admission never finishes, so 300 ms is enough; the other modes must never
+  // block, and a loaded machine can take longer than 300 ms to write 512 KiB, so they get 30 s.
+  const patience = whenFull === 'block' ? 300 : 30_000;
   const results = [];
   for (let i = 0; i < 12; i++) {
     const r = s.spool.admit(msg('t', i, 512 * 1024));
-    results.push(await Promise.race([r, new Promise((res) => setTimeout(() => res('blocked'), 300))]));
+    let timer: NodeJS.Timeout | undefined;
+    const blocked = new Promise((res) => (timer = setTimeout(() => res('blocked'), patience)));
+    results.push(await Promise.race([r, blocked]));
+    clearTimeout(timer);
   }
   return { ...s, results };
 }
@@ -202,7 +209,9 @@ test('a spool is ready again once a message is stored after it was full', async 
   assert.match(spool.notReady().join(), /spool full .*when_full=block/);
   // deliver what is handed out until the blocked admissions get in: room comes back a segment at a time
   const done = new Set<SpooledEntry>();
-  for (let round = 0; round < 200 && spool.notReady().length > 0; round++) {
+  // bounded by time, not by a count of 10 ms rounds: on a loaded machine the admissions take longer
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline && spool.notReady().length > 0) {
     for (const e of got.filter((x) => !done.has(x))) {
       done.add(e);
       spool.complete(e);
