@@ -7,4 +7,4 @@ bash scripts/ensure-system-deps.sh
 [ -d node_modules ] || npm ci
 npm run --silent build
 mapfile -t files < <(find test -name '*.test.ts' | sort)
-exec node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-3}" --test-timeout=180000 "${files[@]}"
+exec node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-3}" --test-timeout=300000 "${files[@]}"

@@ -81,6 +81,12 @@ export interface GatewayProcess {
 const OUTPUT_KEEP = 16 * 1024;
 
 /**
+ * How long a half may take to log "listening on". Only a guard against a half that never starts: a
+ * loaded 2-core machine took more than 15 s to start one (the tests run the bench with tiny settings).
+ */
+const READY_TIMEOUT_MS = 60_000;
+
+/**
  * Starts `media-gateway <kind> <configPath>` and resolves once it logged "listening on".
  * With profileDir the process runs under `node --cpu-prof` (the profile is written on its clean exit).
  */
@@ -151,9 +157,11 @@ export async function startGatewayProcess(
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       reject(
-        new Error(`${kind} did not log "listening on" within ${opts.readyTimeoutMs ?? 15000} ms:\n${out}`),
+        new Error(
+          `${kind} did not log "listening on" within ${opts.readyTimeoutMs ?? READY_TIMEOUT_MS} ms:\n${out}`,
+        ),
       );
-    }, opts.readyTimeoutMs ?? 15000);
+    }, opts.readyTimeoutMs ?? READY_TIMEOUT_MS);
     const fail = (): void => {
       clearTimeout(timer);
       reject(new Error(`${kind} exited before it was ready (code ${child.exitCode}):\n${out}`));

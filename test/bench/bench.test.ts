@@ -14,7 +14,7 @@ test('bench with tiny settings exits 0 and writes valid JSON and SVG', async (t)
   const svg = path.join(dir, 'out', 'bench.svg');
   const res = await runCli(
     ['bench', '--seconds', '1', '--sizes', '1k', '--modes', 'direct,http', '--json', json, '--svg', svg],
-    { timeoutMs: 30_000 },
+    { timeoutMs: 150_000 },
   );
   assert.equal(res.code, 0, `exit ${res.code}\nstdout:\n${res.stdout}\nstderr:\n${res.stderr}`);
   assert.match(res.stdout, /targets \(https with client certificates\)/);
@@ -84,13 +84,13 @@ test('bench with tiny settings exits 0 and writes valid JSON and SVG', async (t)
 });
 
 test('bench rejects bad options with exit 2 and a clear message', async () => {
-  const bad = await runCli(['bench', '--sizes', '1x'], { timeoutMs: 10_000 });
+  const bad = await runCli(['bench', '--sizes', '1x'], { timeoutMs: 60_000 });
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /invalid size '1x'/);
-  const mode = await runCli(['bench', '--modes', 'ftp'], { timeoutMs: 10_000 });
+  const mode = await runCli(['bench', '--modes', 'ftp'], { timeoutMs: 60_000 });
   assert.equal(mode.code, 2);
   assert.match(mode.stderr, /--modes: unknown value 'ftp'/);
-  const help = await runCli(['bench', '--help'], { timeoutMs: 10_000 });
+  const help = await runCli(['bench', '--help'], { timeoutMs: 60_000 });
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--slow-sink MS/);
 });

@@ -94,7 +94,7 @@ test('a run that does not drain is marked FAILED and the command exits 1', async
       '--svg',
       path.join(dir, 'b.svg'),
     ],
-    { timeoutMs: 20_000 },
+    { timeoutMs: 150_000 },
   );
   assert.equal(res.code, 1, res.stdout + res.stderr);
   assert.match(res.stdout, /direct \(sink 20ms\)\s.*FAILED/);

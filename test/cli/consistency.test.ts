@@ -70,7 +70,7 @@ test('a client that cannot start (its status port is taken) ends in one line, no
   const port = (taken.address() as AddressInfo).port;
   const file = path.join(dir, 'client.json');
   await writeFile(file, clientJson({ port }, { url: `router+bind:ipc://${path.join(dir, 'in')}` }));
-  const r = await runCli(['client', file], { timeoutMs: 20_000 });
+  const r = await runCli(['client', file], { timeoutMs: 60_000 });
   assert.equal(r.code, 1, r.stderr);
   assert.doesNotMatch(r.stderr, STACK_LINE);
   const errors = r.stderr.split('\n').filter((l) => l.startsWith('media-gateway client: '));
@@ -118,7 +118,7 @@ test('users against an unreachable etcd: the address, what was tried and what to
       },
     }),
   );
-  const r = await runCli(['users', '--config', file, 'list'], { timeoutMs: 20_000 });
+  const r = await runCli(['users', '--config', file, 'list'], { timeoutMs: 60_000 });
   assertOneErrorLine(r, 'media-gateway users');
   assert.match(r.stderr, new RegExp(`cannot reach etcd at ${etcdUrl} \\(tried for up to 300 ms: `));
   assert.match(r.stderr, /check that etcd runs and listens there/);

@@ -78,7 +78,7 @@ export function startCli(
   return {
     child,
     output: () => out,
-    waitForOutput: (re, timeoutMs = 15_000) =>
+    waitForOutput: (re, timeoutMs = 60_000) =>
       new Promise((resolve, reject) => {
         const m = out.match(re);
         if (m) return resolve(m[0]);

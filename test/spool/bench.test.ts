@@ -9,7 +9,7 @@ import { tempDir } from '../helpers/tmp.js';
 
 test(
   'bench --modes mtls,mtls-spool runs both and reports the spool share',
-  { timeout: 120_000 },
+  { timeout: 280_000 },
   async (t) => {
     const dir = await tempDir(t);
     const json = path.join(dir, 'bench.json');
@@ -27,7 +27,7 @@ test(
         '--svg',
         path.join(dir, 'b.svg'),
       ],
-      { timeoutMs: 110_000 },
+      { timeoutMs: 270_000 },
     );
     assert.equal(res.code, 0, res.stderr);
     const report = JSON.parse(await readFile(json, 'utf8'));
