@@ -6,12 +6,16 @@ import { startServer, type RunningServer } from '../../src/server/gateway.js';
 import { freePort } from '../helpers/net.js';
 export { request, post, PROTOBUF, type HttpAnswer } from './http-client.js';
 
+/**
+ * The writer's timeouts only guard against hanging: a sink in the test's process answers when its event
+ * loop gets there, which a loaded machine can delay by seconds. A test about a timeout sets its own.
+ */
 export function writerConfig(url: string, over: Partial<WriterConfig> = {}): WriterConfig {
   return {
     url,
-    sendTimeoutMs: 2000,
+    sendTimeoutMs: 10_000,
     sendRetries: 0,
-    receiveTimeoutMs: 2000,
+    receiveTimeoutMs: 10_000,
     receiveRetries: 0,
     sendHwm: 50,
     receiveHwm: 50,
