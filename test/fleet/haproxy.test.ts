@@ -102,7 +102,7 @@ test('fleet behind haproxy: real client addresses, shared quarantine, revocation
     );
     return startCli(t, ['server', cfgFile]);
   });
-  await Promise.all(servers.map((s) => s.waitForOutput(/listening on https:\/\//, 20_000)));
+  await Promise.all(servers.map((s) => s.waitForOutput(/listening on https:\/\//, 60_000)));
 
   const haproxy = spawn('haproxy', ['-db', '-f', HAPROXY_CFG], {
     env: {

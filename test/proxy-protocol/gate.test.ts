@@ -293,7 +293,7 @@ async function stalled(port: number, count: number, bytes: Buffer, localAddress:
 
 test(
   'header phase: one untrusted peer holds no more than max_connections_per_address slots, and waiting connections count as open',
-  { timeout: 20_000 },
+  { timeout: 60_000 },
   async (t) => {
     const { server } = await gatewayToRouter(t, {
       proxyProtocol: proxy({ trusted: ['127.0.0.2/32'], required: false, headerTimeoutMs: 60_000 }),
@@ -315,7 +315,7 @@ test(
 
 test(
   'header phase: a trusted balancer that stalls is held to max_connections_per_address waiting connections too',
-  { timeout: 20_000 },
+  { timeout: 60_000 },
   async (t) => {
     const { server } = await gatewayToRouter(t, {
       proxyProtocol: proxy({ trusted: ['127.0.0.0/8'], headerTimeoutMs: 60_000 }),

@@ -25,7 +25,7 @@ const SIZE = 4096;
 
 test(
   'a damaged spool: the client starts, reports the damage and delivers the rest',
-  { timeout: 90_000 },
+  { timeout: 240_000 },
   async (t) => {
     const dir = await tempDir(t, 'mg-spool-corrupt-');
     const l = await layout(dir, { reader: 'router', spool: {} });

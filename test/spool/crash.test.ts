@@ -27,7 +27,7 @@ const TOPICS = ['cam-a', 'cam-b'];
 
 test(
   'kill -9 of the client three times: nothing lost, no duplicate beyond the source resends',
-  { timeout: 120_000 },
+  { timeout: 240_000 },
   async (t) => {
     const dir = await tempDir(t, 'mg-spool-crash-');
     const l = await layout(dir, {

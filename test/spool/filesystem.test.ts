@@ -85,7 +85,7 @@ test('a spool directory on a full file system stops start-up with a message nami
 
 test(
   'a disk that fills at run time: degraded health, write errors counted, no crash, recovery',
-  { timeout: 90_000 },
+  { timeout: 240_000 },
   async (t) => {
     const mnt = await tmpfs(t, 3 * 1024 * 1024);
     if (!mnt) return;

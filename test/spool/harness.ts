@@ -114,7 +114,7 @@ export async function startServerProc(t: T, l: Layout): Promise<Proc> {
 export async function startClientProc(t: T, l: Layout): Promise<Proc> {
   const p = start(t, ['client', l.clientConfig]);
   await Promise.race([
-    p.waitForOutput(/listening on/, 20_000),
+    p.waitForOutput(/listening on/, 60_000),
     p.exited.then((code) => {
       throw new Error(`client exited (${code}) during start:\n${p.output()}`);
     }),

@@ -22,7 +22,7 @@ const TOPICS = ['cam-a', 'cam-b', 'cam-c', 'cam-d'];
 
 test(
   'a 20 s server outage loses nothing and never blocks a dealer source',
-  { timeout: 120_000 },
+  { timeout: 240_000 },
   async (t) => {
     const dir = await tempDir(t, 'mg-spool-outage-');
     const l = await layout(dir, { reader: 'router', spool: { max_bytes: 64 * 1024 * 1024 } });

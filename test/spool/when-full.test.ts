@@ -87,7 +87,7 @@ async function deliverAndCount(
 for (const policy of ['drop_newest', 'drop_oldest'] as const) {
   test(
     `when_full ${policy}: drops are counted exactly, end-of-stream messages kept`,
-    { timeout: 90_000 },
+    { timeout: 240_000 },
     async (t) => {
       const f = await fillWhileServerAway(t, policy);
       const reason = policy === 'drop_newest' ? 'refused_full' : 'evicted_oldest';
@@ -117,7 +117,7 @@ for (const policy of ['drop_newest', 'drop_oldest'] as const) {
 
 test(
   'when_full block: reading stops, nothing is dropped, everything arrives',
-  { timeout: 90_000 },
+  { timeout: 240_000 },
   async (t) => {
     const f = await fillWhileServerAway(t, 'block');
     const stalled = await until(

@@ -385,9 +385,9 @@ test("the seed's workflow: hash.0 + hash.r0, then a new CRL as hash.r1", async (
 
 test('a CRL reaching nextUpdate: live connection closed at the timer, new ones refused', async (t) => {
   const files = standard();
-  // the live connection must be made before nextUpdate: starting the listener and one handshake took over
-  // 2.5 s on a loaded 2-core machine, so the CRL runs out 6 s from now
-  files[`${lab.inter.hash}.r0`] = lab.crl(lab.inter, { nextUpdate: new Date(Date.now() + 6000) });
+  // the live connection must be made before nextUpdate: signing this CRL (openssl), starting the listener
+  // and one handshake took over 2.5 s, and once over 6 s, on a loaded 2-core machine; so 15 s from now
+  files[`${lab.inter.hash}.r0`] = lab.crl(lab.inter, { nextUpdate: new Date(Date.now() + 15_000) });
   const r = await start(t, files);
   assert.equal(r.listener.health().healthy, false, 'expiring within the warning window is reported');
   const agent = clientAgent(t, lab.clients.good, { keepAlive: true });
