@@ -188,8 +188,8 @@ export async function startGateway(
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, LOG_LEVEL: process.env.STRESS_LOG_LEVEL ?? 'error' },
   });
-  await waitForPort(port, '127.0.0.1', 30_000);
-  await waitForPort(metricsPort, '127.0.0.1', 30_000);
+  await waitForPort(port, '127.0.0.1', 60_000);
+  await waitForPort(metricsPort, '127.0.0.1', 60_000);
   return {
     port,
     metricsPort,
