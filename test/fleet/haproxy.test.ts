@@ -227,7 +227,10 @@ test('fleet behind haproxy: real client addresses, shared quarantine, revocation
     "SIGSTOP of one server: haproxy's /readyz check takes it out of rotation, and no new connection hangs",
     async () => {
       const hangs = (ms: number) =>
-        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms));
+        new Promise<never>((_, reject) =>
+          // unref'd: a guard that lost its race must not hold the test process open
+          setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms).unref(),
+        );
       const started = Date.now();
       // frozen: its kernel still completes TCP connects, so only an application-level check sees it
       servers[0].child.kill('SIGSTOP');
