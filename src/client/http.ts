@@ -19,12 +19,12 @@ const EMPTY = new Uint8Array(0);
 /**
  * Bodies of several chunks up to this size are joined into one buffer before they are posted; larger ones
  * are streamed chunk by chunk. Why: a stream body (Readable.from) keeps the frames it references alive past
- * the young-generation collections, so the zeromq.js receive buffers behind them (external memory) were
- * only freed by full mark-compacts: one per ~32 MB of frames in the client (four per second at 536
- * messages/s of 64 KiB, docs/benchmark.md "Latency tail"). Joined, the frames die young and the client ran
- * no full collection at that rate, for one copy of at most this many bytes per request (~1% of the client's
- * CPU per 64 KiB message, less than the collections cost). 1 MiB frames and large batches stay streamed,
- * where a copy per request would cost more than it saves.
+ * the young-generation collections, so the zeromq.js receive buffers behind them, which V8 counts as
+ * external memory, were freed only by full mark-compacts: one per ~32 MB of frames, about one a second at
+ * 536 messages/s of 64 KiB. Joined, the frames die young: no full collection in the client at that rate,
+ * and its CPU per message fell from 973 to 851 µs although each body is copied once more
+ * (docs/benchmark.md, "Latency tail"). 1 MiB frames and large batches stay streamed: there a copy per
+ * request costs more and was not measured to pay.
  */
 export const JOIN_BODY_BYTES = 1024 * 1024;
 
