@@ -76,7 +76,16 @@ export class SegmentLog {
       .filter((n) => SEGMENT_NAME.test(n))
       .sort();
     for (const name of names) log.segments.push(log.loadSegment(name));
+    log.removeOrphanAcks();
     return log;
+  }
+
+  /** Finished lists whose segment is gone (a kill between the two unlinks): they must not name a later file. */
+  private removeOrphanAcks(): void {
+    for (const name of fs.readdirSync(this.dir)) {
+      const m = /^(\d{20})\.ack$/.exec(name);
+      if (m && !fs.existsSync(path.join(this.dir, `${m[1]}.seg`))) removeFile(path.join(this.dir, name));
+    }
   }
 
   private loadSegment(name: string): Segment {
@@ -173,9 +182,15 @@ export class SegmentLog {
   }
 
   private startSegment(seq: number): Segment {
+    const last = this.segments.at(-1);
+    // After a restart the tail may already carry this very name: the file a drained spool was recycled into
+    // (recycleTail, possibly cut short by a kill before its truncation), or one a kill left between creating
+    // it and writing to it. It is written on instead of created.
+    if (this.fd === undefined && last && last.firstSeq === seq) return this.adoptTail(last);
     const name = `${String(seq).padStart(20, '0')}.seg`;
     const file = path.join(this.dir, name);
     const fd = fs.openSync(file, 'wx');
+    removeFile(file.replace(/\.seg$/, '.ack'));
     this.closeWriter();
     this.fd = fd;
     this.sealed = false;
@@ -193,6 +208,19 @@ export class SegmentLog {
     this.segments.push(seg);
     if (this.sync === 'always') syncDirectory(this.dir);
     this.releaseFinished();
+    return seg;
+  }
+
+  /** Appends to the tail segment found at open; the finished list of an empty one names no record of ours. */
+  private adoptTail(seg: Segment): Segment {
+    const fd = fs.openSync(seg.file, 'r+');
+    if (seg.size === 0) {
+      removeFile(seg.ackFile);
+      seg.finished.clear();
+      seg.ackSize = 0;
+    }
+    this.fd = fd;
+    this.sealed = false;
     return seg;
   }
 
@@ -294,8 +322,10 @@ export class SegmentLog {
     if (!this.atTail()) return;
     const firstSeq = seg.highestSeq + 1;
     const file = path.join(this.dir, `${String(firstSeq).padStart(20, '0')}.seg`);
+    // In this order, a kill between two steps leaves either delivered records under the new name without a
+    // finished list (sent again, at-least-once) or an empty file; never a name whose number goes back and
+    // a finished list that would mark the next records of that number as done.
     try {
-      fs.ftruncateSync(this.fd, 0);
       fs.renameSync(seg.file, file);
     } catch {
       return; // e.g. the file system went read-only: the space stays taken until the next segment
@@ -304,13 +334,16 @@ export class SegmentLog {
     if (ackFd !== undefined) fs.closeSync(ackFd);
     this.ackFds.delete(seg);
     this.pendingAcks.delete(seg);
-    try {
-      fs.unlinkSync(seg.ackFile);
-    } catch {
-      // no finished list was written yet
-    }
-    Object.assign(seg, { firstSeq, file, ackFile: file.replace(/\.seg$/, '.ack'), size: 0, ackSize: 0 });
+    removeFile(seg.ackFile);
+    Object.assign(seg, { firstSeq, file, ackFile: file.replace(/\.seg$/, '.ack'), ackSize: 0 });
     seg.finished.clear();
+    try {
+      fs.ftruncateSync(this.fd, 0);
+    } catch {
+      this.sealed = true; // the space stays taken until the segment is passed and removed
+      return;
+    }
+    seg.size = 0;
     this.cursor = { index: this.segments.length - 1, offset: 0 };
     if (this.sync === 'always') syncDirectory(this.dir);
   }
@@ -400,6 +433,14 @@ function remaining(chunks: Uint8Array[], skip: number): Uint8Array[] {
     skip = 0;
   }
   return out;
+}
+
+function removeFile(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch {
+    // not there (the common case), or the file system refuses: nothing better to do here
+  }
 }
 
 function syncDirectory(dir: string): void {
