@@ -48,6 +48,10 @@ export function inspectSpool(dir: string): SpoolReport {
   let damagedRecords = 0;
   for (const log of LOGS) {
     for (const seg of listSegments(path.join(dir, log))) {
+      if (seg.unusable) {
+        damagedRecords++;
+        continue;
+      }
       bytes += seg.size;
       for (const item of scanSummaries(seg.file, seg.size)) {
         if (item.kind === 'damage') {
@@ -105,6 +109,10 @@ export function exportSpool(dir: string, outDir: string): { messages: number; da
   const damaged: { file: string; offset: number; skippedBytes: number; reason: string }[] = [];
   for (const log of LOGS) {
     for (const seg of listSegments(path.join(dir, log))) {
+      if (seg.unusable) {
+        damaged.push({ file: seg.file, offset: 0, skippedBytes: 0, reason: seg.unusable });
+        continue;
+      }
       for (const item of readSegmentFile(seg.file)) {
         if (item.kind === 'damage') {
           damaged.push({

@@ -48,8 +48,17 @@ export type ReadItem =
 const SEGMENT_NAME = /^(\d{20})\.seg$/;
 const RESYNC_CHUNK = 1024 * 1024;
 
+/** A spool entry that is not a regular file of ours (a directory, symlink, FIFO...): reported, left alone. */
+export interface UnusableEntry {
+  file: string;
+  reason: string;
+}
+
 export class SegmentLog {
   readonly segments: Segment[] = [];
+  /** entries found at open that are not regular files; their names still count for numbering */
+  readonly unusable: UnusableEntry[] = [];
+  private reservedSeq = 0;
   private cursor = { index: 0, offset: 0 };
   private fd: number | undefined;
   private sealed = false;
@@ -75,7 +84,16 @@ export class SegmentLog {
       .readdirSync(dir)
       .filter((n) => SEGMENT_NAME.test(n))
       .sort();
-    for (const name of names) log.segments.push(log.loadSegment(name));
+    for (const name of names) {
+      try {
+        log.segments.push(log.loadSegment(name));
+      } catch (err) {
+        if (!(err instanceof NotRegularFile)) throw err;
+        log.unusable.push({ file: path.join(dir, name), reason: err.message });
+        // its name must never be created again, and numbering must not go back below it
+        log.reservedSeq = Math.max(log.reservedSeq, Number(SEGMENT_NAME.exec(name)![1]));
+      }
+    }
     log.removeOrphanAcks();
     return log;
   }
@@ -91,22 +109,22 @@ export class SegmentLog {
   private loadSegment(name: string): Segment {
     const file = path.join(this.dir, name);
     const ackFile = file.replace(/\.seg$/, '.ack');
-    const finished = new Set<number>();
+    const size = regularFileSize(file);
+    let finished = new Set<number>();
     let ackSize = 0;
     try {
-      const acks = fs.readFileSync(ackFile);
-      ackSize = acks.length;
-      // a torn last entry (fewer than 8 bytes) is ignored: that record is simply delivered again
-      for (let i = 0; i + 8 <= acks.length; i += 8) finished.add(Number(acks.readBigUInt64LE(i)));
+      ({ finished, size: ackSize } = readFinished(ackFile));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if (!(err instanceof NotRegularFile)) throw err;
+      // not ours: its records are simply delivered again (at-least-once); appends to it fail and are ignored
+      this.unusable.push({ file: ackFile, reason: err.message });
     }
     const firstSeq = Number(SEGMENT_NAME.exec(name)![1]);
     const seg: Segment = {
       firstSeq,
       file,
       ackFile,
-      size: fs.statSync(file).size,
+      size,
       ackSize,
       finished,
       outstanding: 0,
@@ -123,7 +141,7 @@ export class SegmentLog {
 
   /** Highest sequence number ever written here (0 when empty). */
   highestSeq(): number {
-    return this.segments.reduce((m, s) => Math.max(m, s.highestSeq), 0);
+    return this.segments.reduce((m, s) => Math.max(m, s.highestSeq), this.reservedSeq);
   }
 
   /** Records not finished. */
@@ -213,7 +231,7 @@ export class SegmentLog {
 
   /** Appends to the tail segment found at open; the finished list of an empty one names no record of ours. */
   private adoptTail(seg: Segment): Segment {
-    const fd = fs.openSync(seg.file, 'r+');
+    const fd = openRegular(seg.file, fs.constants.O_RDWR);
     if (seg.size === 0) {
       removeFile(seg.ackFile);
       seg.finished.clear();
@@ -356,7 +374,7 @@ export class SegmentLog {
 
   private readFd(seg: Segment): number {
     let fd = this.readFds.get(seg);
-    if (fd === undefined) this.readFds.set(seg, (fd = fs.openSync(seg.file, 'r')));
+    if (fd === undefined) this.readFds.set(seg, (fd = openRegular(seg.file, fs.constants.O_RDONLY)));
     return fd;
   }
 
@@ -373,7 +391,7 @@ export class SegmentLog {
       });
       try {
         let fd = this.ackFds.get(seg);
-        if (fd === undefined) this.ackFds.set(seg, (fd = fs.openSync(seg.ackFile, 'a')));
+        if (fd === undefined) this.ackFds.set(seg, (fd = openRegular(seg.ackFile, APPEND_FLAGS)));
         fs.writeSync(fd, b);
         seg.ackSize += b.length;
       } catch {
@@ -433,6 +451,61 @@ function remaining(chunks: Uint8Array[], skip: number): Uint8Array[] {
     skip = 0;
   }
   return out;
+}
+
+/** A spool entry that is a directory, symlink, FIFO or device: never followed, read or written. */
+class NotRegularFile extends Error {}
+
+const APPEND_FLAGS = fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT;
+
+/**
+ * Opens a spool file only if it is a regular file: O_NOFOLLOW refuses a symlink, O_NONBLOCK keeps a FIFO
+ * from blocking the open (the spool never creates either). Throws NotRegularFile for those.
+ */
+function openRegular(file: string, flags: number): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, flags | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK, 0o644);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw new NotRegularFile('not a regular file (a symbolic link)');
+    if (code === 'EISDIR') throw new NotRegularFile('not a regular file (a directory)');
+    throw err;
+  }
+  if (!fs.fstatSync(fd).isFile()) {
+    fs.closeSync(fd);
+    throw new NotRegularFile('not a regular file');
+  }
+  return fd;
+}
+
+function regularFileSize(file: string): number {
+  const fd = openRegular(file, fs.constants.O_RDONLY);
+  try {
+    return fs.fstatSync(fd).size;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** A segment's finished list (empty when there is none); a torn last entry (< 8 bytes) is ignored. */
+function readFinished(ackFile: string): { finished: Set<number>; size: number } {
+  const finished = new Set<number>();
+  let fd: number;
+  try {
+    fd = openRegular(ackFile, fs.constants.O_RDONLY);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { finished, size: 0 };
+    throw err;
+  }
+  let acks: Buffer;
+  try {
+    acks = fs.readFileSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  for (let i = 0; i + 8 <= acks.length; i += 8) finished.add(Number(acks.readBigUInt64LE(i)));
+  return { finished, size: acks.length };
 }
 
 function removeFile(file: string): void {
@@ -512,7 +585,7 @@ export type ScanItem =
  * read and is done when a record is delivered). Used at open and by `spool inspect`.
  */
 export function* scanSummaries(file: string, size: number, start = 0): Generator<ScanItem> {
-  const fd = fs.openSync(file, 'r');
+  const fd = openRegular(file, fs.constants.O_RDONLY);
   try {
     let offset = start;
     while (offset < size) {
@@ -549,7 +622,7 @@ export type FileItem =
 
 /** Every record of a segment file with its checksum verified (for `spool export`). */
 export function* readSegmentFile(file: string): Generator<FileItem> {
-  const fd = fs.openSync(file, 'r');
+  const fd = openRegular(file, fs.constants.O_RDONLY);
   try {
     const size = fs.fstatSync(fd).size;
     for (let offset = 0; offset < size;) {
@@ -569,7 +642,9 @@ export function* readSegmentFile(file: string): Generator<FileItem> {
 }
 
 /** Segment files of a log directory, oldest first, with their finished lists (read-only; for inspection). */
-export function listSegments(dir: string): { file: string; size: number; finished: Set<number> }[] {
+export function listSegments(
+  dir: string,
+): { file: string; size: number; finished: Set<number>; unusable?: string }[] {
   let names: string[];
   try {
     names = fs.readdirSync(dir);
@@ -582,13 +657,19 @@ export function listSegments(dir: string): { file: string; size: number; finishe
     .sort()
     .map((n) => {
       const file = path.join(dir, n);
-      const finished = new Set<number>();
+      let size: number;
       try {
-        const acks = fs.readFileSync(file.replace(/\.seg$/, '.ack'));
-        for (let i = 0; i + 8 <= acks.length; i += 8) finished.add(Number(acks.readBigUInt64LE(i)));
-      } catch {
-        // no finished list yet
+        size = regularFileSize(file);
+      } catch (err) {
+        if (!(err instanceof NotRegularFile)) throw err;
+        return { file, size: 0, finished: new Set<number>(), unusable: err.message };
       }
-      return { file, size: fs.statSync(file).size, finished };
+      let finished = new Set<number>();
+      try {
+        finished = readFinished(file.replace(/\.seg$/, '.ack')).finished;
+      } catch {
+        // an unreadable finished list: every record counts as pending
+      }
+      return { file, size, finished };
     });
 }

@@ -105,6 +105,7 @@ export class Spool {
     private readonly lockFile: string,
   ) {
     this.nextSeq = Math.max(main.highestSeq(), eos.highestSeq()) + 1;
+    for (const u of [...main.unusable, ...eos.unusable]) events.damaged(u.file, 0, 0, u.reason);
     this.reserve = endOfStreamReserve(opts.maxBytes);
     if (opts.sync === 'periodic') {
       this.syncTimer = setInterval(() => this.flushAll().catch(() => undefined), opts.syncIntervalMs);
