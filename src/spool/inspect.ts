@@ -106,6 +106,7 @@ export function exportSpool(dir: string, outDir: string): { messages: number; da
   requireSpoolDir(dir);
   fs.mkdirSync(outDir, { recursive: true });
   let messages = 0;
+  const seen = new Map<number, number>();
   const damaged: { file: string; offset: number; skippedBytes: number; reason: string }[] = [];
   for (const log of LOGS) {
     for (const seg of listSegments(path.join(dir, log))) {
@@ -125,7 +126,10 @@ export function exportSpool(dir: string, outDir: string): { messages: number; da
         }
         const m = item.message;
         if (seg.finished.has(m.seq)) continue;
-        const name = String(m.seq).padStart(20, '0');
+        // a number found twice (a segment file copied): every copy is written, the later ones suffixed
+        const copies = seen.get(m.seq) ?? 0;
+        seen.set(m.seq, copies + 1);
+        const name = `${String(m.seq).padStart(20, '0')}${copies ? `-${copies + 1}` : ''}`;
         fs.writeFileSync(path.join(outDir, `${name}.media`), encodeMedia(m), { flag: 'wx' });
         const sidecar = {
           seq: m.seq,
@@ -143,6 +147,8 @@ export function exportSpool(dir: string, outDir: string): { messages: number; da
     }
   }
   if (damaged.length)
-    fs.writeFileSync(path.join(outDir, 'damaged.json'), `${JSON.stringify(damaged, null, 2)}\n`);
+    fs.writeFileSync(path.join(outDir, 'damaged.json'), `${JSON.stringify(damaged, null, 2)}\n`, {
+      flag: 'wx', // never through a symlink someone left in the output directory
+    });
   return { messages, damaged: damaged.length };
 }
