@@ -22,8 +22,9 @@ async function spoolWith(dir: string, topic: string, n = 3): Promise<void> {
   await s.close();
 }
 
-// C0/C1 controls, DEL, bidi overrides and isolates, zero-width characters
+// C0/C1 controls, DEL, bidi overrides and isolates, zero-width characters: what the output must not hold
 const RAW_CONTROL =
+  // eslint-disable-next-line no-control-regex
   /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/;
 
 test('inspect prints hostile topics and instance ids escaped', async (t) => {
