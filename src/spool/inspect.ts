@@ -64,12 +64,18 @@ export function inspectSpool(dir: string): SpoolReport {
         const name = Buffer.from(s.topic).toString('utf8');
         let t = topics.get(name);
         if (!t)
-          topics.set(name, (t = { messages: 0, endOfStream: 0, bytes: 0, oldest: s.time, newest: s.time }));
+          topics.set(
+            name,
+            (t = { messages: 0, endOfStream: 0, bytes: 0, oldest: Infinity, newest: -Infinity }),
+          );
         t.messages++;
         if (s.endOfStream) t.endOfStream++;
         t.bytes += item.length;
-        t.oldest = Math.min(t.oldest, s.time);
-        t.newest = Math.max(t.newest, s.time);
+        // summaries are read without the checksum: a damaged time (NaN, out of Date's range) is left out
+        if (validTime(s.time)) {
+          t.oldest = Math.min(t.oldest, s.time);
+          t.newest = Math.max(t.newest, s.time);
+        }
       }
     }
   }
@@ -92,11 +98,16 @@ export function inspectSpool(dir: string): SpoolReport {
         messages: t.messages,
         endOfStream: t.endOfStream,
         bytes: t.bytes,
-        oldest: new Date(t.oldest).toISOString(),
-        newest: new Date(t.newest).toISOString(),
+        oldest: isoTime(t.oldest),
+        newest: isoTime(t.newest),
       })),
   };
 }
+
+/** Date's range: ±8.64e15 ms around the epoch. */
+const validTime = (ms: number) => Number.isFinite(ms) && Math.abs(ms) <= 8.64e15;
+
+const isoTime = (ms: number) => (validTime(ms) ? new Date(ms).toISOString() : 'unknown');
 
 /**
  * Writes every pending message as `<seq>.media` (the encoded Media a POST / would carry, the dead-letter
@@ -135,7 +146,7 @@ export function exportSpool(dir: string, outDir: string): { messages: number; da
           seq: m.seq,
           topic: Buffer.from(m.topic).toString('utf8'),
           topicBase64: Buffer.from(m.topic).toString('base64'),
-          time: new Date(m.time).toISOString(),
+          time: isoTime(m.time),
           endOfStream: m.endOfStream,
           bytes: m.message.length + m.data.reduce((n, d) => n + d.length, 0),
         };

@@ -65,3 +65,18 @@ test('export of a spool where a sequence number occurs twice writes both copies'
   assert.equal(r.code, 0, r.stderr);
   assert.equal(fs.readdirSync(out).filter((n) => n.endsWith('.media')).length, 6);
 });
+
+test('inspect survives a record whose read time is damaged (summaries are read without the checksum)', async (t) => {
+  const dir = await tempDir(t);
+  const spool = path.join(dir, 'spool');
+  await spoolWith(spool, 'cam');
+  const seg = path.join(spool, 'messages', `${'1'.padStart(20, '0')}.seg`);
+  const bytes = fs.readFileSync(seg);
+  bytes.writeDoubleLE(Number.NaN, 12 + 8); // the first record's time: header (12), sequence number (8)
+  fs.writeFileSync(seg, bytes);
+  const r = await runCli(['spool', 'inspect', spool, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as { messages: number; topics: { oldest: string; newest: string }[] };
+  assert.equal(report.messages, 3);
+  assert.match(report.topics[0].oldest, /^\d{4}-\d\d-\d\dT/, 'from the records whose time is readable');
+});
