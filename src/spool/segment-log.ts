@@ -131,11 +131,13 @@ export class SegmentLog {
       live: 0,
       highestSeq: firstSeq - 1,
     };
+    const offsets: number[] = [];
     for (const s of scanSummaries(seg.file, seg.size)) {
       if (s.kind !== 'record') continue;
-      seg.highestSeq = Math.max(seg.highestSeq, s.summary.seq);
+      offsets.push(s.offset);
       if (!finished.has(s.summary.seq)) seg.live++;
     }
+    seg.highestSeq = highestWritten(seg, offsets);
     return seg;
   }
 
@@ -534,6 +536,36 @@ function preadExact(fd: number, length: number, position: number): Buffer {
     got += n;
   }
   return got === length ? b : b.subarray(0, got);
+}
+
+/** The smallest record: header, fixed body, an empty topic, one empty frame. */
+const MIN_RECORD_BYTES = HEADER_BYTES + 22 + 4;
+
+/**
+ * The highest sequence number the segment may have carried: that of the last record whose checksum holds
+ * (records are appended in sequence order), plus one for every record that could fit in the damaged bytes
+ * after it. The opening scan reads summaries without the checksum, and numbering must follow neither a
+ * damaged number (one flipped bit made every later message share 2^54 + 1) nor reuse the number of a record
+ * torn or damaged at the tail, which the server may have forwarded already under this instance.
+ */
+function highestWritten(seg: Segment, offsets: number[]): number {
+  let highest = seg.firstSeq - 1;
+  let end = 0;
+  if (offsets.length > 0) {
+    const fd = openRegular(seg.file, fs.constants.O_RDONLY);
+    try {
+      for (let i = offsets.length - 1; i >= 0; i--) {
+        const tried = tryRecord(fd, offsets[i], seg.size);
+        if (!tried.ok) continue;
+        highest = Math.max(highest, tried.message.seq);
+        end = offsets[i] + tried.length;
+        break;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  return highest + Math.ceil((seg.size - end) / MIN_RECORD_BYTES);
 }
 
 /** Reads and checks the record at `offset`; on damage, finds where the next intact record starts. */
