@@ -393,8 +393,11 @@ export class SegmentLog {
       });
       try {
         let fd = this.ackFds.get(seg);
-        if (fd === undefined) this.ackFds.set(seg, (fd = openRegular(seg.ackFile, APPEND_FLAGS)));
-        fs.writeSync(fd, b);
+        if (fd === undefined) this.ackFds.set(seg, (fd = openRegular(seg.ackFile, ACK_WRITE_FLAGS)));
+        // at the end of the whole entries: half an entry left by a power loss or a short write on a full
+        // disk is overwritten instead of shifting every later entry by a few bytes
+        for (let done = 0; done < b.length;)
+          done += fs.writeSync(fd, b, done, b.length - done, seg.ackSize + done);
         seg.ackSize += b.length;
       } catch {
         // Losing a finished list only means those records are sent again after a restart (at-least-once).
@@ -458,7 +461,8 @@ function remaining(chunks: Uint8Array[], skip: number): Uint8Array[] {
 /** A spool entry that is a directory, symlink, FIFO or device: never followed, read or written. */
 class NotRegularFile extends Error {}
 
-const APPEND_FLAGS = fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT;
+/** Finished lists are written at a position of ours (not O_APPEND): a torn last entry is overwritten. */
+const ACK_WRITE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT;
 
 /**
  * Opens a spool file only if it is a regular file: O_NOFOLLOW refuses a symlink, O_NONBLOCK keeps a FIFO
@@ -507,7 +511,7 @@ function readFinished(ackFile: string): { finished: Set<number>; size: number } 
     fs.closeSync(fd);
   }
   for (let i = 0; i + 8 <= acks.length; i += 8) finished.add(Number(acks.readBigUInt64LE(i)));
-  return { finished, size: acks.length };
+  return { finished, size: acks.length - (acks.length % 8) };
 }
 
 function removeFile(file: string): void {

@@ -178,3 +178,30 @@ test('a damaged sequence number in a stored record does not derail the numbering
     await c.spool.close();
   }
 });
+
+test('a finished list with a torn last entry: entries written after the restart still count', async (t) => {
+  const dir = await tempDir(t);
+  const a = openCollecting(dir);
+  for (let i = 0; i < 4; i++) await a.spool.admit(msg(i));
+  a.spool.complete(a.got[0]);
+  await a.spool.close();
+  // a power loss (or a short write on a full disk) left half an entry at the end of the list
+  const ack = path.join(dir, 'messages', `${String(1).padStart(20, '0')}.ack`);
+  assert.equal(fs.statSync(ack).size, 8);
+  fs.appendFileSync(ack, Buffer.from([2, 0, 0, 0]));
+
+  const b = openCollecting(dir);
+  assert.deepEqual(
+    b.got.map((e) => e.seq),
+    [2, 3, 4],
+  );
+  b.spool.complete(b.got[0]);
+  await b.spool.close();
+  const c = openCollecting(dir);
+  assert.deepEqual(
+    c.got.map((e) => e.seq),
+    [3, 4],
+    'the record finished after the restart is not sent again',
+  );
+  await c.spool.close();
+});
