@@ -215,7 +215,8 @@ function itemForwarder(
   grants: Grant[],
   target: 'single' | 'batch',
 ): (i: number) => Promise<number> {
-  const ids = parseMessageIds(req.headers[MESSAGE_IDS_HEADER], MAX_NAMED_ITEMS);
+  // at most as many names as the body has items: a short range must not expand into a huge list first
+  const ids = parseMessageIds(req.headers[MESSAGE_IDS_HEADER], Math.min(items.length, MAX_NAMED_ITEMS));
   const named = ids && ids.seqs.length === items.length ? ids : undefined;
   const scope = duplicateScope(gw, req, grants);
   const traces = gw.tracing?.items(req, items.length, target);
