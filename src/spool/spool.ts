@@ -65,6 +65,9 @@ export class SpoolError extends GatewayError {
 
 const DONE = Promise.resolve();
 
+/** Numbers skipped after a reboot without a clean stop: far more than can be appended in a sync interval. */
+const SEQ_GAP_AFTER_REBOOT = 2 ** 24;
+
 /** Health turns degraded at this share of max_bytes. */
 export const DEGRADED_SHARE = 0.8;
 /** How often a blocked writer tries again when nothing else wakes it (a disk that got space back). */
@@ -103,8 +106,9 @@ export class Spool {
     private readonly eos: SegmentLog,
     readonly instanceId: string,
     private readonly lockFile: string,
+    seqGap: number,
   ) {
-    this.nextSeq = Math.max(main.highestSeq(), eos.highestSeq()) + 1;
+    this.nextSeq = Math.max(main.highestSeq(), eos.highestSeq()) + 1 + seqGap;
     for (const u of [...main.unusable, ...eos.unusable]) events.damaged(u.file, 0, 0, u.reason);
     this.reserve = endOfStreamReserve(opts.maxBytes);
     if (opts.sync === 'periodic') {
@@ -119,12 +123,18 @@ export class Spool {
     let lockFile: string | undefined;
     try {
       fs.mkdirSync(dir, { recursive: true });
-      lockFile = takeLock(dir);
+      const lock = takeLock(dir);
+      lockFile = lock.file;
       const segBytes = segmentBytes(opts.maxBytes);
       const main = SegmentLog.open(path.join(dir, 'messages'), segBytes, opts.sync);
       const eos = SegmentLog.open(path.join(dir, 'end-of-stream'), 1024 * 1024, opts.sync);
-      const instanceId = instanceFor(dir, main.live() + eos.live() === 0);
-      return new Spool(opts, events, main, eos, instanceId, lockFile);
+      const empty = main.live() + eos.live() === 0;
+      const instanceId = instanceFor(dir, empty);
+      // The machine went down under the last owner: what it appended in its last sync interval may be gone
+      // from the disk although the sender had it forwarded (under this instance id), so those numbers are
+      // not given out again: our server would drop the new messages as duplicates.
+      const gap = lock.previousBoot && !empty ? SEQ_GAP_AFTER_REBOOT : 0;
+      return new Spool(opts, events, main, eos, instanceId, lockFile, gap);
     } catch (err) {
       if (lockFile) releaseLock(lockFile);
       if (err instanceof SpoolError) throw err;
@@ -423,25 +433,28 @@ const heldLocks = new Set<string>();
  * process (pids are reused, after a reboot almost surely), which the boot id and start time tell apart.
  * The lock is never read or written through a symlink, nor opened if it is a FIFO.
  */
-function takeLock(dir: string): string {
+function takeLock(dir: string): { file: string; previousBoot: boolean } {
   const file = path.resolve(dir, 'lock');
   if (heldLocks.has(file)) throw new SpoolError('spool_locked', `spool directory ${dir} is already open`);
   const tmp = `${file}.${process.pid}.tmp`;
   fs.rmSync(tmp, { force: true });
   const stamp = processStamp(process.pid);
+  let previousBoot = false;
   fs.writeFileSync(tmp, `${[process.pid, ...(stamp ?? [])].join(' ')}\n`, { flag: 'wx' });
   try {
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         fs.linkSync(tmp, file);
         heldLocks.add(file);
-        return file;
+        return { file, previousBoot };
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
       const owner = readLock(file);
       if (owner && ownerAlive(owner))
         throw new SpoolError('spool_locked', `spool directory ${dir} is in use by process ${owner.pid}`);
+      // left by an owner of another boot: the machine went down without a clean stop
+      if (owner?.stamp?.length && stamp) previousBoot ||= owner.stamp[0] !== stamp[0];
       // stale: removed unless it changed since it was read (then another client just took it: look again)
       if (owner === undefined || sameEntry(file, owner.ino)) removeStaleLock(file);
     }
