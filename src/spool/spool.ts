@@ -562,7 +562,9 @@ function instanceFor(dir: string, empty: boolean): string {
   }
   const id = randomBytes(16).toString('hex');
   const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, `${id}\n`);
+  // created afresh (O_EXCL): never written through whatever was left under that name
+  fs.rmSync(tmp, { force: true });
+  fs.writeFileSync(tmp, `${id}\n`, { flag: 'wx' });
   fs.renameSync(tmp, file);
   return id;
 }

@@ -120,3 +120,14 @@ test('a finished list replaced by a directory or a symlink: records sent again, 
     assert.equal(fs.readFileSync(target, 'utf8'), 'keep me', `${kind}: nothing written through`);
   }
 });
+
+test('an instance.tmp symlink planted in the spool directory is not written through', async (t) => {
+  const dir = await tempDir(t);
+  const target = path.join(dir, 'precious');
+  fs.writeFileSync(target, 'keep me');
+  fs.symlinkSync(target, path.join(dir, 'instance.tmp'));
+  const c = openCollecting(dir); // an empty spool: a new instance id is written
+  await storesAndDelivers(c, ['m9']);
+  assert.equal(fs.readFileSync(target, 'utf8'), 'keep me');
+  assert.match(fs.readFileSync(path.join(dir, 'instance'), 'utf8'), /^[0-9a-f]{32}\n$/);
+});
