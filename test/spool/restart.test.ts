@@ -102,7 +102,7 @@ test('a kill between renaming a drained tail segment and truncating it: records 
 
 test(
   'client processes: drained, stopped, started again: the next messages still arrive',
-  { timeout: 60_000 },
+  { timeout: 240_000 },
   async (t) => {
     const dir = await tempDir(t, 'mg-spool-restart-');
     const l = await layout(dir, { reader: 'router', spool: {}, transport: { mode: 'batch' } });
