@@ -7,10 +7,10 @@
 // The pool does no accounting of its own beyond the bytes it keeps free: the spool (spool.ts) says how much
 // room its memory budget has left for each take, so "window + free buffers <= budget" holds by construction.
 
-/** Records shorter than this are read into ordinary (pooled by Node, young-generation) Buffers. */
-export const POOLED_MIN_BYTES = 64 * 1024;
-/** Pooled buffers are a multiple of this, so that slightly different sizes share buffers. */
-const GRANULE = 64 * 1024;
+/** Records shorter than this are read into ordinary Buffers (Node's own pool below 4 KiB, malloc above). */
+export const POOLED_MIN_BYTES = 16 * 1024;
+/** Pooled buffers are a whole number of pages; a free buffer up to twice a record's size is reused for it. */
+const GRANULE = 4 * 1024;
 
 export class ReadBuffers {
   /** free buffers, any order; few (a window's worth at most) */

@@ -84,8 +84,8 @@ export class SpoolError extends GatewayError {
 
 const DONE = Promise.resolve();
 
-/** What a read buffer may take beyond a record's length (read-buffers.ts rounds sizes up to 64 KiB). */
-const OVERSIZE_SLACK = 64 * 1024;
+/** What a read buffer may take beyond a record's length (read-buffers.ts rounds sizes up to 4 KiB). */
+const OVERSIZE_SLACK = 4 * 1024;
 
 /** Health turns degraded at this share of max_bytes. */
 export const DEGRADED_SHARE = 0.8;
