@@ -501,7 +501,10 @@ function tryRecord(fd: number, offset: number, end: number, bodies = FRESH_BUFFE
   const message = intact ? decodeBody(body) : undefined;
   if (!message) {
     bodies.giveBack(buffer);
-    return { ok: false, reason: intact ? 'checksum matches but the body does not decode' : 'checksum mismatch' };
+    return {
+      ok: false,
+      reason: intact ? 'checksum matches but the body does not decode' : 'checksum mismatch',
+    };
   }
   return { ok: true, message, length, buffer };
 }
