@@ -6,7 +6,7 @@
 // Memory: the window is bounded in messages (in_stream.inflight_ops) and in bytes (spool.memory_bytes), and
 // the bytes count every message the spool holds in memory — handed out, or read back and waiting to be —
 // plus the free buffers kept for reading back (read-buffers.ts). Whatever is beyond it waits on disk. Only
-// a single message larger than the budget may exceed it, and only while nothing else is held.
+// a single message larger than the budget may exceed it, and only while nothing is out with the sender.
 //
 // End-of-stream messages live in a log of their own ("end-of-stream/") and are merged back by sequence
 // number when fed, so evicting old messages (when_full: drop_oldest) never has to step over one, and a
