@@ -221,7 +221,7 @@ export const DEFAULT_SPOOL: Omit<SpoolConfig, 'dir'> = {
   whenFull: 'block',
   sync: 'periodic',
   syncIntervalMs: 1000,
-  // four lanes' worth of full 8 MiB batches (the transport defaults)
+  // four lanes' worth of full 8 MiB batches (the transport defaults); DEFAULT_MEMORY_BYTES in src/spool/
   memoryBytes: 32 * 1024 * 1024,
 };
 /** Smallest memory budget of a spool: a few medium messages. */
