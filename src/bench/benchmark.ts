@@ -66,7 +66,11 @@ function halfFigures(r: RunResult): string {
       const p = h.probe;
       return (
         `; ${k} ${fmt(h.cpuUsPerMsg)} µs/msg` +
-        (p ? `, loop ${fmt(p.maxLoopDelayMs)} ms, ${p.fullGcs} full GCs` : '')
+        (p ? `, loop ${fmt(p.maxLoopDelayMs)} ms, ${p.fullGcs} full GCs` : '') +
+        `, rss ${fmt(h.peakRssMiB)} MiB` +
+        (p?.memory
+          ? ` (heap ${fmt(p.memory.heapUsed)}, external ${fmt(p.memory.external)}, array buffers ${fmt(p.memory.arrayBuffers)})`
+          : '')
       );
     })
     .join('');

@@ -18,6 +18,11 @@ export interface ProbeReport {
   minorGcs: number;
   /** main-thread time in collections of any kind, ms */
   gcMs: number;
+  /**
+   * Largest figures of process.memoryUsage() sampled every MEMORY_SAMPLE_MS over the process's life (like
+   * VmHWM), MiB: tells a peak RSS apart into JavaScript heap and Buffer memory outside it.
+   */
+  memory: { rss: number; heapUsed: number; external: number; arrayBuffers: number };
 }
 
 export type ProbeRequest = { probe: 'reset' } | { probe: 'report' };
@@ -25,6 +30,9 @@ export type ProbeReply = { probe: 'reset' } | { probe: 'report'; report: ProbeRe
 
 /** Sampling interval of the delay monitor: a delay shorter than this may go unseen. */
 export const RESOLUTION_MS = 10;
+/** Sampling interval of process.memoryUsage() (a few µs each). */
+const MEMORY_SAMPLE_MS = 10;
+const MIB = 1024 * 1024;
 
 /**
  * The loop's delay from one sample of the histogram, ms. Node's monitorEventLoopDelay records the whole
@@ -35,9 +43,23 @@ export function delayBeyondInterval(sampleNs: number): number {
   return Math.max(0, sampleNs / 1e6 - RESOLUTION_MS);
 }
 
+function startMemorySampling(): ProbeReport['memory'] {
+  const peak = { rss: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+  const sample = (): void => {
+    const m = process.memoryUsage();
+    peak.rss = Math.max(peak.rss, m.rss / MIB);
+    peak.heapUsed = Math.max(peak.heapUsed, m.heapUsed / MIB);
+    peak.external = Math.max(peak.external, m.external / MIB);
+    peak.arrayBuffers = Math.max(peak.arrayBuffers, m.arrayBuffers / MIB);
+  };
+  setInterval(sample, MEMORY_SAMPLE_MS).unref();
+  return peak;
+}
+
 function startProbe(): void {
   const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   delay.enable();
+  const memory = startMemorySampling();
   let fullGcs = 0;
   let minorGcs = 0;
   let gcMs = 0;
@@ -61,6 +83,7 @@ function startProbe(): void {
         fullGcs,
         minorGcs,
         gcMs,
+        memory: { ...memory },
       };
       process.send?.({ probe: 'report', report } satisfies ProbeReply);
     }

@@ -59,8 +59,14 @@ export async function measureSpoolReplay(opts: {
     const filling = await startGatewayProcess('client', clientFile);
     procs.push(filling);
     const fillStart = performance.now();
-    await sendFrames(sourceUrl, messages);
-    await waitForSpooled(clientPort, messages);
+    // the source stays open until the client has spooled everything: closing it drops (LINGER 0) what its
+    // socket still queues, up to its high-water mark, which a client slowed by a loaded machine has not read
+    const source = await sendFrames(sourceUrl, messages);
+    try {
+      await waitForSpooled(clientPort, messages);
+    } finally {
+      await source.close();
+    }
     const fillS = (performance.now() - fillStart) / 1000;
     await filling.stop();
 
@@ -107,7 +113,8 @@ export async function measureSpoolReplay(opts: {
   }
 }
 
-async function sendFrames(sourceUrl: string, messages: number): Promise<void> {
+/** Sends the frames; the caller closes the returned writer once they are read. */
+async function sendFrames(sourceUrl: string, messages: number): Promise<SavantWriter> {
   const writer = await SavantWriter.open({
     url: `dealer+connect:${sourceUrl}`,
     sendTimeoutMs: 30_000,
@@ -125,8 +132,10 @@ async function sendFrames(sourceUrl: string, messages: number): Promise<void> {
       const r = await writer.send(topic, message, [frame], false);
       if (r.kind !== 'success') throw new Error(`source: ${r.kind} at message ${i}`);
     }
-  } finally {
+    return writer;
+  } catch (err) {
     await writer.close();
+    throw err;
   }
 }
 

@@ -221,7 +221,11 @@ export const DEFAULT_SPOOL: Omit<SpoolConfig, 'dir'> = {
   whenFull: 'block',
   sync: 'periodic',
   syncIntervalMs: 1000,
+  // four lanes' worth of full 8 MiB batches (the transport defaults); DEFAULT_MEMORY_BYTES in src/spool/
+  memoryBytes: 32 * 1024 * 1024,
 };
+/** Smallest memory budget of a spool: a few medium messages. */
+const MIN_SPOOL_MEMORY_BYTES = 1024 * 1024;
 
 function spool(n: Node): SpoolConfig {
   const o = n.object();
@@ -231,6 +235,8 @@ function spool(n: Node): SpoolConfig {
     whenFull: o.optional('when_full', oneOf('block', 'drop_oldest', 'drop_newest')) ?? DEFAULT_SPOOL.whenFull,
     sync: o.optional('sync', oneOf('always', 'periodic', 'never')) ?? DEFAULT_SPOOL.sync,
     syncIntervalMs: o.optional('sync_interval', duration({ minMs: 10 })) ?? DEFAULT_SPOOL.syncIntervalMs,
+    memoryBytes:
+      o.optional('memory_bytes', int({ min: MIN_SPOOL_MEMORY_BYTES })) ?? DEFAULT_SPOOL.memoryBytes,
   };
   o.done();
   return config;

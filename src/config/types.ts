@@ -31,6 +31,8 @@ export interface SpoolConfig {
   /** always: fdatasync before a message counts as persisted; periodic: every syncIntervalMs; never: OS decides */
   sync: 'always' | 'periodic' | 'never';
   syncIntervalMs: number;
+  /** bytes of messages held in memory: the window out with the sender, read-back buffers (docs/spool.md) */
+  memoryBytes: number;
 }
 
 /** A Savant ZeroMQ reader (`in_stream` of the client). */

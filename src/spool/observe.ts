@@ -45,6 +45,18 @@ export const spoolMessages = family(
     },
   }),
 );
+export const spoolMemoryBytes = family(
+  'spool',
+  new Gauge({
+    name: 'media_gateway_spool_memory_bytes',
+    help: 'Bytes of messages the client spool holds in memory (window and read-back buffers; at most memory_bytes)',
+    registers: r,
+    collect() {
+      const m = current?.memory();
+      this.set(m ? m.held + m.free : 0);
+    },
+  }),
+);
 export const spoolOldestAge = family(
   'spool',
   new Gauge({

@@ -42,8 +42,32 @@ export interface Segment {
 }
 
 export type ReadItem =
-  | { kind: 'record'; message: StoredMessage; segment: Segment; length: number }
-  | { kind: 'damage'; segment: Segment; offset: number; skipped: number; reason: string };
+  | {
+      kind: 'record';
+      message: StoredMessage;
+      segment: Segment;
+      length: number;
+      /** the buffer from the caller's allocator that the message's frames lie in */
+      buffer: Buffer;
+    }
+  | { kind: 'damage'; segment: Segment; offset: number; skipped: number; reason: string }
+  /** the caller's allocator had no room for the next record's body: nothing was consumed */
+  | { kind: 'wait'; length: number };
+
+/**
+ * Where a record's body is read into: a buffer of at least `length` bytes, or undefined for "not now". A
+ * buffer the read did not end up in a message (damage) is handed back through `giveBack`.
+ */
+export interface BodyAllocator {
+  take(length: number): Buffer | undefined;
+  giveBack(b: Buffer): void;
+}
+
+/** Fresh Buffers, never "not now" (inspection, export, eviction, damage resynchronisation). */
+export const FRESH_BUFFERS: BodyAllocator = {
+  take: (length) => Buffer.allocUnsafe(length),
+  giveBack: () => undefined,
+};
 
 const SEGMENT_NAME = /^(\d{20})\.seg$/;
 const RESYNC_CHUNK = 1024 * 1024;
@@ -67,7 +91,10 @@ export class SegmentLog {
   private pendingAcks = new Map<Segment, number[]>();
   private ackFlush: NodeJS.Immediate | undefined;
   private syncing: Promise<void> | undefined;
-  private syncAgain = false;
+  /** the sync that starts when the running one ends, shared by every flush() asked for meanwhile */
+  private nextSync: Promise<void> | undefined;
+  /** fdatasync calls made by flush() so far (group commit shows in tests as fewer syncs than appends) */
+  syncCount = 0;
   private dirty = false;
 
   private constructor(
@@ -185,7 +212,8 @@ export class SegmentLog {
     seg.live++;
     seg.highestSeq = seq;
     this.dirty = true;
-    if (this.sync === 'always') void this.flush();
+    // failures reach whoever waits on flush() (the spool counts them); none is left unhandled here
+    if (this.sync === 'always') this.flush().catch(() => undefined);
     return { segment: seg, length };
   }
 
@@ -266,17 +294,23 @@ export class SegmentLog {
   }
 
   /**
-   * Resolves once everything appended so far is on disk (fdatasync). Appends made while a sync runs wait
-   * for the next one, so concurrent appends share one sync (group commit).
+   * Resolves once everything appended so far is on disk (fdatasync). Appends made while a sync runs share
+   * the one sync that starts when it ends (group commit): one promise per caller, and every caller is done
+   * after at most two syncs however fast appends keep coming.
    */
   flush(): Promise<void> {
     if (this.syncing) {
-      this.syncAgain = true;
-      return this.syncing.then(() => this.flush());
+      const next = (): Promise<void> => {
+        this.nextSync = undefined;
+        return this.flush();
+      };
+      this.nextSync ??= this.syncing.then(next, next);
+      return this.nextSync;
     }
     if (!this.dirty || this.fd === undefined) return Promise.resolve();
     this.dirty = false;
     const fd = this.fd;
+    this.syncCount++;
     this.syncing = new Promise<void>((resolve, reject) =>
       fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())),
     ).finally(() => {
@@ -285,8 +319,11 @@ export class SegmentLog {
     return this.syncing;
   }
 
-  /** The next record at the cursor (skipping finished ones), damage found there, or undefined at the tail. */
-  next(): ReadItem | undefined {
+  /**
+   * The next record at the cursor (skipping finished ones), read into a buffer from `bodies`; damage found
+   * there; `wait` when `bodies` has no room now (the cursor stays); or undefined at the tail.
+   */
+  next(bodies: BodyAllocator = FRESH_BUFFERS): ReadItem | undefined {
     for (;;) {
       const seg = this.segments[this.cursor.index];
       if (!seg) return undefined;
@@ -296,14 +333,18 @@ export class SegmentLog {
         this.releaseFinished();
         continue;
       }
-      const item = readRecordFd(this.readFd(seg), seg, this.cursor.offset);
+      const item = readRecordFd(this.readFd(seg), seg, this.cursor.offset, bodies);
+      if (item.kind === 'wait') return item;
       if (item.kind === 'damage') {
         this.cursor.offset += item.skipped;
         this.forgetDamaged(seg, item.offset, item.skipped);
         return item;
       }
       this.cursor.offset += item.length;
-      if (seg.finished.has(item.message.seq)) continue;
+      if (seg.finished.has(item.message.seq)) {
+        bodies.giveBack(item.buffer);
+        continue;
+      }
       seg.outstanding++;
       return item;
     }
@@ -532,7 +573,11 @@ function syncDirectory(dir: string): void {
 }
 
 function preadExact(fd: number, length: number, position: number): Buffer {
-  const b = Buffer.allocUnsafe(length);
+  return preadInto(fd, Buffer.allocUnsafe(length), length, position);
+}
+
+/** Reads `length` bytes at `position` into the start of `b`; the part read (shorter at the end of file). */
+function preadInto(fd: number, b: Buffer, length: number, position: number): Buffer {
   let got = 0;
   while (got < length) {
     const n = fs.readSync(fd, b, got, length - got, position + got);
@@ -573,25 +618,45 @@ function highestWritten(seg: Segment, offsets: number[]): number {
 }
 
 /** Reads and checks the record at `offset`; on damage, finds where the next intact record starts. */
-function readRecordFd(fd: number, seg: Segment, offset: number): ReadItem {
-  const intact = tryRecord(fd, offset, seg.size);
-  if (intact.ok) return { kind: 'record', message: intact.message, segment: seg, length: intact.length };
+function readRecordFd(fd: number, seg: Segment, offset: number, bodies: BodyAllocator): ReadItem {
+  const intact = tryRecord(fd, offset, seg.size, bodies);
+  if (intact.ok)
+    return {
+      kind: 'record',
+      message: intact.message,
+      segment: seg,
+      length: intact.length,
+      buffer: intact.buffer,
+    };
+  if (intact.reason === WAIT) return { kind: 'wait', length: intact.length ?? 0 };
   const next = resync(fd, offset + 1, seg.size);
   return { kind: 'damage', segment: seg, offset, skipped: next - offset, reason: intact.reason };
 }
 
-type Tried = { ok: true; message: StoredMessage; length: number } | { ok: false; reason: string };
+const WAIT = 'no room for the body now';
 
-function tryRecord(fd: number, offset: number, end: number): Tried {
+type Tried =
+  | { ok: true; message: StoredMessage; length: number; buffer: Buffer }
+  | { ok: false; reason: string; length?: number };
+
+function tryRecord(fd: number, offset: number, end: number, bodies = FRESH_BUFFERS): Tried {
   const header = readHeader(preadExact(fd, HEADER_BYTES, offset));
   if (!header) return { ok: false, reason: 'bad record header' };
   const length = HEADER_BYTES + header.bodyLength;
   if (offset + length > end) return { ok: false, reason: 'record cut short (torn write)' };
-  const body = preadExact(fd, header.bodyLength, offset + HEADER_BYTES);
-  if (!bodyIntact(header, body)) return { ok: false, reason: 'checksum mismatch' };
-  const message = decodeBody(body);
-  if (!message) return { ok: false, reason: 'checksum matches but the body does not decode' };
-  return { ok: true, message, length };
+  const buffer = bodies.take(header.bodyLength);
+  if (!buffer) return { ok: false, reason: WAIT, length };
+  const body = preadInto(fd, buffer, header.bodyLength, offset + HEADER_BYTES).subarray(0, header.bodyLength);
+  const intact = bodyIntact(header, body);
+  const message = intact ? decodeBody(body) : undefined;
+  if (!message) {
+    bodies.giveBack(buffer);
+    return {
+      ok: false,
+      reason: intact ? 'checksum matches but the body does not decode' : 'checksum mismatch',
+    };
+  }
+  return { ok: true, message, length, buffer };
 }
 
 /** The offset of the first intact record at or after `from`, or `end`. */

@@ -3,6 +3,11 @@
 // when the sender is done with it (200 or dead-lettered). While the sender keeps up, a message is handed to
 // it straight from memory after the append, so the disk is only read back after an outage or a restart.
 //
+// Memory: the window is bounded in messages (in_stream.inflight_ops) and in bytes (spool.memory_bytes), and
+// the bytes count every message the spool holds in memory — handed out, or read back and waiting to be —
+// plus the free buffers kept for reading back (read-buffers.ts). Whatever is beyond it waits on disk. Only
+// a single message larger than the budget may exceed it, and only while nothing is out with the sender.
+//
 // End-of-stream messages live in a log of their own ("end-of-stream/") and are merged back by sequence
 // number when fed, so evicting old messages (when_full: drop_oldest) never has to step over one, and a
 // reserve of the capacity is kept for them: they are never dropped.
@@ -16,7 +21,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { PartHealth } from '../health/index.js';
 import { MAX_FRAMES, recordLength, type SpoolMessage, type StoredMessage } from './record.js';
-import { SegmentLog, type ReadItem, type Segment, type SyncMode } from './segment-log.js';
+import { ReadBuffers } from './read-buffers.js';
+import {
+  FRESH_BUFFERS,
+  SegmentLog,
+  type BodyAllocator,
+  type ReadItem,
+  type Segment,
+  type SyncMode,
+} from './segment-log.js';
 
 export type WhenFull = 'block' | 'drop_oldest' | 'drop_newest';
 
@@ -27,7 +40,12 @@ export interface SpoolOptions {
   sync: SyncMode;
   /** for sync "periodic" */
   syncIntervalMs: number;
+  /** bytes of messages the spool may hold in memory (spool.memory_bytes; default DEFAULT_MEMORY_BYTES) */
+  memoryBytes?: number;
 }
+
+/** The default of spool.memory_bytes (src/config/client.ts states the same for the configuration). */
+export const DEFAULT_MEMORY_BYTES = 32 * 1024 * 1024;
 
 /** Why a message did not make it into (or was taken out of) the spool undelivered. */
 export type DropReason = 'evicted_oldest' | 'refused_full' | 'refused_write_error' | 'too_large';
@@ -49,6 +67,10 @@ export interface SpooledEntry extends StoredMessage {
 interface Held extends SpooledEntry {
   log: SegmentLog;
   segment: Segment;
+  /** bytes this entry holds in memory (its read-back buffer, or its frames as read from ZeroMQ) */
+  memory: number;
+  /** the read-back buffer its frames lie in, given back to the pool when it completes */
+  buffer?: Buffer;
 }
 
 export type Admission =
@@ -64,6 +86,9 @@ export class SpoolError extends GatewayError {
 }
 
 const DONE = Promise.resolve();
+
+/** What a read buffer may take beyond a record's length (read-buffers.ts rounds sizes up to 4 KiB). */
+const OVERSIZE_SLACK = 4 * 1024;
 
 /** Numbers skipped after a reboot without a clean stop: far more than can be appended in a sync interval. */
 const SEQ_GAP_AFTER_REBOOT = 2 ** 24;
@@ -98,6 +123,17 @@ export class Spool {
   private readonly reserve: number;
   /** the last message that was not end-of-stream found no room; cleared by the next store */
   private full = false;
+  private readonly memoryBudget: number;
+  /** bytes held by entries handed out or peeked (see Held.memory) */
+  private held = 0;
+  /** the most `held + free read buffers` ever was (for tests and docs/spool.md) */
+  private peakMemory = 0;
+  private readonly readBuffers = new ReadBuffers();
+  /** read-back bodies: from the pool, within what the budget leaves */
+  private readonly pooledBodies: BodyAllocator = {
+    take: (length) => this.readBuffers.take(length, this.room(length)),
+    giveBack: (b) => this.readBuffers.give(b, this.memoryBudget - this.held),
+  };
 
   private constructor(
     private readonly opts: SpoolOptions,
@@ -111,6 +147,7 @@ export class Spool {
     this.nextSeq = Math.max(main.highestSeq(), eos.highestSeq()) + 1 + seqGap;
     for (const u of [...main.unusable, ...eos.unusable]) events.damaged(u.file, 0, 0, u.reason);
     this.reserve = endOfStreamReserve(opts.maxBytes);
+    this.memoryBudget = opts.memoryBytes ?? DEFAULT_MEMORY_BYTES;
     if (opts.sync === 'periodic') {
       this.syncTimer = setInterval(() => this.flushAll().catch(() => undefined), opts.syncIntervalMs);
       this.syncTimer.unref();
@@ -211,7 +248,7 @@ export class Spool {
 
   private store(m: SpoolMessage): Admission {
     const log = m.endOfStream ? this.eos : this.main;
-    const direct = this.canHandOff();
+    const direct = this.canHandOff(m);
     const seq = this.nextSeq;
     const time = Date.now();
     const { segment } = log.append(m, seq, time);
@@ -223,7 +260,9 @@ export class Spool {
     }
     if (direct) {
       log.handOffAtTail(segment);
-      this.handOut({ ...m, seq, time, bytes: messageBytes(m), log, segment });
+      const bytes = messageBytes(m);
+      this.hold(bytes);
+      this.handOut({ ...m, seq, time, bytes, memory: bytes, log, segment });
     } else {
       this.feed();
     }
@@ -233,11 +272,12 @@ export class Spool {
   }
 
   /** Nothing older waits on disk and the window has room: the new message can go straight out. */
-  private canHandOff(): boolean {
+  private canHandOff(m: SpoolMessage): boolean {
     return (
       this.active &&
       this.consumer !== undefined &&
       this.window.size < this.windowLimit &&
+      messageBytes(m) <= this.room(0) &&
       !this.peeked.get(this.main) &&
       !this.peeked.get(this.eos) &&
       this.main.atTail() &&
@@ -250,8 +290,39 @@ export class Spool {
     const held = entry as Held;
     if (!this.window.delete(held)) return;
     held.log.finish(held.segment, held.seq);
+    this.release(held);
     this.wake();
     this.feed();
+  }
+
+  /**
+   * Bytes the memory budget has left for a new entry of `length` bytes (free read buffers count as used).
+   * With nothing out with the sender, an entry larger than that still fits: a message is never stuck.
+   */
+  private room(length: number): number {
+    const left = this.memoryBudget - this.held;
+    return this.window.size === 0 ? Math.max(left, length + OVERSIZE_SLACK) : left;
+  }
+
+  private hold(bytes: number): void {
+    this.held += bytes;
+    this.peakMemory = Math.max(this.peakMemory, this.held + this.readBuffers.freeBytes());
+  }
+
+  private release(entry: Held): void {
+    this.held -= entry.memory;
+    if (entry.buffer) this.readBuffers.give(entry.buffer, this.memoryBudget - this.held);
+  }
+
+  /** What the spool holds in memory now and at most so far (bytes), against its budget. */
+  memory(): { held: number; free: number; peak: number; budget: number; window: number } {
+    return {
+      held: this.held,
+      free: this.readBuffers.freeBytes(),
+      peak: this.peakMemory,
+      budget: this.memoryBudget,
+      window: this.window.size,
+    };
   }
 
   private handOut(entry: Held): void {
@@ -270,6 +341,9 @@ export class Spool {
         const a = this.peek(this.main);
         const b = this.peek(this.eos);
         if (!a && !b) break;
+        // one log's next record may only be waiting for memory: its sequence number is unknown, so the
+        // other log's record cannot be put before it
+        if ((!a && !this.main.atTail()) || (!b && !this.eos.atTail())) break;
         const next = !b || (a && a.seq < b.seq) ? a! : b;
         this.peeked.set(next.log, null);
         this.handOut(next);
@@ -279,18 +353,32 @@ export class Spool {
     }
   }
 
-  private peek(log: SegmentLog): Held | undefined {
+  /**
+   * The oldest record of `log` not handed out yet, read into a buffer from `bodies`; undefined at the tail
+   * or when the memory budget has no room for it now (a completion frees some and feeds again).
+   */
+  private peek(log: SegmentLog, bodies: BodyAllocator = this.pooledBodies): Held | undefined {
     const held = this.peeked.get(log);
     if (held) return held;
     for (;;) {
-      const item: ReadItem | undefined = log.next();
-      if (!item) return undefined;
+      const item: ReadItem | undefined = log.next(bodies);
+      if (!item || item.kind === 'wait') return undefined;
       if (item.kind === 'damage') {
         this.events.damaged(item.segment.file, item.offset, item.skipped, item.reason);
         continue;
       }
       const m = item.message;
-      const entry: Held = { ...m, bytes: messageBytes(m), log, segment: item.segment };
+      const pooled = bodies === this.pooledBodies;
+      const memory = pooled ? item.buffer.length : 0;
+      const entry: Held = {
+        ...m,
+        bytes: messageBytes(m),
+        log,
+        segment: item.segment,
+        memory,
+        buffer: pooled ? item.buffer : undefined,
+      };
+      this.hold(memory);
       this.peeked.set(log, entry);
       return entry;
     }
@@ -300,10 +388,12 @@ export class Spool {
   private evictFor(length: number, endOfStream: boolean): number {
     let evicted = 0;
     while (!this.fits(length, endOfStream)) {
-      const held = this.peek(this.main);
+      // evicted records are only read for their identity: fresh buffers, outside the memory budget
+      const held = this.peek(this.main, FRESH_BUFFERS);
       if (!held) break;
       this.peeked.set(this.main, null);
       held.log.finish(held.segment, held.seq);
+      this.release(held);
       this.events.dropped('evicted_oldest', held.topic);
       evicted++;
     }

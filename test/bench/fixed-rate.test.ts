@@ -120,7 +120,14 @@ test('a half’s hops: the client receives from ZeroMQ and sends the middle hop,
 });
 
 test('fixed-rate CPU targets compare each half with its pumps (HTTP middle hop) and state the bare-TLS ratio', () => {
-  const probe = { maxLoopDelayMs: 7.5, p99LoopDelayMs: 2, fullGcs: 3, minorGcs: 40, gcMs: 12 };
+  const probe = {
+    maxLoopDelayMs: 7.5,
+    p99LoopDelayMs: 2,
+    fullGcs: 3,
+    minorGcs: 40,
+    gcMs: 12,
+    memory: { rss: 150, heapUsed: 20, external: 40, arrayBuffers: 40 },
+  };
   const mtls = run({
     purpose: 'fixed-rate',
     sizeBytes: 64 * KIB,

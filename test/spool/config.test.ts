@@ -15,6 +15,7 @@ test('a spool with only dir gets the documented defaults; a relative dir is take
     whenFull: 'block',
     sync: 'periodic',
     syncIntervalMs: 1000,
+    memoryBytes: 32 * 1024 * 1024,
   });
   assert.deepEqual(warnings, []);
 });
@@ -32,9 +33,11 @@ test('every spool key is read and checked', () => {
         when_full: 'drop_oldest',
         sync: 'always',
         sync_interval: { secs: 0, nanos: 200_000_000 },
+        memory_bytes: 4 * 1024 * 1024,
       },
     }),
   );
+  assert.equal(config.spool?.memoryBytes, 4 * 1024 * 1024);
   assert.equal(config.spool?.whenFull, 'drop_oldest');
   assert.equal(config.spool?.sync, 'always');
   assert.equal(config.spool?.syncIntervalMs, 200);
@@ -50,6 +53,10 @@ test('every spool key is read and checked', () => {
   expectConfigError(
     () => parse(clientJson({ spool: { dir: '/x', max_bytes: 1000 } })),
     /\$\.spool\.max_bytes: expected an integer ≥ 4194304, found 1000/,
+  );
+  expectConfigError(
+    () => parse(clientJson({ spool: { dir: '/x', memory_bytes: 1000 } })),
+    /\$\.spool\.memory_bytes: expected an integer ≥ 1048576, found 1000/,
   );
 });
 

@@ -138,6 +138,7 @@ test('against a server without /batch (as the original) each POST / names its on
     whenFull: 'block',
     sync: 'periodic',
     syncIntervalMs: 1000,
+    memoryBytes: 32 * 1024 * 1024,
   };
   await runClient(t, setup.cfg);
   const src = await source(t, 'dealer', setup.endpoint);

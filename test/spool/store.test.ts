@@ -18,7 +18,15 @@ const enc = new TextEncoder();
 const MiB = 1024 * 1024;
 
 function options(dir: string, over: Partial<SpoolOptions> = {}): SpoolOptions {
-  return { dir, maxBytes: 64 * MiB, whenFull: 'block', sync: 'never', syncIntervalMs: 1000, ...over };
+  return {
+    dir,
+    maxBytes: 64 * MiB,
+    whenFull: 'block',
+    sync: 'never',
+    syncIntervalMs: 1000,
+    memoryBytes: 32 * MiB,
+    ...over,
+  };
 }
 
 function msg(topic: string, n: number, size = 16, endOfStream = false) {
