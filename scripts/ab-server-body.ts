@@ -6,7 +6,7 @@
 // (A B, then B A, ...) so that the machine's load drifts over both alike.
 //
 //   node --import tsx scripts/ab-server-body.ts --a /tmp/base --b . --size 1m --items 8 --requests 100 --rounds 4
-//   (--items 0 = POST / with one Media per request)
+//   (--items 0 = POST / with one Media per request; --profile DIR writes each server's --cpu-prof there)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -17,6 +17,7 @@ import * as zmq from 'zeromq';
 import { makePki } from '../src/pki/index.js';
 import { serverConfig } from '../src/bench/configs.js';
 import { launcherNodeFlags, readProcessUsage } from '../src/bench/process.js';
+import { readFile } from 'node:fs/promises';
 import { parseSize } from '../src/bench/options.js';
 import { buildMessage } from '../src/savant/message.js';
 import { encodeMedia, encodeMediaBatch } from '../src/savant/media.js';
@@ -32,6 +33,10 @@ const { values: o } = parseArgs({
     requests: { type: 'string', default: '100' },
     rounds: { type: 'string', default: '4' },
     warmup: { type: 'string', default: '20' },
+    /** KEY=VALUE added to the environment of B's servers only (e.g. allocator tunables) */
+    'b-env': { type: 'string', multiple: true, default: [] },
+    /** write each server's --cpu-prof profile into this directory */
+    profile: { type: 'string' },
   },
 });
 const size = parseSize(o.size!);
@@ -49,7 +54,18 @@ function body(): Buffer {
   return Buffer.from(items === 0 ? one : encodeMediaBatch(Array.from({ length: items }, () => one)));
 }
 
-async function runVariant(root: string, dir: string, pki: Awaited<ReturnType<typeof makePki>>) {
+/** Minor page faults of a process so far (field 10 of /proc/<pid>/stat): fresh pages touched. */
+async function minorFaults(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+}
+
+async function runVariant(
+  root: string,
+  dir: string,
+  pki: Awaited<ReturnType<typeof makePki>>,
+  env: NodeJS.ProcessEnv,
+) {
   const sinkUrl = `ipc://${dir}/sink-${Math.random().toString(36).slice(2)}`;
   const sink = new zmq.Router({ receiveHighWaterMark: 1000 });
   await sink.bind(sinkUrl);
@@ -70,9 +86,16 @@ async function runVariant(root: string, dir: string, pki: Awaited<ReturnType<typ
   const bin = path.join(root, 'bin', 'media-gateway');
   const child = spawn(
     process.execPath,
-    [...launcherNodeFlags(readFileSync(bin, 'utf8')), bin, 'server', cfgPath],
+    [
+      ...launcherNodeFlags(readFileSync(bin, 'utf8')),
+      ...(o.profile ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(o.profile)] : []),
+      bin,
+      'server',
+      cfgPath,
+    ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
     },
   );
   let out = '';
@@ -121,9 +144,11 @@ async function runVariant(root: string, dir: string, pki: Awaited<ReturnType<typ
   };
   await load(Number(o.warmup));
   const before = await readProcessUsage(child.pid!);
+  const faultsBefore = await minorFaults(child.pid!);
   const started = performance.now();
   await load(requests);
   const after = await readProcessUsage(child.pid!);
+  const faults = (await minorFaults(child.pid!)) - faultsBefore;
   const seconds = (performance.now() - started) / 1000;
   await pool.close();
   child.kill('SIGTERM');
@@ -132,6 +157,7 @@ async function runVariant(root: string, dir: string, pki: Awaited<ReturnType<typ
   const cpuMs = (after.cpuS - before.cpuS) * 1000;
   const mib = (requests * perRequest * size) / 2 ** 20;
   return {
+    faultsPerMiB: faults / mib,
     msPerMiB: cpuMs / mib,
     usPerMsg: (cpuMs * 1000) / (requests * perRequest),
     seconds,
@@ -147,11 +173,12 @@ try {
   for (let round = 0; round < Number(o.rounds); round++) {
     const order: ('A' | 'B')[] = round % 2 === 0 ? ['A', 'B'] : ['B', 'A'];
     for (const v of order) {
-      const r = await runVariant(roots[v], dir, pki);
+      const env = v === 'B' ? Object.fromEntries(o['b-env']!.map((e) => e.split(/=(.*)/s, 2))) : {};
+      const r = await runVariant(roots[v], dir, pki, env);
       results[v].push(r.msPerMiB);
       console.log(
         `round ${round} ${v}: ${r.msPerMiB.toFixed(3)} CPU ms/MiB, ${r.usPerMsg.toFixed(0)} µs/msg, ` +
-          `${r.seconds.toFixed(2)} s, peak RSS ${r.peakRssMiB.toFixed(0)} MiB`,
+          `${r.faultsPerMiB.toFixed(0)} page faults/MiB, ${r.seconds.toFixed(2)} s, peak RSS ${r.peakRssMiB.toFixed(0)} MiB`,
       );
     }
   }

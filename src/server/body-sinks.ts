@@ -191,9 +191,12 @@ class BatchItems implements BodySink<BatchBody> {
     this.prefix = [];
   }
 
-  /** The bytes so far, exactly as they came (the fast path only takes minimal prefixes), then `rest`. */
+  /**
+   * The bytes so far, exactly as they came (the fast path only takes minimal prefixes), then `rest`, kept
+   * as pieces and joined once at the end: no second copy of the items while the rest arrives.
+   */
   private fallBack(rest: Buffer): void {
-    const body = bodyBuffer(this.declared);
+    const body = new JoinedChunks();
     for (const item of this.items) {
       body.add(Buffer.from([BATCH_ITEM_TAG, ...varint(item.length)]));
       if (item.length > 0) body.add(item);

@@ -1,6 +1,6 @@
 // Small HTTP helpers of the gateway server: the body reader with a size limit that stops reading
-// as soon as the limit is passed and a progress timeout (the bytes go into a sink of ./body-sinks.ts), the Content-Type test of the original (actix-protobuf), and the
-// empty-bodied replies every POST answer uses.
+// as soon as the limit is passed and a progress timeout (the bytes go into a sink of ./body-sinks.ts),
+// the Content-Type test of the original (actix-protobuf), and the empty-bodied replies every POST answer uses.
 import type http from 'node:http';
 import { MEDIA_CONTENT_TYPE, MEDIA_CONTENT_TYPE_ALIAS } from '../contract/http.js';
 import { bodyBuffer, type BodySink } from './body-sinks.js';
@@ -14,8 +14,6 @@ export type BodyResult<T = Buffer> =
   | { kind: 'too_slow' }
   /** `inspect` threw: the body was refused while it arrived */
   | { kind: 'refused'; error: unknown };
-
-export { FIRST_BODY_CHUNK } from './body-sinks.js';
 
 /** The declared Content-Length as a number; undefined when absent (chunked). Node has validated its syntax. */
 export function declaredLength(req: http.IncomingMessage): number | undefined {
