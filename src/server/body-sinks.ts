@@ -1,9 +1,9 @@
-// Where a request body goes as it arrives (readBodyInto in ./http-io.ts feeds one of these). A body with a
-// Content-Length is copied once into buffers of the exact size it will have: `POST /` into one buffer for the
-// whole Media, `POST /batch` split on the MediaBatch framing into one buffer per item, so the server forwards
-// each item's frames from its own buffer (ZeroMQ takes them without a copy) and frees it when sent. The
-// alternative, one body buffer doubling from a small start, copied every byte about twice and kept the whole
-// batch alive until its last item was sent (docs/benchmark.md, "Where the CPU goes").
+// Where a request body goes as it arrives (readBodyInto in ./http-io.ts feeds one of these). A `POST /batch`
+// body with a Content-Length is split on the MediaBatch framing as it arrives and each item is copied once
+// into a buffer of exactly its size, so the server forwards each item's frames from its own buffer (ZeroMQ
+// takes them without a copy) and frees it when sent. One body buffer doubling from a small start copied every
+// byte about twice and kept the whole batch alive until its last item was sent (docs/benchmark.md, "Where
+// the CPU goes"). A `POST /` body keeps that doubling buffer: measured, it was the cheaper of the two there.
 //
 // Memory follows the bytes the peer has sent, never its declared lengths: a request never holds buffers
 // larger than the bytes it has sent plus the larger of FIRST_BODY_CHUNK and those bytes (the same 2x bound
@@ -97,17 +97,40 @@ class JoinedChunks implements BodySink<Buffer> {
   }
 }
 
-/** A whole body in one buffer: of its declared length when there is one (Node's parser enforces it). */
+/**
+ * A whole body (`POST /`, or a batch whose framing is unusual) in one buffer that grows as bytes arrive: it
+ * starts at FIRST_BODY_CHUNK (or the declared length when smaller) and doubles up to the declared length.
+ * An ExactBuffer of the declared length was measured here too and was slower for single-message bodies
+ * (docs/benchmark.md, "Where the CPU goes"), so this path keeps the doubling buffer.
+ */
+class DoublingBuffer implements BodySink<Buffer> {
+  private buffer: Buffer;
+  length = 0;
+
+  constructor(private readonly declared: number) {
+    this.buffer = Buffer.allocUnsafe(Math.min(declared, FIRST_BODY_CHUNK));
+  }
+
+  add(chunk: Buffer): void {
+    const needed = this.length + chunk.length;
+    if (needed > this.buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.min(this.declared, Math.max(needed, this.buffer.length * 2)));
+      this.buffer.copy(grown, 0, 0, this.length);
+      this.buffer = grown;
+    }
+    chunk.copy(this.buffer, this.length);
+    this.length += chunk.length;
+  }
+
+  take(): Buffer {
+    return this.length === this.buffer.length ? this.buffer : this.buffer.subarray(0, this.length);
+  }
+}
+
+/** A whole body in one buffer: grown up to its declared length when there is one (Node's parser enforces it). */
 export function bodyBuffer(declared: number | undefined): BodySink<Buffer> {
   if (declared === undefined || !Number.isSafeInteger(declared)) return new JoinedChunks();
-  const exact = new ExactBuffer(declared, 0);
-  return {
-    get length() {
-      return exact.filled;
-    },
-    add: (chunk) => exact.add(chunk),
-    take: () => exact.take(),
-  };
+  return new DoublingBuffer(declared);
 }
 
 /** A MediaBatch body: its items, each in its own buffer, or (anything unusual) the whole body to decode. */
