@@ -8,9 +8,9 @@
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 
 export interface ProbeReport {
-  /** largest event-loop delay since the last reset, ms */
+  /** largest event-loop delay since the last reset, ms (how late the sampling timer ran; 0 = on time) */
   maxLoopDelayMs: number;
-  /** 99th percentile of the sampled event-loop delays, ms */
+  /** 99th percentile of the sampled event-loop delays, ms (as maxLoopDelayMs) */
   p99LoopDelayMs: number;
   /** full (mark-compact) collections since the last reset */
   fullGcs: number;
@@ -24,7 +24,16 @@ export type ProbeRequest = { probe: 'reset' } | { probe: 'report' };
 export type ProbeReply = { probe: 'reset' } | { probe: 'report'; report: ProbeReport };
 
 /** Sampling interval of the delay monitor: a delay shorter than this may go unseen. */
-const RESOLUTION_MS = 10;
+export const RESOLUTION_MS = 10;
+
+/**
+ * The loop's delay from one sample of the histogram, ms. Node's monitorEventLoopDelay records the whole
+ * time between two runs of its timer, the interval included (an idle loop records ~10 ms at a 10 ms
+ * resolution), so the interval is taken off: what is left is how late the timer ran, the stall.
+ */
+export function delayBeyondInterval(sampleNs: number): number {
+  return Math.max(0, sampleNs / 1e6 - RESOLUTION_MS);
+}
 
 function startProbe(): void {
   const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
@@ -47,8 +56,8 @@ function startProbe(): void {
       process.send?.({ probe: 'reset' } satisfies ProbeReply);
     } else if (m?.probe === 'report') {
       const report: ProbeReport = {
-        maxLoopDelayMs: delay.max / 1e6,
-        p99LoopDelayMs: delay.percentile(99) / 1e6,
+        maxLoopDelayMs: delayBeyondInterval(delay.max),
+        p99LoopDelayMs: delayBeyondInterval(delay.percentile(99)),
         fullGcs,
         minorGcs,
         gcMs,

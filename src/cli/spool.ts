@@ -2,20 +2,22 @@
 // oldest/newest time and bytes (inspect), or every pending message written out as files (export).
 import { dispatch, out, positionals, type Subcommand } from '../pki/command.js';
 import { exportSpool, inspectSpool, type SpoolReport } from '../spool/index.js';
+import { escapeJsonLine } from '../util/log.js';
 
 const PROG = 'media-gateway spool';
 
+/** A string from the spool's files (topics, the instance file): JSON-quoted, with nothing a terminal acts on. */
+const quoted = (s: string) => escapeJsonLine(JSON.stringify(s));
+
 function formatReport(r: SpoolReport): string {
   const lines = [
-    `spool ${r.dir}${r.instance ? ` (instance ${r.instance})` : ''}`,
+    `spool ${r.dir}${r.instance ? ` (instance ${quoted(r.instance)})` : ''}`,
     `${r.messages} messages pending, ${r.bytes} bytes in segment files, ${r.damagedRecords} damaged records`,
   ];
   if (r.topics.length) {
     lines.push('', 'topic\tmessages\tend-of-stream\tbytes\toldest\tnewest');
     for (const t of r.topics)
-      lines.push(
-        `${JSON.stringify(t.topic)}\t${t.messages}\t${t.endOfStream}\t${t.bytes}\t${t.oldest}\t${t.newest}`,
-      );
+      lines.push(`${quoted(t.topic)}\t${t.messages}\t${t.endOfStream}\t${t.bytes}\t${t.oldest}\t${t.newest}`);
   }
   return lines.join('\n');
 }
@@ -29,7 +31,7 @@ newest read time; and damaged records found. Reads only; safe next to a running 
   async run(args, v) {
     const [dir] = positionals(args, ['dir'], `${PROG} ${inspect.usage.split('\n')[0]}`);
     const report = inspectSpool(dir);
-    out(v.json ? JSON.stringify(report, null, 2) : formatReport(report));
+    out(v.json ? escapeJsonLine(JSON.stringify(report, null, 2)) : formatReport(report));
     return 0;
   },
 };

@@ -47,11 +47,13 @@ export class SourceBlacklist {
     this.until.set(key(topic), now + this.ttlMs);
   }
 
-  isBlacklisted(topic: Uint8Array, now = Date.now()): boolean {
+  isBlacklisted(topic: Uint8Array, now?: number): boolean {
+    // asked for every message read: with nothing blacklisted (the usual case) no key is built
+    if (this.until.size === 0) return false;
     const k = key(topic);
     const t = this.until.get(k);
     if (t === undefined) return false;
-    if (t > now) return true;
+    if (t > (now ?? Date.now())) return true;
     this.until.delete(k);
     return false;
   }

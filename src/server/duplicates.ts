@@ -1,12 +1,13 @@
 // Drops exact duplicates of messages this server already forwarded. A spooling client (src/spool/) names
 // each Media with (instance id, sequence number) in a header (src/spool/identity.ts); after a client crash
 // the request that was in flight is sent again with the same names. The window is bounded: per instance the
-// last WINDOW sequence numbers (a bitmap, 8 KiB), at most MAX_INSTANCES instances (least recently seen
-// evicted). Instances are scoped by the authenticated user(s), so one client cannot suppress another's
-// messages by reusing its instance id. A message outside the window is forwarded (at-least-once), never lost.
+// last WINDOW sequence numbers (a bitmap, 8 KiB), at most MAX_INSTANCES instances. Instances are scoped by
+// who the request proved to be (users, client certificate), so one client cannot suppress another's messages
+// by reusing its instance id; when the table is full the scope holding the most instances gives up its least
+// recently seen one, so a peer churning through fresh ids only pushes out its own. A message outside the
+// window is forwarded (at-least-once), never lost.
 import { Counter } from 'prom-client';
 import { family } from '../metrics/index.js';
-import { LruMap } from '../util/lru.js';
 
 /** Sequence numbers remembered per instance. */
 export const WINDOW = 65536;
@@ -36,12 +37,27 @@ class SeqWindow {
     if (seq <= this.highest - WINDOW) return;
     if (seq > this.highest) {
       if (seq - this.highest >= WINDOW) this.bits.fill(0);
-      else for (let s = this.highest + 1; s < seq; s++) this.clear(s);
-      this.clear(seq);
+      else this.clearRange(this.highest + 1, seq);
       this.highest = seq;
     }
     const i = seq % WINDOW;
     this.bits[i >> 3] |= 1 << (i & 7);
+  }
+
+  /**
+   * Clears the bits of from..to (inclusive, fewer than WINDOW numbers): whole bytes with fill(), so a peer
+   * whose numbers jump by almost the window costs a memset, not a loop of 65,535 steps per message.
+   */
+  private clearRange(from: number, to: number): void {
+    let s = from;
+    for (; s <= to && s % 8 !== 0; s++) this.clear(s);
+    while (s + 8 <= to + 1) {
+      const byte = (s % WINDOW) >> 3;
+      const bytes = Math.min((to + 1 - s) >> 3, WINDOW / 8 - byte);
+      this.bits.fill(0, byte, byte + bytes);
+      s += bytes * 8;
+    }
+    for (; s <= to; s++) this.clear(s);
   }
 
   private clear(seq: number): void {
@@ -50,8 +66,44 @@ class SeqWindow {
   }
 }
 
+/** The windows by scope, each scope's Map in least-recently-seen-first order; MAX_INSTANCES in all. */
+class ScopedWindows {
+  private readonly scopes = new Map<string, Map<string, SeqWindow>>();
+  private size = 0;
+
+  get(scope: string, instance: string): SeqWindow | undefined {
+    const windows = this.scopes.get(scope);
+    const w = windows?.get(instance);
+    if (w) {
+      windows!.delete(instance);
+      windows!.set(instance, w);
+    }
+    return w;
+  }
+
+  add(scope: string, instance: string): SeqWindow {
+    if (this.size >= MAX_INSTANCES) this.evictFromLargestScope();
+    let windows = this.scopes.get(scope);
+    if (!windows) this.scopes.set(scope, (windows = new Map()));
+    const w = new SeqWindow();
+    windows.set(instance, w);
+    this.size++;
+    return w;
+  }
+
+  private evictFromLargestScope(): void {
+    let largest: [string, Map<string, SeqWindow>] | undefined;
+    for (const entry of this.scopes) if (!largest || entry[1].size > largest[1].size) largest = entry;
+    if (!largest) return;
+    const [scope, windows] = largest;
+    windows.delete(windows.keys().next().value!);
+    this.size--;
+    if (windows.size === 0) this.scopes.delete(scope);
+  }
+}
+
 export class DuplicateFilter {
-  private readonly windows = new LruMap<string, SeqWindow>(MAX_INSTANCES);
+  private readonly windows = new ScopedWindows();
   /** forwards under way, so a copy arriving meanwhile waits for the original's outcome */
   private readonly inFlight = new Map<string, Promise<number>>();
 
@@ -65,19 +117,16 @@ export class DuplicateFilter {
     seq: number,
     forward: () => Promise<number>,
   ): Promise<number> {
-    const key = `${scope}\u0000${instance}`;
-    const flightKey = `${key}\u0000${seq}`;
+    const flightKey = `${scope}\u0000${instance}\u0000${seq}`;
     const earlier = this.inFlight.get(flightKey);
     if (earlier && (await earlier) === 200) return this.duplicate();
-    if (this.windows.get(key)?.has(seq)) return this.duplicate();
+    if (this.windows.get(scope, instance)?.has(seq)) return this.duplicate();
     const run = forward();
     this.inFlight.set(flightKey, run);
     try {
       const status = await run;
       if (status === 200) {
-        let window = this.windows.get(key);
-        if (!window) this.windows.set(key, (window = new SeqWindow()));
-        window.add(seq);
+        (this.windows.get(scope, instance) ?? this.windows.add(scope, instance)).add(seq);
       }
       return status;
     } finally {

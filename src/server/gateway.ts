@@ -231,9 +231,10 @@ function itemForwarder(
   grants: Grant[],
   target: 'single' | 'batch',
 ): (i: number) => Promise<number> {
-  const ids = parseMessageIds(req.headers[MESSAGE_IDS_HEADER], MAX_NAMED_ITEMS);
+  // at most as many names as the body has items: a short range must not expand into a huge list first
+  const ids = parseMessageIds(req.headers[MESSAGE_IDS_HEADER], Math.min(items.length, MAX_NAMED_ITEMS));
   const named = ids && ids.seqs.length === items.length ? ids : undefined;
-  const scope = grants.map((g) => g.user).join(',');
+  const scope = duplicateScope(gw, req, grants);
   const traces = gw.tracing?.items(req, items.length, target);
   const forward = (i: number) => forwardMedia(gw.forward, items[i], grants, traces?.(i));
   return (i: number): Promise<number> => {
@@ -246,6 +247,16 @@ function itemForwarder(
       return status;
     });
   };
+}
+
+/**
+ * Whose names a request's message ids are: its users and its verified client certificate. Without users
+ * (mutual TLS alone) every certificate is its own scope, so one client cannot suppress another's messages.
+ */
+function duplicateScope(gw: Gateway, req: http.IncomingMessage, grants: Grant[]): string {
+  const peer = gw.listener?.check(req);
+  const certificate = peer?.ok ? (peer.identity?.fingerprint256 ?? '') : '';
+  return `${grants.map((g) => g.user).join(',')}\u0000${certificate}`;
 }
 
 /** POST /: one Media. */

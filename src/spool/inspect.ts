@@ -48,6 +48,10 @@ export function inspectSpool(dir: string): SpoolReport {
   let damagedRecords = 0;
   for (const log of LOGS) {
     for (const seg of listSegments(path.join(dir, log))) {
+      if (seg.unusable) {
+        damagedRecords++;
+        continue;
+      }
       bytes += seg.size;
       for (const item of scanSummaries(seg.file, seg.size)) {
         if (item.kind === 'damage') {
@@ -60,12 +64,18 @@ export function inspectSpool(dir: string): SpoolReport {
         const name = Buffer.from(s.topic).toString('utf8');
         let t = topics.get(name);
         if (!t)
-          topics.set(name, (t = { messages: 0, endOfStream: 0, bytes: 0, oldest: s.time, newest: s.time }));
+          topics.set(
+            name,
+            (t = { messages: 0, endOfStream: 0, bytes: 0, oldest: Infinity, newest: -Infinity }),
+          );
         t.messages++;
         if (s.endOfStream) t.endOfStream++;
         t.bytes += item.length;
-        t.oldest = Math.min(t.oldest, s.time);
-        t.newest = Math.max(t.newest, s.time);
+        // summaries are read without the checksum: a damaged time (NaN, out of Date's range) is left out
+        if (validTime(s.time)) {
+          t.oldest = Math.min(t.oldest, s.time);
+          t.newest = Math.max(t.newest, s.time);
+        }
       }
     }
   }
@@ -88,11 +98,16 @@ export function inspectSpool(dir: string): SpoolReport {
         messages: t.messages,
         endOfStream: t.endOfStream,
         bytes: t.bytes,
-        oldest: new Date(t.oldest).toISOString(),
-        newest: new Date(t.newest).toISOString(),
+        oldest: isoTime(t.oldest),
+        newest: isoTime(t.newest),
       })),
   };
 }
+
+/** Date's range: ±8.64e15 ms around the epoch. */
+const validTime = (ms: number) => Number.isFinite(ms) && Math.abs(ms) <= 8.64e15;
+
+const isoTime = (ms: number) => (validTime(ms) ? new Date(ms).toISOString() : 'unknown');
 
 /**
  * Writes every pending message as `<seq>.media` (the encoded Media a POST / would carry, the dead-letter
@@ -102,9 +117,14 @@ export function exportSpool(dir: string, outDir: string): { messages: number; da
   requireSpoolDir(dir);
   fs.mkdirSync(outDir, { recursive: true });
   let messages = 0;
+  const seen = new Map<number, number>();
   const damaged: { file: string; offset: number; skippedBytes: number; reason: string }[] = [];
   for (const log of LOGS) {
     for (const seg of listSegments(path.join(dir, log))) {
+      if (seg.unusable) {
+        damaged.push({ file: seg.file, offset: 0, skippedBytes: 0, reason: seg.unusable });
+        continue;
+      }
       for (const item of readSegmentFile(seg.file)) {
         if (item.kind === 'damage') {
           damaged.push({
@@ -117,13 +137,16 @@ export function exportSpool(dir: string, outDir: string): { messages: number; da
         }
         const m = item.message;
         if (seg.finished.has(m.seq)) continue;
-        const name = String(m.seq).padStart(20, '0');
+        // a number found twice (a segment file copied): every copy is written, the later ones suffixed
+        const copies = seen.get(m.seq) ?? 0;
+        seen.set(m.seq, copies + 1);
+        const name = `${String(m.seq).padStart(20, '0')}${copies ? `-${copies + 1}` : ''}`;
         fs.writeFileSync(path.join(outDir, `${name}.media`), encodeMedia(m), { flag: 'wx' });
         const sidecar = {
           seq: m.seq,
           topic: Buffer.from(m.topic).toString('utf8'),
           topicBase64: Buffer.from(m.topic).toString('base64'),
-          time: new Date(m.time).toISOString(),
+          time: isoTime(m.time),
           endOfStream: m.endOfStream,
           bytes: m.message.length + m.data.reduce((n, d) => n + d.length, 0),
         };
@@ -135,6 +158,8 @@ export function exportSpool(dir: string, outDir: string): { messages: number; da
     }
   }
   if (damaged.length)
-    fs.writeFileSync(path.join(outDir, 'damaged.json'), `${JSON.stringify(damaged, null, 2)}\n`);
+    fs.writeFileSync(path.join(outDir, 'damaged.json'), `${JSON.stringify(damaged, null, 2)}\n`, {
+      flag: 'wx', // never through a symlink someone left in the output directory
+    });
   return { messages, damaged: damaged.length };
 }

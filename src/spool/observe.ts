@@ -90,9 +90,13 @@ export function observeSpool(spool: Spool | undefined): void {
 
 const DROP_LOG_INTERVAL_MS = 5000;
 
-/** Peer-supplied topic bytes, quoted and escaped for a log line. */
+/** Topic bytes a log line shows; the logger escapes what a terminal would act on. */
+const TOPIC_LOG_BYTES = 256;
+
+/** Peer-supplied topic bytes, quoted and escaped for a log line, cut to a bounded length (any frame size). */
 function topicText(topic: Uint8Array): string {
-  return JSON.stringify(Buffer.from(topic).toString('utf8'));
+  const text = Buffer.from(topic.subarray(0, TOPIC_LOG_BYTES)).toString('utf8');
+  return JSON.stringify(topic.length > TOPIC_LOG_BYTES ? `${text}…` : text);
 }
 
 /** Counters and log lines for a spool's events; drops are logged at most once per reason every 5 s. */

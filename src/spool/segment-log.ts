@@ -48,8 +48,17 @@ export type ReadItem =
 const SEGMENT_NAME = /^(\d{20})\.seg$/;
 const RESYNC_CHUNK = 1024 * 1024;
 
+/** A spool entry that is not a regular file of ours (a directory, symlink, FIFO...): reported, left alone. */
+export interface UnusableEntry {
+  file: string;
+  reason: string;
+}
+
 export class SegmentLog {
   readonly segments: Segment[] = [];
+  /** entries found at open that are not regular files; their names still count for numbering */
+  readonly unusable: UnusableEntry[] = [];
+  private reservedSeq = 0;
   private cursor = { index: 0, offset: 0 };
   private fd: number | undefined;
   private sealed = false;
@@ -75,46 +84,66 @@ export class SegmentLog {
       .readdirSync(dir)
       .filter((n) => SEGMENT_NAME.test(n))
       .sort();
-    for (const name of names) log.segments.push(log.loadSegment(name));
+    for (const name of names) {
+      try {
+        log.segments.push(log.loadSegment(name));
+      } catch (err) {
+        if (!(err instanceof NotRegularFile)) throw err;
+        log.unusable.push({ file: path.join(dir, name), reason: err.message });
+        // its name must never be created again, and numbering must not go back below it
+        log.reservedSeq = Math.max(log.reservedSeq, Number(SEGMENT_NAME.exec(name)![1]));
+      }
+    }
+    log.removeOrphanAcks();
     return log;
+  }
+
+  /** Finished lists whose segment is gone (a kill between the two unlinks): they must not name a later file. */
+  private removeOrphanAcks(): void {
+    for (const name of fs.readdirSync(this.dir)) {
+      const m = /^(\d{20})\.ack$/.exec(name);
+      if (m && !fs.existsSync(path.join(this.dir, `${m[1]}.seg`))) removeFile(path.join(this.dir, name));
+    }
   }
 
   private loadSegment(name: string): Segment {
     const file = path.join(this.dir, name);
     const ackFile = file.replace(/\.seg$/, '.ack');
-    const finished = new Set<number>();
+    const size = regularFileSize(file);
+    let finished = new Set<number>();
     let ackSize = 0;
     try {
-      const acks = fs.readFileSync(ackFile);
-      ackSize = acks.length;
-      // a torn last entry (fewer than 8 bytes) is ignored: that record is simply delivered again
-      for (let i = 0; i + 8 <= acks.length; i += 8) finished.add(Number(acks.readBigUInt64LE(i)));
+      ({ finished, size: ackSize } = readFinished(ackFile));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if (!(err instanceof NotRegularFile)) throw err;
+      // not ours: its records are simply delivered again (at-least-once); appends to it fail and are ignored
+      this.unusable.push({ file: ackFile, reason: err.message });
     }
     const firstSeq = Number(SEGMENT_NAME.exec(name)![1]);
     const seg: Segment = {
       firstSeq,
       file,
       ackFile,
-      size: fs.statSync(file).size,
+      size,
       ackSize,
       finished,
       outstanding: 0,
       live: 0,
       highestSeq: firstSeq - 1,
     };
+    const offsets: number[] = [];
     for (const s of scanSummaries(seg.file, seg.size)) {
       if (s.kind !== 'record') continue;
-      seg.highestSeq = Math.max(seg.highestSeq, s.summary.seq);
+      offsets.push(s.offset);
       if (!finished.has(s.summary.seq)) seg.live++;
     }
+    seg.highestSeq = highestWritten(seg, offsets);
     return seg;
   }
 
   /** Highest sequence number ever written here (0 when empty). */
   highestSeq(): number {
-    return this.segments.reduce((m, s) => Math.max(m, s.highestSeq), 0);
+    return this.segments.reduce((m, s) => Math.max(m, s.highestSeq), this.reservedSeq);
   }
 
   /** Records not finished. */
@@ -173,9 +202,15 @@ export class SegmentLog {
   }
 
   private startSegment(seq: number): Segment {
+    const last = this.segments.at(-1);
+    // After a restart the tail may already carry this very name: the file a drained spool was recycled into
+    // (recycleTail, possibly cut short by a kill before its truncation), or one a kill left between creating
+    // it and writing to it. It is written on instead of created.
+    if (this.fd === undefined && last && last.firstSeq === seq) return this.adoptTail(last);
     const name = `${String(seq).padStart(20, '0')}.seg`;
     const file = path.join(this.dir, name);
     const fd = fs.openSync(file, 'wx');
+    removeFile(file.replace(/\.seg$/, '.ack'));
     this.closeWriter();
     this.fd = fd;
     this.sealed = false;
@@ -193,6 +228,19 @@ export class SegmentLog {
     this.segments.push(seg);
     if (this.sync === 'always') syncDirectory(this.dir);
     this.releaseFinished();
+    return seg;
+  }
+
+  /** Appends to the tail segment found at open; the finished list of an empty one names no record of ours. */
+  private adoptTail(seg: Segment): Segment {
+    const fd = openRegular(seg.file, fs.constants.O_RDWR);
+    if (seg.size === 0) {
+      removeFile(seg.ackFile);
+      seg.finished.clear();
+      seg.ackSize = 0;
+    }
+    this.fd = fd;
+    this.sealed = false;
     return seg;
   }
 
@@ -294,8 +342,10 @@ export class SegmentLog {
     if (!this.atTail()) return;
     const firstSeq = seg.highestSeq + 1;
     const file = path.join(this.dir, `${String(firstSeq).padStart(20, '0')}.seg`);
+    // In this order, a kill between two steps leaves either delivered records under the new name without a
+    // finished list (sent again, at-least-once) or an empty file; never a name whose number goes back and
+    // a finished list that would mark the next records of that number as done.
     try {
-      fs.ftruncateSync(this.fd, 0);
       fs.renameSync(seg.file, file);
     } catch {
       return; // e.g. the file system went read-only: the space stays taken until the next segment
@@ -304,13 +354,16 @@ export class SegmentLog {
     if (ackFd !== undefined) fs.closeSync(ackFd);
     this.ackFds.delete(seg);
     this.pendingAcks.delete(seg);
-    try {
-      fs.unlinkSync(seg.ackFile);
-    } catch {
-      // no finished list was written yet
-    }
-    Object.assign(seg, { firstSeq, file, ackFile: file.replace(/\.seg$/, '.ack'), size: 0, ackSize: 0 });
+    removeFile(seg.ackFile);
+    Object.assign(seg, { firstSeq, file, ackFile: file.replace(/\.seg$/, '.ack'), ackSize: 0 });
     seg.finished.clear();
+    try {
+      fs.ftruncateSync(this.fd, 0);
+    } catch {
+      this.sealed = true; // the space stays taken until the segment is passed and removed
+      return;
+    }
+    seg.size = 0;
     this.cursor = { index: this.segments.length - 1, offset: 0 };
     if (this.sync === 'always') syncDirectory(this.dir);
   }
@@ -323,7 +376,7 @@ export class SegmentLog {
 
   private readFd(seg: Segment): number {
     let fd = this.readFds.get(seg);
-    if (fd === undefined) this.readFds.set(seg, (fd = fs.openSync(seg.file, 'r')));
+    if (fd === undefined) this.readFds.set(seg, (fd = openRegular(seg.file, fs.constants.O_RDONLY)));
     return fd;
   }
 
@@ -340,8 +393,11 @@ export class SegmentLog {
       });
       try {
         let fd = this.ackFds.get(seg);
-        if (fd === undefined) this.ackFds.set(seg, (fd = fs.openSync(seg.ackFile, 'a')));
-        fs.writeSync(fd, b);
+        if (fd === undefined) this.ackFds.set(seg, (fd = openRegular(seg.ackFile, ACK_WRITE_FLAGS)));
+        // at the end of the whole entries: half an entry left by a power loss or a short write on a full
+        // disk is overwritten instead of shifting every later entry by a few bytes
+        for (let done = 0; done < b.length;)
+          done += fs.writeSync(fd, b, done, b.length - done, seg.ackSize + done);
         seg.ackSize += b.length;
       } catch {
         // Losing a finished list only means those records are sent again after a restart (at-least-once).
@@ -402,6 +458,70 @@ function remaining(chunks: Uint8Array[], skip: number): Uint8Array[] {
   return out;
 }
 
+/** A spool entry that is a directory, symlink, FIFO or device: never followed, read or written. */
+class NotRegularFile extends Error {}
+
+/** Finished lists are written at a position of ours (not O_APPEND): a torn last entry is overwritten. */
+const ACK_WRITE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT;
+
+/**
+ * Opens a spool file only if it is a regular file: O_NOFOLLOW refuses a symlink, O_NONBLOCK keeps a FIFO
+ * from blocking the open (the spool never creates either). Throws NotRegularFile for those.
+ */
+function openRegular(file: string, flags: number): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, flags | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK, 0o644);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw new NotRegularFile('not a regular file (a symbolic link)');
+    if (code === 'EISDIR') throw new NotRegularFile('not a regular file (a directory)');
+    throw err;
+  }
+  if (!fs.fstatSync(fd).isFile()) {
+    fs.closeSync(fd);
+    throw new NotRegularFile('not a regular file');
+  }
+  return fd;
+}
+
+function regularFileSize(file: string): number {
+  const fd = openRegular(file, fs.constants.O_RDONLY);
+  try {
+    return fs.fstatSync(fd).size;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** A segment's finished list (empty when there is none); a torn last entry (< 8 bytes) is ignored. */
+function readFinished(ackFile: string): { finished: Set<number>; size: number } {
+  const finished = new Set<number>();
+  let fd: number;
+  try {
+    fd = openRegular(ackFile, fs.constants.O_RDONLY);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { finished, size: 0 };
+    throw err;
+  }
+  let acks: Buffer;
+  try {
+    acks = fs.readFileSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  for (let i = 0; i + 8 <= acks.length; i += 8) finished.add(Number(acks.readBigUInt64LE(i)));
+  return { finished, size: acks.length - (acks.length % 8) };
+}
+
+function removeFile(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch {
+    // not there (the common case), or the file system refuses: nothing better to do here
+  }
+}
+
 function syncDirectory(dir: string): void {
   const fd = fs.openSync(dir, 'r');
   try {
@@ -420,6 +540,36 @@ function preadExact(fd: number, length: number, position: number): Buffer {
     got += n;
   }
   return got === length ? b : b.subarray(0, got);
+}
+
+/** The smallest record: header, fixed body, an empty topic, one empty frame. */
+const MIN_RECORD_BYTES = HEADER_BYTES + 22 + 4;
+
+/**
+ * The highest sequence number the segment may have carried: that of the last record whose checksum holds
+ * (records are appended in sequence order), plus one for every record that could fit in the damaged bytes
+ * after it. The opening scan reads summaries without the checksum, and numbering must follow neither a
+ * damaged number (one flipped bit made every later message share 2^54 + 1) nor reuse the number of a record
+ * torn or damaged at the tail, which the server may have forwarded already under this instance.
+ */
+function highestWritten(seg: Segment, offsets: number[]): number {
+  let highest = seg.firstSeq - 1;
+  let end = 0;
+  if (offsets.length > 0) {
+    const fd = openRegular(seg.file, fs.constants.O_RDONLY);
+    try {
+      for (let i = offsets.length - 1; i >= 0; i--) {
+        const tried = tryRecord(fd, offsets[i], seg.size);
+        if (!tried.ok) continue;
+        highest = Math.max(highest, tried.message.seq);
+        end = offsets[i] + tried.length;
+        break;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  return highest + Math.ceil((seg.size - end) / MIN_RECORD_BYTES);
 }
 
 /** Reads and checks the record at `offset`; on damage, finds where the next intact record starts. */
@@ -471,7 +621,7 @@ export type ScanItem =
  * read and is done when a record is delivered). Used at open and by `spool inspect`.
  */
 export function* scanSummaries(file: string, size: number, start = 0): Generator<ScanItem> {
-  const fd = fs.openSync(file, 'r');
+  const fd = openRegular(file, fs.constants.O_RDONLY);
   try {
     let offset = start;
     while (offset < size) {
@@ -508,7 +658,7 @@ export type FileItem =
 
 /** Every record of a segment file with its checksum verified (for `spool export`). */
 export function* readSegmentFile(file: string): Generator<FileItem> {
-  const fd = fs.openSync(file, 'r');
+  const fd = openRegular(file, fs.constants.O_RDONLY);
   try {
     const size = fs.fstatSync(fd).size;
     for (let offset = 0; offset < size;) {
@@ -528,7 +678,9 @@ export function* readSegmentFile(file: string): Generator<FileItem> {
 }
 
 /** Segment files of a log directory, oldest first, with their finished lists (read-only; for inspection). */
-export function listSegments(dir: string): { file: string; size: number; finished: Set<number> }[] {
+export function listSegments(
+  dir: string,
+): { file: string; size: number; finished: Set<number>; unusable?: string }[] {
   let names: string[];
   try {
     names = fs.readdirSync(dir);
@@ -541,13 +693,19 @@ export function listSegments(dir: string): { file: string; size: number; finishe
     .sort()
     .map((n) => {
       const file = path.join(dir, n);
-      const finished = new Set<number>();
+      let size: number;
       try {
-        const acks = fs.readFileSync(file.replace(/\.seg$/, '.ack'));
-        for (let i = 0; i + 8 <= acks.length; i += 8) finished.add(Number(acks.readBigUInt64LE(i)));
-      } catch {
-        // no finished list yet
+        size = regularFileSize(file);
+      } catch (err) {
+        if (!(err instanceof NotRegularFile)) throw err;
+        return { file, size: 0, finished: new Set<number>(), unusable: err.message };
       }
-      return { file, size: fs.statSync(file).size, finished };
+      let finished = new Set<number>();
+      try {
+        finished = readFinished(file.replace(/\.seg$/, '.ack')).finished;
+      } catch {
+        // an unreadable finished list: every record counts as pending
+      }
+      return { file, size, finished };
     });
 }

@@ -65,6 +65,9 @@ export class SpoolError extends GatewayError {
 
 const DONE = Promise.resolve();
 
+/** Numbers skipped after a reboot without a clean stop: far more than can be appended in a sync interval. */
+const SEQ_GAP_AFTER_REBOOT = 2 ** 24;
+
 /** Health turns degraded at this share of max_bytes. */
 export const DEGRADED_SHARE = 0.8;
 /** How often a blocked writer tries again when nothing else wakes it (a disk that got space back). */
@@ -103,8 +106,10 @@ export class Spool {
     private readonly eos: SegmentLog,
     readonly instanceId: string,
     private readonly lockFile: string,
+    seqGap: number,
   ) {
-    this.nextSeq = Math.max(main.highestSeq(), eos.highestSeq()) + 1;
+    this.nextSeq = Math.max(main.highestSeq(), eos.highestSeq()) + 1 + seqGap;
+    for (const u of [...main.unusable, ...eos.unusable]) events.damaged(u.file, 0, 0, u.reason);
     this.reserve = endOfStreamReserve(opts.maxBytes);
     if (opts.sync === 'periodic') {
       this.syncTimer = setInterval(() => this.flushAll().catch(() => undefined), opts.syncIntervalMs);
@@ -118,12 +123,18 @@ export class Spool {
     let lockFile: string | undefined;
     try {
       fs.mkdirSync(dir, { recursive: true });
-      lockFile = takeLock(dir);
+      const lock = takeLock(dir);
+      lockFile = lock.file;
       const segBytes = segmentBytes(opts.maxBytes);
       const main = SegmentLog.open(path.join(dir, 'messages'), segBytes, opts.sync);
       const eos = SegmentLog.open(path.join(dir, 'end-of-stream'), 1024 * 1024, opts.sync);
-      const instanceId = instanceFor(dir, main.live() + eos.live() === 0);
-      return new Spool(opts, events, main, eos, instanceId, lockFile);
+      const empty = main.live() + eos.live() === 0;
+      const instanceId = instanceFor(dir, empty);
+      // The machine went down under the last owner: what it appended in its last sync interval may be gone
+      // from the disk although the sender had it forwarded (under this instance id), so those numbers are
+      // not given out again: our server would drop the new messages as duplicates.
+      const gap = lock.previousBoot && !empty ? SEQ_GAP_AFTER_REBOOT : 0;
+      return new Spool(opts, events, main, eos, instanceId, lockFile, gap);
     } catch (err) {
       if (lockFile) releaseLock(lockFile);
       if (err instanceof SpoolError) throw err;
@@ -415,24 +426,107 @@ function messageBytes(m: SpoolMessage): number {
 /** Lock files this process holds (a second Spool on the same directory in one process is refused too). */
 const heldLocks = new Set<string>();
 
-/** One client per spool directory: `lock` holds the owner's pid; a lock of a dead process is taken over. */
-function takeLock(dir: string): string {
+/**
+ * One client per spool directory: `lock` names the owner as `<pid> <boot id> <start time>`. The lock is
+ * created whole in one step (a hard link of a file already written), so another client never reads it
+ * half-written. A lock whose owner is gone is taken over: the pid is dead, or it now belongs to another
+ * process (pids are reused, after a reboot almost surely), which the boot id and start time tell apart.
+ * The lock is never read or written through a symlink, nor opened if it is a FIFO.
+ */
+function takeLock(dir: string): { file: string; previousBoot: boolean } {
   const file = path.resolve(dir, 'lock');
   if (heldLocks.has(file)) throw new SpoolError('spool_locked', `spool directory ${dir} is already open`);
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.rmSync(tmp, { force: true });
+  const stamp = processStamp(process.pid);
+  let previousBoot = false;
+  fs.writeFileSync(tmp, `${[process.pid, ...(stamp ?? [])].join(' ')}\n`, { flag: 'wx' });
   try {
-    fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
-    heldLocks.add(file);
-    return file;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        fs.linkSync(tmp, file);
+        heldLocks.add(file);
+        return { file, previousBoot };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const owner = readLock(file);
+      if (owner && ownerAlive(owner))
+        throw new SpoolError('spool_locked', `spool directory ${dir} is in use by process ${owner.pid}`);
+      // left by an owner of another boot: the machine went down without a clean stop
+      if (owner?.stamp?.length && stamp) previousBoot ||= owner.stamp[0] !== stamp[0];
+      // stale: removed unless it changed since it was read (then another client just took it: look again)
+      if (owner === undefined || sameEntry(file, owner.ino)) removeStaleLock(file);
+    }
+    throw new SpoolError('spool_locked', `spool directory ${dir} is being taken over by another process`);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+interface LockOwner {
+  ino: number;
+  pid?: number;
+  stamp?: string[];
+}
+
+/** The lock's owner; `pid` undefined when it names none (empty, garbage, not a regular file); undefined if gone. */
+function readLock(file: string): LockOwner | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ELOOP' || code === 'EISDIR') return { ino: fs.lstatSync(file).ino };
+    throw err;
   }
-  const owner = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
-  if (Number.isInteger(owner) && owner !== process.pid && processAlive(owner)) {
-    throw new SpoolError('spool_locked', `spool directory ${dir} is in use by process ${owner}`);
+  try {
+    const info = fs.fstatSync(fd);
+    if (!info.isFile() || info.size > 4096) return { ino: info.ino };
+    const [pid, ...stamp] = fs.readFileSync(fd, 'utf8').trim().split(' ');
+    return /^\d{1,10}$/.test(pid) ? { ino: info.ino, pid: Number(pid), stamp } : { ino: info.ino };
+  } finally {
+    fs.closeSync(fd);
   }
-  fs.writeFileSync(file, `${process.pid}\n`);
-  heldLocks.add(file);
-  return file;
+}
+
+function ownerAlive(owner: LockOwner): boolean {
+  const pid = owner.pid;
+  if (pid === undefined || pid === process.pid || !processAlive(pid)) return false;
+  const now = processStamp(pid);
+  // a lock that names the process's boot and start time belongs to it only if they still match
+  if (owner.stamp?.length && now) return owner.stamp.join(' ') === now.join(' ');
+  return true;
+}
+
+/** Boot id and start time (clock ticks since boot) of a process, from /proc; undefined elsewhere. */
+function processStamp(pid: number): string[] | undefined {
+  try {
+    const boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // field 22; the command name (field 2) is in parentheses and may hold spaces, so count after it
+    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return boot && start ? [boot, start] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function sameEntry(file: string, ino: number): boolean {
+  try {
+    return fs.lstatSync(file).ino === ino;
+  } catch {
+    return false;
+  }
+}
+
+function removeStaleLock(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
 }
 
 function processAlive(pid: number): boolean {
@@ -468,7 +562,9 @@ function instanceFor(dir: string, empty: boolean): string {
   }
   const id = randomBytes(16).toString('hex');
   const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, `${id}\n`);
+  // created afresh (O_EXCL): never written through whatever was left under that name
+  fs.rmSync(tmp, { force: true });
+  fs.writeFileSync(tmp, `${id}\n`, { flag: 'wx' });
   fs.renameSync(tmp, file);
   return id;
 }

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ProbeReply } from '../../src/bench/half-probe.js';
+import { delayBeyondInterval, RESOLUTION_MS, type ProbeReply } from '../../src/bench/half-probe.js';
 
 const PROBE = pathToFileURL(path.resolve('dist/bench/half-probe.js')).href;
 
@@ -59,4 +59,11 @@ test('the probe does not keep a process alive: it exits when its work is done', 
   });
   const [code] = await once(child, 'exit');
   assert.equal(code, 0);
+});
+
+test('the delay is how late the sampling timer ran: its interval is not counted as delay', () => {
+  // monitorEventLoopDelay records the time between two timer runs, the interval included
+  assert.equal(delayBeyondInterval(RESOLUTION_MS * 1e6), 0, 'a timer on time is no delay');
+  assert.equal(delayBeyondInterval((RESOLUTION_MS - 0.8) * 1e6), 0, 'nor one a little early');
+  assert.equal(delayBeyondInterval((RESOLUTION_MS + 12.5) * 1e6), 12.5);
 });

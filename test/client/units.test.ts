@@ -1,4 +1,5 @@
-// Small pure parts of the client: retry delays, topic → lane hashing, the /batch reply, dead-letter files.
+// Small pure parts of the client: retry delays, topic → lane hashing, the /batch reply, dead-letter files,
+// the request body form.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
@@ -6,7 +7,9 @@ import path from 'node:path';
 import { Backoff, sleep } from '../../src/client/retry.js';
 import { fnv1a, laneOf } from '../../src/client/lanes.js';
 import { formatBatchReply, parseBatchReply } from '../../src/contract/http.js';
-import { targetPaths } from '../../src/client/http.js';
+import { JOIN_BODY_BYTES, requestBody, targetPaths } from '../../src/client/http.js';
+import { Readable } from 'node:stream';
+import { encodeMediaChunks, type Media } from '../../src/savant/media.js';
 import { DeadLetterDir } from '../../src/client/dead-letter.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -56,6 +59,43 @@ test('batch reply: accepted prefix and the status of the first refused item', ()
   }
   assert.equal(parseBatchReply('{"accepted":-1,"status":500}', 3), undefined);
   assert.equal(parseBatchReply('{"accepted":1.5,"status":500}', 3), undefined);
+});
+
+/** One message whose extra frame is `size` bytes of a repeating pattern, as read from ZeroMQ. */
+function mediaOf(size: number): Media {
+  const frame = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) frame[i] = i % 251;
+  return { message: Buffer.from('savant message'), topic: Buffer.from('cam-1'), data: [frame] };
+}
+
+async function bytesOf(payload: Uint8Array | Readable): Promise<Buffer> {
+  if (!(payload instanceof Readable)) return Buffer.from(payload);
+  const parts: Buffer[] = [];
+  for await (const c of payload) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+
+test('request body: several chunks up to JOIN_BODY_BYTES are joined into the same bytes, in order', async () => {
+  const body = encodeMediaChunks([mediaOf(64 * 1024), mediaOf(64 * 1024)], true);
+  assert.ok(body.chunks.length > 1, 'large frames are referenced, not copied, by the encoder');
+  const payload = requestBody(body);
+  assert.ok(!(payload instanceof Readable), 'joined into one buffer');
+  assert.equal(payload.length, body.length);
+  assert.deepEqual(await bytesOf(payload), Buffer.concat(body.chunks));
+});
+
+test('request body: a body over JOIN_BODY_BYTES is streamed chunk by chunk with the same bytes', async () => {
+  const body = encodeMediaChunks([mediaOf(JOIN_BODY_BYTES)], false);
+  assert.ok(body.length > JOIN_BODY_BYTES);
+  const payload = requestBody(body);
+  assert.ok(payload instanceof Readable, 'streamed');
+  assert.deepEqual(await bytesOf(payload), Buffer.concat(body.chunks));
+});
+
+test('request body: a one-chunk body is passed as it is', () => {
+  const body = encodeMediaChunks([mediaOf(100)], false);
+  assert.equal(body.chunks.length, 1);
+  assert.equal(requestBody(body), body.chunks[0]);
 });
 
 test('POST / keeps the configured path; /batch sits next to it', () => {
