@@ -20,7 +20,7 @@ export interface Media {
 const MEDIA_MESSAGE_TAG = (1 << 3) | WireType.LengthDelimited;
 const MEDIA_TOPIC_TAG = (2 << 3) | WireType.LengthDelimited;
 const MEDIA_DATA_TAG = (3 << 3) | WireType.LengthDelimited;
-const BATCH_ITEM_TAG = (1 << 3) | WireType.LengthDelimited;
+export const BATCH_ITEM_TAG = (1 << 3) | WireType.LengthDelimited;
 
 /** Fields at least this large are referenced by encodeMediaChunks(), smaller ones are copied. */
 export const CHUNK_REFERENCE_BYTES = 16 * 1024;

@@ -23,7 +23,8 @@ import { lowerHelperThreads } from '../util/thread-priority.js';
 import { MESSAGE_IDS_HEADER, parseMessageIds } from '../spool/index.js';
 import { DuplicateFilter } from './duplicates.js';
 import { forwardMedia, refusalOf, type ForwardContext, type Grant } from './forward.js';
-import { declaredLength, isProtobufContentType, readBody, reply } from './http-io.js';
+import { declaredLength, isProtobufContentType, readBodyInto, reply, type BodyResult } from './http-io.js';
+import { batchItems, bodyBuffer, type BatchBody, type BodySink } from './body-sinks.js';
 import {
   answerClientErrors,
   applyConnectionBudget,
@@ -142,21 +143,30 @@ function answerRefusal(
  * Reads the body of an admitted request, its own fields counted as they arrive: a crafted body is refused
  * after its first bytes. Resolves to the body or undefined (answered).
  */
-async function readAdmittedBody(
+async function readAdmittedBody<T>(
   gw: Gateway,
   req: http.IncomingMessage,
   res: http.ServerResponse,
-  budget: FieldBudget,
+  body: Body<T>,
+): Promise<T | undefined> {
+  const { what } = body;
+  const scanner = new FieldScanner(what, body.budget);
+  const read = await readBodyInto(req, body.sink, {
+    limit: gw.cfg.maxBodySize,
+    progressTimeoutMs: gw.limits.bodyProgressTimeoutMs,
+    inspect: (c) => scanner.push(c),
+    minBytesPerSecond: gw.limits.minBodyRate,
+  });
+  return answerBodyFailure(req, res, read, what);
+}
+
+/** The body, or undefined once the failure to read it is answered (or the connection cut). */
+function answerBodyFailure<T>(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  body: BodyResult<T>,
   what: string,
-): Promise<Buffer | undefined> {
-  const scanner = new FieldScanner(what, budget);
-  const body = await readBody(
-    req,
-    gw.cfg.maxBodySize,
-    gw.limits.bodyProgressTimeoutMs,
-    (c) => scanner.push(c),
-    gw.limits.minBodyRate,
-  );
+): T | undefined {
   if (body.kind === 'refused') {
     if (!(body.error instanceof MessageDecodeError)) throw body.error;
     reply(req, res, refusalOf(body.error, what), { close: true });
@@ -175,17 +185,23 @@ async function readAdmittedBody(
   return body.body;
 }
 
+/** What a route reads: the body's field budget (counted as it arrives), its name, and where its bytes go. */
+interface Body<T> {
+  budget: FieldBudget;
+  what: string;
+  sink: (declared: number | undefined) => BodySink<T>;
+}
+
 /**
  * Stage `admit` (both POST routes): declared size, authenticate, Content-Type, then (only now)
  * `100 Continue` and the body. Resolves to the body or undefined (answered).
  */
-async function admit(
+async function admit<T>(
   gw: Gateway,
   req: http.IncomingMessage,
   res: http.ServerResponse,
-  budget: FieldBudget,
-  what: string,
-): Promise<{ body: Buffer; grants: Grant[] } | undefined> {
+  body: Body<T>,
+): Promise<{ body: T; grants: Grant[] } | undefined> {
   if ((declaredLength(req) ?? 0) > gw.cfg.maxBodySize) {
     reply(req, res, 413, { close: true });
     return undefined;
@@ -200,8 +216,8 @@ async function admit(
     return undefined;
   }
   continueIfExpected(req, res);
-  const body = await readAdmittedBody(gw, req, res, budget, what);
-  return body && { body, grants: auth };
+  const read = await readAdmittedBody(gw, req, res, body);
+  return read === undefined ? undefined : { body: read, grants: auth };
 }
 
 /**
@@ -245,9 +261,9 @@ function duplicateScope(gw: Gateway, req: http.IncomingMessage, grants: Grant[])
 
 /** POST /: one Media. */
 function postSingle(gw: Gateway): Handler {
-  const fields = mediaBudget(gw.limits);
+  const body: Body<Buffer> = { budget: mediaBudget(gw.limits), what: 'Media', sink: bodyBuffer };
   return async (req, res) => {
-    const admitted = await admit(gw, req, res, fields, 'Media');
+    const admitted = await admit(gw, req, res, body);
     if (!admitted) return;
     reply(req, res, await itemForwarder(gw, req, [admitted.body], admitted.grants, 'single')(0));
   };
@@ -255,13 +271,15 @@ function postSingle(gw: Gateway): Handler {
 
 /** POST /batch: a MediaBatch, items in order, stopping at the first failure. */
 function postBatch(gw: Gateway): Handler {
-  const fields = batchBudget(gw.limits);
+  const body: Body<BatchBody> = { budget: batchBudget(gw.limits), what: 'MediaBatch', sink: batchItems };
   return async (req, res) => {
-    const admitted = await admit(gw, req, res, fields, 'MediaBatch');
+    const admitted = await admit(gw, req, res, body);
     if (!admitted) return;
     let items: Uint8Array[];
     try {
-      items = decodeMediaBatch(admitted.body, gw.limits);
+      // split as it arrived (each item in its own buffer), or kept whole when its framing was unusual
+      const b = admitted.body;
+      items = 'items' in b ? b.items : decodeMediaBatch(b.body, gw.limits);
     } catch (err) {
       if (!(err instanceof MessageDecodeError)) throw err;
       reply(req, res, refusalOf(err, 'MediaBatch'));

@@ -1,11 +1,12 @@
 // Small HTTP helpers of the gateway server: the body reader with a size limit that stops reading
-// as soon as the limit is passed and a progress timeout, the Content-Type test of the original (actix-protobuf), and the
-// empty-bodied replies every POST answer uses.
+// as soon as the limit is passed and a progress timeout (the bytes go into a sink of ./body-sinks.ts),
+// the Content-Type test of the original (actix-protobuf), and the empty-bodied replies every POST answer uses.
 import type http from 'node:http';
 import { MEDIA_CONTENT_TYPE, MEDIA_CONTENT_TYPE_ALIAS } from '../contract/http.js';
+import { bodyBuffer, type BodySink } from './body-sinks.js';
 
-export type BodyResult =
-  | { kind: 'ok'; body: Buffer }
+export type BodyResult<T = Buffer> =
+  | { kind: 'ok'; body: T }
   | { kind: 'too_large' }
   | { kind: 'aborted' }
   | { kind: 'stalled' }
@@ -14,51 +15,10 @@ export type BodyResult =
   /** `inspect` threw: the body was refused while it arrived */
   | { kind: 'refused'; error: unknown };
 
-/** The first buffer of a body with a Content-Length: a peer only gets more memory by sending bytes. */
-export const FIRST_BODY_CHUNK = 64 * 1024;
-
 /** The declared Content-Length as a number; undefined when absent (chunked). Node has validated its syntax. */
 export function declaredLength(req: http.IncomingMessage): number | undefined {
   const declared = req.headers['content-length'];
   return declared === undefined ? undefined : Number(declared);
-}
-
-/**
- * A body buffer that grows as bytes arrive, never ahead of them beyond FIRST_BODY_CHUNK: it starts at
- * that size (or the declared length when smaller) and doubles up to the declared length, so a peer that
- * declares 64 MiB and sends 4 KiB costs 64 KiB, and a body that arrives whole costs at most 1.5 times
- * its size at the last resize. Without a Content-Length the chunks are kept and joined once at the end.
- */
-class BodyBuffer {
-  private buffer?: Buffer;
-  private readonly chunks: Buffer[] = [];
-  length = 0;
-
-  constructor(private readonly declared: number | undefined) {
-    if (declared !== undefined && Number.isSafeInteger(declared))
-      this.buffer = Buffer.allocUnsafe(Math.min(declared, FIRST_BODY_CHUNK));
-  }
-
-  add(chunk: Buffer): void {
-    if (!this.buffer) {
-      this.chunks.push(chunk);
-    } else {
-      const needed = this.length + chunk.length;
-      if (needed > this.buffer.length) {
-        const grown = Buffer.allocUnsafe(Math.min(this.declared!, Math.max(needed, this.buffer.length * 2)));
-        this.buffer.copy(grown, 0, 0, this.length);
-        this.buffer = grown;
-      }
-      chunk.copy(this.buffer, this.length);
-    }
-    this.length += chunk.length;
-  }
-
-  take(): Buffer {
-    if (this.buffer)
-      return this.length === this.buffer.length ? this.buffer : this.buffer.subarray(0, this.length);
-    return this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.length);
-  }
 }
 
 /**
@@ -75,10 +35,27 @@ export function readBody(
   inspect?: (chunk: Buffer) => void,
   minBytesPerSecond = 0,
 ): Promise<BodyResult> {
+  return readBodyInto(req, bodyBuffer, { limit, progressTimeoutMs, inspect, minBytesPerSecond });
+}
+
+export interface ReadBodyOptions {
+  limit: number;
+  progressTimeoutMs?: number;
+  /** sees every chunk as it arrives, before the sink; throwing refuses the body (reading stops) */
+  inspect?: (chunk: Buffer) => void;
+  minBytesPerSecond?: number;
+}
+
+/** readBody with the body going into a sink made for its declared length (./body-sinks.ts). */
+export function readBodyInto<T>(
+  req: http.IncomingMessage,
+  sinkFor: (declared: number | undefined) => BodySink<T>,
+  { limit, progressTimeoutMs = 0, inspect, minBytesPerSecond = 0 }: ReadBodyOptions,
+): Promise<BodyResult<T>> {
   const length = declaredLength(req);
   if (length !== undefined && length > limit) return Promise.resolve({ kind: 'too_large' });
   // Node's HTTP parser enforces Content-Length, so the body never overruns a declared length.
-  const body = new BodyBuffer(length);
+  const body = sinkFor(length);
   return new Promise((resolve) => {
     let stallTimer: NodeJS.Timeout | undefined;
     const armStallTimer = () => {
@@ -97,7 +74,7 @@ export function readBody(
             windowBytes = 0;
           }, progressTimeoutMs)
         : undefined;
-    const done = (r: BodyResult) => {
+    const done = (r: BodyResult<T>) => {
       if (stallTimer) clearTimeout(stallTimer);
       if (rateTimer) clearInterval(rateTimer);
       req.off('data', onData);

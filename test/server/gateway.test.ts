@@ -283,6 +283,39 @@ test('POST /batch: stops at the first item that is not accepted', async (t) => {
   );
 });
 
+test('POST /batch: large items arrive whole and in order, each split from the body as it arrives', async (t) => {
+  const { server, reader } = await gatewayToRouter(t);
+  // 3 MiB, 1 MiB, an empty item's frame and 70 kB: past the first buffer, the hold limit and a socket read
+  const frames = [3 << 20, 1 << 20, 0, 70_000].map((n, i) => Buffer.alloc(n, i + 1));
+  const items = frames.map((f, i) => frameMedia(`cam-${i}`, [f]));
+  const res = await post(server.url + '/batch', encodeMediaBatch(items));
+  assert.deepEqual(JSON.parse(res.body.toString()), { accepted: 4, status: 200 });
+  for (const [i, f] of frames.entries()) {
+    const m = await nextMessage(reader);
+    assert.equal(Buffer.from(m.topic).toString(), `cam-${i}`);
+    assert.ok(Buffer.from(m.data[0]).equals(f), `item ${i} byte for byte`);
+  }
+});
+
+test('POST /batch: framing our client never writes is decoded whole, as before', async (t) => {
+  const { server, reader } = await gatewayToRouter(t);
+  const items = [frameMedia('first'), frameMedia('second')];
+  // an unknown field between the items: skipped by the decoder, both items forwarded
+  const body = Buffer.concat([encodeMediaBatch([items[0]]), hex('10 01'), encodeMediaBatch([items[1]])]);
+  assert.deepEqual(JSON.parse((await post(server.url + '/batch', body)).body.toString()), {
+    accepted: 2,
+    status: 200,
+  });
+  assert.equal(Buffer.from((await nextMessage(reader)).topic).toString(), 'first');
+  assert.equal(Buffer.from((await nextMessage(reader)).topic).toString(), 'second');
+  // a body that ends inside an item's length: malformed, nothing forwarded
+  const cut = Buffer.concat([encodeMediaBatch([frameMedia('never')]), hex('0a 80')]);
+  assert.equal((await post(server.url + '/batch', cut)).status, 400);
+  const got = nextMessage(reader);
+  assert.equal((await post(server.url, frameMedia('after'))).status, 200);
+  assert.equal(Buffer.from((await got).topic).toString(), 'after');
+});
+
 test('POST /batch: writer failures end the batch with their status; body limit is per request', async (t) => {
   const server = await gateway(
     t,
