@@ -131,7 +131,8 @@ export function spoolEvents(): SpoolEvents & {
       counts[reason]++;
       spoolDroppedTotal.inc({ reason });
       const last = lastLogged.get(reason);
-      const now = Date.now();
+      // monotonic: a wall clock stepped back would silence these lines until it caught up
+      const now = performance.now();
       if (last && now - last.at < DROP_LOG_INTERVAL_MS) return;
       const since = counts[reason] - (last?.counted ?? 0);
       lastLogged.set(reason, { at: now, counted: counts[reason] });
