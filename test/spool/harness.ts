@@ -5,6 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { buildMessage } from '../../src/savant/message.js';
+import type { SpoolMessage } from '../../src/spool/index.js';
 import { SavantReader } from '../../src/savant/reader.js';
 import { SavantWriter } from '../../src/savant/writer.js';
 import { startCli } from '../helpers/cli.js';
@@ -149,6 +150,11 @@ export function numbered(
     message: buildMessage({ content: 'video_frame', sourceId: topic }),
     data: [frame],
   };
+}
+
+/** A data message with no frames, `m<n>` as its body: what the tests that drive a Spool directly store. */
+export function smallMessage(n: number): SpoolMessage {
+  return { topic: enc.encode('t'), message: enc.encode(`m${n}`), data: [], endOfStream: false };
 }
 
 export function endOfStream(topic: string): { topic: Uint8Array; message: Uint8Array } {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { Spool, SpoolError, spoolEvents, type SpoolOptions } from '../../src/spool/index.js';
 import { tempDir } from '../helpers/tmp.js';
+import { smallMessage } from './harness.js';
 
 function options(dir: string): SpoolOptions {
   return { dir, maxBytes: 64 * 1024 * 1024, whenFull: 'block', sync: 'never', syncIntervalMs: 1000 };
@@ -79,13 +80,7 @@ test('an empty lock (its writer killed between creating and writing it) is taken
 
 test('after a reboot without a clean stop, new messages are numbered far past anything stored', async (t) => {
   const dir = await tempDir(t);
-  const enc = new TextEncoder();
-  const msg = (n: number) => ({
-    topic: enc.encode('t'),
-    message: enc.encode(`m${n}`),
-    data: [],
-    endOfStream: false,
-  });
+  const msg = smallMessage;
   const a = Spool.open(options(dir), spoolEvents());
   for (let i = 0; i < 3; i++) await a.admit(msg(i));
   const lock = fs.readFileSync(path.join(dir, 'lock'), 'utf8').trim().split(' ');

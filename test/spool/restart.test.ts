@@ -14,19 +14,14 @@ import {
   openSource,
   sample,
   Sink,
+  smallMessage,
   startClientProc,
   startServerProc,
   stop,
   until,
 } from './harness.js';
 
-const enc = new TextEncoder();
-const msg = (n: number) => ({
-  topic: enc.encode('t'),
-  message: enc.encode(`m${n}`),
-  data: [],
-  endOfStream: false,
-});
+const msg = smallMessage;
 
 function options(dir: string): SpoolOptions {
   return { dir, maxBytes: 64 * 1024 * 1024, whenFull: 'drop_newest', sync: 'never', syncIntervalMs: 1000 };

@@ -15,14 +15,9 @@ import {
   type SpoolOptions,
 } from '../../src/spool/index.js';
 import { tempDir } from '../helpers/tmp.js';
+import { smallMessage } from './harness.js';
 
-const enc = new TextEncoder();
-const msg = (n: number) => ({
-  topic: enc.encode('t'),
-  message: enc.encode(`m${n}`),
-  data: [],
-  endOfStream: false,
-});
+const msg = smallMessage;
 const seq1 = (dir: string, ext = 'seg') =>
   path.join(dir, 'messages', `${String(1).padStart(20, '0')}.${ext}`);
 
