@@ -60,6 +60,24 @@ function allocate(size: number): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, size);
 }
 
+/** Writes a field's one-byte tag and its length (a varint) at `pos` of `out`; the position after them. */
+function writeFieldHeader(out: Uint8Array, pos: number, tag: number, length: number): number {
+  out[pos++] = tag;
+  while (length >= 0x80) {
+    out[pos++] = (length & 0x7f) | 0x80;
+    length = Math.floor(length / 128);
+  }
+  out[pos++] = length;
+  return pos;
+}
+
+/** A field's one-byte tag and length as bytes of their own (the server rebuilds item prefixes with it). */
+export function fieldHeader(tag: number, length: number): Uint8Array {
+  const out = new Uint8Array(1 + varintSize(length));
+  writeFieldHeader(out, 0, tag, length);
+  return out;
+}
+
 /** Writes tags, lengths and copied values into `out`; values of `reference` bytes or more become chunks of their own. */
 class ChunkWriter {
   readonly chunks: Uint8Array[] = [];
@@ -72,13 +90,7 @@ class ChunkWriter {
   ) {}
 
   header(tag: number, length: number): void {
-    const out = this.out;
-    out[this.pos++] = tag;
-    while (length >= 0x80) {
-      out[this.pos++] = (length & 0x7f) | 0x80;
-      length = Math.floor(length / 128);
-    }
-    out[this.pos++] = length;
+    this.pos = writeFieldHeader(this.out, this.pos, tag, length);
   }
 
   value(v: Uint8Array): void {

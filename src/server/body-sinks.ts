@@ -9,7 +9,7 @@
 // larger than the bytes it has sent plus the larger of FIRST_BODY_CHUNK and those bytes (the same 2x bound
 // as a doubling buffer). Until an item's full size fits that bound, its chunks are held as they came (they
 // are the peer's bytes, already in memory) and copied once the buffer can be allocated whole.
-import { BATCH_ITEM_TAG } from '../savant/media.js';
+import { BATCH_ITEM_TAG, fieldHeader } from '../savant/media.js';
 
 /** What a request may have allocated beyond the bytes it has sent, at least (more once it has sent more). */
 export const FIRST_BODY_CHUNK = 64 * 1024;
@@ -139,16 +139,6 @@ export type BatchBody = { items: Buffer[] } | { body: Buffer };
 /** Longest length prefix taken on the fast path: 5 varint bytes hold any length up to 2^35. */
 const MAX_LENGTH_BYTES = 5;
 
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 128) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return out;
-}
-
 /**
  * Splits a MediaBatch body into its items as it arrives. Only the framing our client writes is taken on
  * this path: items (`0a`, a minimal length varint, the bytes) one after another. Anything else (another
@@ -221,7 +211,7 @@ class BatchItems implements BodySink<BatchBody> {
   private fallBack(rest: Buffer): void {
     const body = new JoinedChunks();
     for (const item of this.items) {
-      body.add(Buffer.from([BATCH_ITEM_TAG, ...varint(item.length)]));
+      body.add(Buffer.from(fieldHeader(BATCH_ITEM_TAG, item.length)));
       if (item.length > 0) body.add(item);
     }
     if (this.prefix.length > 0) body.add(Buffer.from(this.prefix));
