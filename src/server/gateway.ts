@@ -7,7 +7,7 @@ import http from 'node:http';
 import { SavantWriter } from '../savant/index.js';
 import { batchBudget, decodeMediaBatch, mediaBudget } from '../savant/media.js';
 import { FieldScanner, type FieldBudget } from '../savant/field-scan.js';
-import { MessageDecodeError } from '../savant/message.js';
+import { MessageDecodeError, messageBudget } from '../savant/message.js';
 import type { Authenticator } from '../auth/index.js';
 import type { SecureListener } from '../tls/index.js';
 import { FpsStatistics } from '../stats/index.js';
@@ -259,9 +259,20 @@ function duplicateScope(gw: Gateway, req: http.IncomingMessage, grants: Grant[])
   return `${grants.map((g) => g.user).join(',')}\u0000${certificate}`;
 }
 
+/**
+ * The budget of a `POST /` body as it arrives: the Media's fields, and those of its message (the decoders
+ * check the same again). A batch's items are not scanned this way: an item over a limit ends the batch
+ * with that item's 413 after the items before it were forwarded, which an early refusal of the whole
+ * request would change.
+ */
+function singleBudget(limits: ServerLimits): FieldBudget {
+  const message = { what: 'Message', budget: messageBudget(limits) };
+  return { ...mediaBudget(limits), nested: new Map([[1, message]]) };
+}
+
 /** POST /: one Media. */
 function postSingle(gw: Gateway): Handler {
-  const body: Body<Buffer> = { budget: mediaBudget(gw.limits), what: 'Media', sink: bodyBuffer };
+  const body: Body<Buffer> = { budget: singleBudget(gw.limits), what: 'Media', sink: bodyBuffer };
   return async (req, res) => {
     const admitted = await admit(gw, req, res, body);
     if (!admitted) return;
