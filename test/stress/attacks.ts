@@ -139,12 +139,16 @@ async function uploadUntilAnswered(
   };
 }
 
-/** `pattern` repeated to `size` bytes, wrapped in one length-delimited field 1 (`0a`, length): a Media's message or a batch's item. */
+/** The head of field 1, length-delimited (`0a`), with a 4-byte length varint (lengths 2 MiB to 256 MiB). */
+function fieldOneHead(length: number): Buffer {
+  const varint = [length & 0x7f, (length >> 7) & 0x7f, (length >> 14) & 0x7f, length >> 21];
+  return Buffer.from([0x0a, varint[0] | 0x80, varint[1] | 0x80, varint[2] | 0x80, varint[3]]);
+}
+
+/** `pattern` repeated, wrapped in one field 1 (a Media's message or a batch's item): `size` bytes or one less. */
 function nestedBody(pattern: string, size: number): Buffer {
-  const inner = size - 6; // `0a` and a 4-byte length varint (lengths up to 256 MiB), even for 2-byte patterns
-  const varint = [inner & 0x7f, (inner >> 7) & 0x7f, (inner >> 14) & 0x7f, inner >> 21];
-  const head = Buffer.from([0x0a, varint[0] | 0x80, varint[1] | 0x80, varint[2] | 0x80, varint[3]]);
-  return Buffer.concat([head, Buffer.alloc(inner, Buffer.from(pattern, 'hex'))]);
+  const inner = (size - 5) & ~1; // whole 2-byte patterns
+  return Buffer.concat([fieldOneHead(inner), Buffer.alloc(inner, Buffer.from(pattern, 'hex'))]);
 }
 
 /**
@@ -323,16 +327,21 @@ function slowLimits(scale: number): Record<string, unknown> {
   return { request_timeout: { secs, nanos: 0 }, header_timeout: { secs: Math.min(10, secs), nanos: 0 } };
 }
 
-/** Uploads that declare 64 MiB and send 4 KiB, held open. */
+/**
+ * Uploads that declare 64 MiB and send 4 KiB, held open: half to `POST /`, half to `POST /batch` whose one
+ * item's length prefix also declares (almost) 64 MiB (the batch path splits items as they arrive).
+ */
 export function declaredLength(lab: Lab, scale: number): Promise<AttackReport> {
   const count = Math.max(10, Math.round(200 * scale));
+  const item = fieldOneHead(64 * MiB - 5).toString('latin1');
   return measured(lab, 'declared-length', async (server, halfway) => {
     const vmBefore = vmSizeOf(server.pid);
     const sockets: net.Socket[] = [];
     for (let i = 0; i < count; i++) {
       const s = await tlsConnectRaw(server.port, lab, attackerAddress(i, 50));
       if (!s) continue;
-      s.write(postHead(ATTACKER_USER, 64 * MiB) + 'x'.repeat(4096));
+      if (i % 2) s.write(postHead(ATTACKER_USER, 64 * MiB, '/batch') + item + 'x'.repeat(4091));
+      else s.write(postHead(ATTACKER_USER, 64 * MiB) + 'x'.repeat(4096));
       sockets.push(s);
     }
     await sleep(2000);
