@@ -154,6 +154,17 @@ test('the scan runs as the body arrives: a 64 MiB upload of `1a 00` is answered 
   peer.socket.destroy();
 });
 
+test('the scan runs as a batch arrives (items split as they come): a 64 MiB upload of `0a 00` to /batch is answered 413 after its first 64 KiB', async (t) => {
+  const { server } = await gatewayToRouter(t);
+  const peer = await rawConnect(server.port);
+  peer.socket.write(
+    `POST /batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/protobuf\r\nContent-Length: ${64 * 1024 * 1024}\r\n\r\n`,
+  );
+  peer.socket.write(repeated('0a 00', 64 * 1024));
+  assert.match(await receivedMatching(peer, /^HTTP\/1\.1 \d{3}/), /^HTTP\/1\.1 413/);
+  peer.socket.destroy();
+});
+
 test('the scan reaches into the message as the body arrives: a 64 MiB Media whose message is `12 00` repeated is answered 413 after its first 64 KiB', async (t) => {
   const { server } = await gatewayToRouter(t);
   const before = await scrape(server.url + '/metrics');
