@@ -24,7 +24,7 @@ import { MESSAGE_IDS_HEADER, parseMessageIds } from '../spool/index.js';
 import { DuplicateFilter } from './duplicates.js';
 import { forwardMedia, refusalOf, type ForwardContext, type Grant } from './forward.js';
 import { declaredLength, isProtobufContentType, readBodyInto, reply, type BodyResult } from './http-io.js';
-import { batchItems, bodyBuffer, type BatchBody, type BodySink } from './body-sinks.js';
+import { batchItems, bodyBuffer, ItemRefused, type BatchBody, type BodySink } from './body-sinks.js';
 import {
   answerClientErrors,
   applyConnectionBudget,
@@ -157,7 +157,7 @@ async function readAdmittedBody<T>(
     inspect: (c) => scanner.push(c),
     minBytesPerSecond: gw.limits.minBodyRate,
   });
-  return answerBodyFailure(req, res, read, what);
+  return answerBodyFailure(req, res, read, what, body.rescue);
 }
 
 /** The body, or undefined once the failure to read it is answered (or the connection cut). */
@@ -166,8 +166,11 @@ function answerBodyFailure<T>(
   res: http.ServerResponse,
   body: BodyResult<T>,
   what: string,
+  rescue?: (error: unknown) => T | undefined,
 ): T | undefined {
   if (body.kind === 'refused') {
+    const rescued = rescue?.(body.error);
+    if (rescued !== undefined) return rescued;
     if (!(body.error instanceof MessageDecodeError)) throw body.error;
     reply(req, res, refusalOf(body.error, what), { close: true });
     return undefined;
@@ -190,6 +193,8 @@ interface Body<T> {
   budget: FieldBudget;
   what: string;
   sink: (declared: number | undefined) => BodySink<T>;
+  /** what a refusal while reading still gives the handler (a batch: the items before a refused one) */
+  rescue?: (error: unknown) => T | undefined;
 }
 
 /**
@@ -260,10 +265,8 @@ function duplicateScope(gw: Gateway, req: http.IncomingMessage, grants: Grant[])
 }
 
 /**
- * The budget of a `POST /` body as it arrives: the Media's fields, and those of its message (the decoders
- * check the same again). A batch's items are not scanned this way: an item over a limit ends the batch
- * with that item's 413 after the items before it were forwarded, which an early refusal of the whole
- * request would change.
+ * The budget of a Media as it arrives (a `POST /` body, each item of a batch): its fields, and those of its
+ * message (the decoders check the same again).
  */
 function singleBudget(limits: ServerLimits): FieldBudget {
   const message = { what: 'Message', budget: messageBudget(limits) };
@@ -280,22 +283,37 @@ function postSingle(gw: Gateway): Handler {
   };
 }
 
-/** POST /batch: a MediaBatch, items in order, stopping at the first failure. */
+/**
+ * POST /batch: a MediaBatch, items in order, stopping at the first failure. Each item split from the body
+ * as it arrives is scanned against the POST / budget as it arrives too: an item over a limit stops the
+ * body there (a crafted 64 MiB item is refused after its first bytes), the items before it are forwarded,
+ * and the answer is the one a whole body would get: `{accepted, status: 413}`, then the connection closes.
+ */
 function postBatch(gw: Gateway): Handler {
-  const body: Body<BatchBody> = { budget: batchBudget(gw.limits), what: 'MediaBatch', sink: batchItems };
+  const itemBudget = singleBudget(gw.limits);
+  const body: Body<BatchBody> = {
+    budget: batchBudget(gw.limits),
+    what: 'MediaBatch',
+    sink: (declared) => batchItems(declared, () => new FieldScanner('Media', itemBudget)),
+    rescue: (e) =>
+      e instanceof ItemRefused && e.reason instanceof MessageDecodeError
+        ? { items: e.items, refused: e.reason }
+        : undefined,
+  };
   return async (req, res) => {
     const admitted = await admit(gw, req, res, body);
     if (!admitted) return;
     let items: Uint8Array[];
+    const b = admitted.body;
     try {
       // split as it arrived (each item in its own buffer), or kept whole when its framing was unusual
-      const b = admitted.body;
       items = 'items' in b ? b.items : decodeMediaBatch(b.body, gw.limits);
     } catch (err) {
       if (!(err instanceof MessageDecodeError)) throw err;
       reply(req, res, refusalOf(err, 'MediaBatch'));
       return;
     }
+    const refused = 'items' in b && b.refused instanceof MessageDecodeError ? b.refused : undefined;
     let accepted = 0;
     let status = 200;
     const forwardItem = itemForwarder(gw, req, items, admitted.grants, 'batch');
@@ -304,8 +322,11 @@ function postBatch(gw: Gateway): Handler {
       if (status !== 200) break;
       accepted++;
     }
+    if (refused && status === 200) status = refusalOf(refused, 'Media');
     reply(req, res, 200, {
       body: { contentType: 'application/json', text: formatBatchReply({ accepted, status }) },
+      // the rest of a refused body was never read
+      close: refused !== undefined,
     });
   };
 }

@@ -183,6 +183,32 @@ test('the scan reaches into the message as the body arrives: a 64 MiB Media whos
   assert.equal(delta(before, after, REFUSALS, { limit: 'routing_labels' }), 1);
 });
 
+test('a batch item is scanned as it arrives: after a good item, a 64 MiB item of `1a 00` gets {accepted: 1, status: 413} after its first 64 KiB, the good item forwarded', async (t) => {
+  const { server, reader } = await gatewayToRouter(t);
+  const before = await scrape(server.url + '/metrics');
+  const good = Buffer.from(frame([hex('01')]));
+  const crafted = 64 * 1024 * 1024 - 1024; // the whole body within max_body_size (64 MiB)
+  const head = Buffer.concat([
+    Buffer.from(fieldHeader(0x0a, good.length)),
+    good,
+    Buffer.from(fieldHeader(0x0a, crafted)),
+  ]);
+  const peer = await rawConnect(server.port);
+  peer.socket.write(
+    `POST /batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/protobuf\r\nContent-Length: ${head.length + crafted}\r\n\r\n`,
+  );
+  const got = nextMessage(reader);
+  peer.socket.write(Buffer.concat([head, repeated('1a 00', 64 * 1024)]));
+  const answer = await receivedMatching(peer, /\{[^}]*\}/);
+  assert.match(answer, /^HTTP\/1\.1 200/);
+  assert.match(answer, /Connection: close/i);
+  assert.deepEqual(JSON.parse(/\{[^}]*\}/.exec(answer)![0]), { accepted: 1, status: 413 });
+  assert.equal((await got).data.length, 1);
+  peer.socket.destroy();
+  const after = await scrape(server.url + '/metrics');
+  assert.equal(delta(before, after, REFUSALS, { limit: 'extra_frames' }), 1);
+});
+
 test('a nested budget: the inner fields are counted on any split of the body; an empty or other field is skipped', () => {
   const message = (labels: number) =>
     buildMessage({

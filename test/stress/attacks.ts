@@ -152,11 +152,10 @@ function nestedBody(pattern: string, size: number): Buffer {
 }
 
 /**
- * 64 MiB bodies of empty fields: `1a 00` repeated to `POST /` and `0a 00` repeated to `POST /batch`
- * (refused while they arrive), then the same fields one level down, inside one field that spans the
- * body: a Media whose message is `12 00` (empty routing labels) repeated, and a batch whose one item is
- * `1a 00` repeated. Those are only refused once the body is whole (the scan of a nested field runs when
- * its item is decoded), so they cost what any body of max_body_size costs; the figures show how much.
+ * 64 MiB bodies of empty fields: `1a 00` repeated to `POST /` and `0a 00` repeated to `POST /batch`,
+ * then the same fields one level down, inside one field that spans the body: a Media whose message is
+ * `12 00` (empty routing labels) repeated, and a batch whose one item is `1a 00` repeated (answered 200
+ * with that item's 413). All are refused while they arrive.
  */
 export function bodyAmplification(lab: Lab, scale: number): Promise<AttackReport> {
   const size = Math.max(1, Math.round(64 * scale)) * MiB;
