@@ -75,6 +75,26 @@ const TRANSPORT: Record<string, string> = {
 
 const KNOWN_CODES = new Set<string>(CERTIFICATE_REFUSAL_CODES);
 
+/** The reasons classified outside the tables above. */
+const OTHER_REASONS = [
+  'certificate_required',
+  'auth_refused',
+  'auth_forbidden',
+  'tls_handshake_failed',
+  'transport_error',
+] as const;
+
+/** Every `reason` a delivery failure can carry, documented in docs/errors.md (test/errors/documented.test.ts). */
+export const DELIVERY_FAILURE_REASONS: readonly string[] = [
+  ...new Set([
+    ...CERTIFICATE_REFUSAL_CODES,
+    ...Object.values(ALERTS),
+    ...Object.values(SERVER_TRUST),
+    ...Object.values(TRANSPORT),
+    ...OTHER_REASONS,
+  ]),
+];
+
 /**
  * The failure of one POST, or undefined when the server answered with something other than 401/403.
  * `presentsCertificate`: whether we offered a client certificate (a bare handshake-failure alert means
