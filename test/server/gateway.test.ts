@@ -1,7 +1,7 @@
 // The gateway server end to end: real HTTP on loopback in, real ZeroMQ sinks out (SavantReader on
 // sub/rep/router, raw zeromq sockets for the faults a well-behaved reader cannot produce). Every row
-// of the original server's status table (src/contract/http.ts), our 400 for content-less messages, the body limit, /health, /metrics,
-// concurrency and the POST /batch extension.
+// of the original server's status table (src/contract/http.ts), our 400 for content-less messages, the
+// body limit, /health, /metrics, concurrency and the POST /batch extension.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as zmq from 'zeromq';
