@@ -74,6 +74,27 @@ test('invalid topic and no message: error status on the span continuing the head
   await expectStore(otlp, noMessage.ctx.traceId, 'no_message', 400);
 });
 
+test('a message without content and a malformed message: 400 as error statuses', async (t) => {
+  const { otlp, server } = await tracedGateway(t);
+  // a Message with a protocol version ("0.2.0") and no content: the original panics here, we answer 400
+  const version = new Uint8Array([0x0a, 0x05, 0x30, 0x2e, 0x32, 0x2e, 0x30]);
+  const noContent = await postTraced(
+    server.url,
+    encodeMedia({ message: version, topic: enc.encode('cam'), data: [] }),
+  );
+  assert.equal(noContent.status, 400);
+  await expectStore(otlp, noContent.ctx.traceId, 'no_content', 400);
+
+  // field 1 as a length-delimited string longer than the bytes that follow: not a Message
+  const malformed = await postTraced(
+    server.url,
+    encodeMedia({ message: new Uint8Array([0x0a, 0x7f, 0x30]), topic: enc.encode('cam'), data: [] }),
+  );
+  assert.equal(malformed.status, 400);
+  const span = await expectStore(otlp, malformed.ctx.traceId, 'malformed', 400);
+  assert.equal(span.parentSpanId, malformed.ctx.spanId);
+});
+
 test('send timeout and ack timeout: 504 and 502 as error statuses', async (t) => {
   const otlp = await startOtlpReceiver(t);
   const telemetry = telemetryConfig(otlp.url, 'http_json', 's');
