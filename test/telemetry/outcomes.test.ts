@@ -74,7 +74,7 @@ test('invalid topic and no message: error status on the span continuing the head
   await expectStore(otlp, noMessage.ctx.traceId, 'no_message', 400);
 });
 
-test('a message without content and a malformed message: 400 as error statuses', async (t) => {
+test('no content, a malformed message and a decode limit: 400, 400 and 413 as error statuses', async (t) => {
   const { otlp, server } = await tracedGateway(t);
   // a Message with a protocol version ("0.2.0") and no content: the original panics here, we answer 400
   const version = new Uint8Array([0x0a, 0x05, 0x30, 0x2e, 0x32, 0x2e, 0x30]);
@@ -93,6 +93,15 @@ test('a message without content and a malformed message: 400 as error statuses',
   assert.equal(malformed.status, 400);
   const span = await expectStore(otlp, malformed.ctx.traceId, 'malformed', 400);
   assert.equal(span.parentSpanId, malformed.ctx.spanId);
+
+  // one routing label over the default limits.max_routing_labels (256): 413 before any label is decoded
+  const labels = Array.from({ length: 257 }, (_, i) => `l${i}`);
+  const overLimit = await postTraced(
+    server.url,
+    encodeMedia({ message: frame('cam', labels), topic: enc.encode('cam'), data: [] }),
+  );
+  assert.equal(overLimit.status, 413);
+  await expectStore(otlp, overLimit.ctx.traceId, 'decode_limit', 413);
 });
 
 test('send timeout and ack timeout: 504 and 502 as error statuses', async (t) => {
