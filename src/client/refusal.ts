@@ -7,6 +7,7 @@
 // HTTP answers other than 401/403 (5xx, ack timeouts, ...) are not classified here: the server took the
 // request, so they are per-message failures of src/client/sender.ts.
 import { CERTIFICATE_REFUSAL_CODES, type CertificateRefusalCode } from '../tls/refusal-answer.js';
+import { REFUSAL_STATUSES, STATUS } from '../contract/index.js';
 import { peerText } from '../util/index.js';
 import type { PostOutcome } from './http.js';
 
@@ -109,11 +110,15 @@ export function classifyFailure(
 }
 
 function classifyAnswer(status: number, body: string): DeliveryFailure | undefined {
-  if (status !== 401 && status !== 403) return undefined;
+  if (!REFUSAL_STATUSES.has(status)) return undefined;
   const detail = `HTTP ${status}${body ? ` ${peerText(body, 120)}` : ''}`;
   const code = errorCode(body);
   if (code && KNOWN_CODES.has(code)) return { reason: code, kind: 'certificate_refused', detail };
-  return { reason: status === 401 ? 'auth_refused' : 'auth_forbidden', kind: 'auth_refused', detail };
+  return {
+    reason: status === STATUS.refused ? 'auth_refused' : 'auth_forbidden',
+    kind: 'auth_refused',
+    detail,
+  };
 }
 
 /** The `error` member of a JSON object body, if there is one. */
