@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { readFile } from 'node:fs/promises';
 import { Etcd3 } from 'etcd3';
+import * as zmq from 'zeromq';
 import { makePki } from '../../src/pki/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import type { ServerConfig } from '../../src/config/types.js';
@@ -133,6 +134,25 @@ test('send timeout and ack timeout: 504 and 502 as error statuses', async (t) =>
   );
   assert.equal(ackTimeout.status, 502);
   await expectStore(otlp, ackTimeout.ctx.traceId, 'ack_timeout', 502);
+});
+
+test('a ZeroMQ send error: 500 as an error status (send_error)', async (t) => {
+  const otlp = await startOtlpReceiver(t);
+  const telemetry = telemetryConfig(otlp.url, 'http_binary', 's');
+  // raw socket answering the end-of-stream with something other than OK: a fault a Savant sink never makes
+  const ep = await tcp();
+  const wrong = new zmq.Router();
+  t.after(() => wrong.close());
+  await wrong.bind(ep);
+  void (async () => {
+    for await (const [rid] of wrong) await wrong.send([rid, 'NO']);
+  })().catch(() => undefined);
+  const server = await gateway(t, serverConfig(writerConfig(`dealer+connect:${ep}`), { telemetry }));
+  const eos = buildMessage({ content: 'end_of_stream', sourceId: 'cam' });
+  const r = await postTraced(server.url, encodeMedia({ message: eos, topic: enc.encode('cam'), data: [] }));
+  assert.equal(r.status, 500);
+  const span = await expectStore(otlp, r.ctx.traceId, 'send_error', 500);
+  assert.match(span.status.message, /ZeroMQ send failed/);
 });
 
 test('routing labels forbidden, identity and labels as attributes; refused credentials as rate-limited root spans', async (t) => {
