@@ -92,29 +92,31 @@ for (const protocol of ['http_binary', 'http_json'] as const) {
   }
 }
 
-test('jaeger format: uber-trace-id in propagated_context is continued and rewritten in the same format', async (t) => {
-  const otlp = await startOtlpReceiver(t);
-  const jaeger = { format: 'jaeger' as const };
-  const chain = await startChain(t, {
-    source: 'dealer',
-    sink: 'dealer',
-    transport: { mode: 'single', lanes: 1 },
-    client: { telemetry: telemetryConfig(otlp.url, 'http_binary', 'c', jaeger) },
-    server: { telemetry: telemetryConfig(otlp.url, 'http_binary', 's', jaeger) },
+for (const mode of ['single', 'batch'] as const) {
+  test(`jaeger format, ${mode}: uber-trace-id in propagated_context is continued and rewritten in the same format`, async (t) => {
+    const otlp = await startOtlpReceiver(t);
+    const jaeger = { format: 'jaeger' as const };
+    const chain = await startChain(t, {
+      source: 'dealer',
+      sink: 'dealer',
+      transport: { mode, lanes: 1 },
+      client: { telemetry: telemetryConfig(otlp.url, 'http_binary', 'c', jaeger) },
+      server: { telemetry: telemetryConfig(otlp.url, 'http_binary', 's', jaeger) },
+    });
+    const src = sourceContext();
+    const message = tracedMessage('cam', { 'uber-trace-id': `${src.traceId}:${src.spanId}:0:1` });
+    await chain.source.send(enc.encode('cam'), message, [], false);
+    const got = await nextMessage(chain.sink);
+    await otlp.waitFor((s) => byName(s, src.traceId, 'mg.server.store').length === 1, 'the server span');
+    const forward = byName(otlp.spans, src.traceId, 'mg.client.forward')[0];
+    const store = byName(otlp.spans, src.traceId, 'mg.server.store')[0];
+    assert.equal(forward.parentSpanId, src.spanId);
+    assert.equal(store.parentSpanId, forward.spanId);
+    const carrier = readPropagatedContext(got.message);
+    assert.equal(carrier['uber-trace-id'], `${src.traceId}:${store.spanId}:0:01`);
+    assert.equal(carrier.traceparent, undefined);
   });
-  const src = sourceContext();
-  const message = tracedMessage('cam', { 'uber-trace-id': `${src.traceId}:${src.spanId}:0:1` });
-  await chain.source.send(enc.encode('cam'), message, [], false);
-  const got = await nextMessage(chain.sink);
-  await otlp.waitFor((s) => byName(s, src.traceId, 'mg.server.store').length === 1, 'the server span');
-  const forward = byName(otlp.spans, src.traceId, 'mg.client.forward')[0];
-  const store = byName(otlp.spans, src.traceId, 'mg.server.store')[0];
-  assert.equal(forward.parentSpanId, src.spanId);
-  assert.equal(store.parentSpanId, forward.spanId);
-  const carrier = readPropagatedContext(got.message);
-  assert.equal(carrier['uber-trace-id'], `${src.traceId}:${store.spanId}:0:01`);
-  assert.equal(carrier.traceparent, undefined);
-});
+}
 
 test('sampling.ratio 0.5: both halves keep the same traces, chosen by trace id; a dropped trace is forwarded byte for byte', async (t) => {
   const otlp = await startOtlpReceiver(t);
