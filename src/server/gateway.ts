@@ -17,7 +17,7 @@ import { exportHalfFamilies, serverFamilies, startOpsListener, type OpsListener 
 import { serverNotLive, serverNotReady } from '../ops/server-probes.js';
 import { logger } from '../util/index.js';
 import { CleanupStack } from '../util/cleanup-stack.js';
-import { BATCH_ENDPOINT, formatBatchReply } from '../contract/http.js';
+import { BATCH_ENDPOINT, formatBatchReply, STATUS } from '../contract/http.js';
 import { closeServer as closeHttpServer, listen, urlHost } from '../util/listen.js';
 import { lowerHelperThreads } from '../util/thread-priority.js';
 import { MESSAGE_IDS_HEADER, parseMessageIds } from '../spool/index.js';
@@ -112,7 +112,11 @@ async function authenticate(gw: Gateway, req: http.IncomingMessage): Promise<Gra
   if (cfg.auth?.certificateIdentity) {
     const identity = peer?.ok ? peer.identity : undefined;
     if (!identity)
-      return { status: 401, check: 'certificate_identity', reason: 'no verified client certificate' };
+      return {
+        status: STATUS.refused,
+        check: 'certificate_identity',
+        reason: 'no verified client certificate',
+      };
     const d = await authenticator!.authenticateCertificate(identity);
     if (!d.ok) return { status: d.status, check: 'certificate_identity', reason: `HTTP ${d.status}` };
     grants.push(d);
@@ -176,7 +180,7 @@ function answerBodyFailure<T>(
     return undefined;
   }
   if (body.kind === 'too_large') {
-    reply(req, res, 413, { close: true });
+    reply(req, res, STATUS.tooLarge, { close: true });
     return undefined;
   }
   if (body.kind === 'stalled') connectionTimeoutsTotal.inc({ phase: 'body_progress' });
@@ -208,7 +212,7 @@ async function admit<T>(
   body: Body<T>,
 ): Promise<{ body: T; grants: Grant[] } | undefined> {
   if ((declaredLength(req) ?? 0) > gw.cfg.maxBodySize) {
-    reply(req, res, 413, { close: true });
+    reply(req, res, STATUS.tooLarge, { close: true });
     return undefined;
   }
   const auth = await authenticate(gw, req);
@@ -217,7 +221,7 @@ async function admit<T>(
     return undefined;
   }
   if (!isProtobufContentType(req.headers['content-type'])) {
-    reply(req, res, 400);
+    reply(req, res, STATUS.malformed);
     return undefined;
   }
   continueIfExpected(req, res);
@@ -315,15 +319,15 @@ function postBatch(gw: Gateway): Handler {
     }
     const refused = 'items' in b && b.refused instanceof MessageDecodeError ? b.refused : undefined;
     let accepted = 0;
-    let status = 200;
+    let status: number = STATUS.delivered;
     const forwardItem = itemForwarder(gw, req, items, admitted.grants, 'batch');
     for (let i = 0; i < items.length; i++) {
       status = await forwardItem(i);
-      if (status !== 200) break;
+      if (status !== STATUS.delivered) break;
       accepted++;
     }
-    if (refused && status === 200) status = refusalOf(refused, 'Media');
-    reply(req, res, 200, {
+    if (refused && status === STATUS.delivered) status = refusalOf(refused, 'Media');
+    reply(req, res, STATUS.delivered, {
       body: { contentType: 'application/json', text: formatBatchReply({ accepted, status }) },
       // the rest of a refused body was never read
       close: refused !== undefined,
@@ -395,7 +399,7 @@ async function createHttpServer(
   const listener = await createSecureListener(cfg.tls, handler, {
     server: { ...httpServerOptions(limits), handshakeTimeout: limits.tlsHandshakeTimeoutMs },
     onRefused: tracing
-      ? (reason, address) => tracing.rejected({ kind: 'tls_peer', reason, status: 401, address })
+      ? (reason, address) => tracing.rejected({ kind: 'tls_peer', reason, status: STATUS.refused, address })
       : undefined,
   });
   gw.listener = listener;
