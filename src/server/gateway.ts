@@ -161,6 +161,23 @@ async function readAdmittedBody<T>(
     inspect: (c) => scanner.push(c),
     minBytesPerSecond: gw.limits.minBodyRate,
   });
+  if (read.kind === 'refused' && read.error instanceof MessageDecodeError && body.traced) {
+    // refused while it arrived, so forwardMedia never saw it: its trace still gets the server span
+    const status = refusalOf(read.error, what);
+    gw.tracing
+      ?.items(
+        req,
+        1,
+        'single',
+      )(0)
+      ?.refused({
+        status,
+        code: status === STATUS.tooLarge ? 'decode_limit' : 'malformed',
+        description: `malformed ${what}: ${read.error.message}`,
+      });
+    reply(req, res, status, { close: true });
+    return undefined;
+  }
   return answerBodyFailure(req, res, read, what, body.rescue);
 }
 
@@ -197,6 +214,8 @@ interface Body<T> {
   budget: FieldBudget;
   what: string;
   sink: (declared: number | undefined) => BodySink<T>;
+  /** a refusal while reading gets the item's server span (POST /: the request is the item) */
+  traced?: boolean;
   /** what a refusal while reading still gives the handler (a batch: the items before a refused one) */
   rescue?: (error: unknown) => T | undefined;
 }
@@ -279,7 +298,12 @@ function singleBudget(limits: ServerLimits): FieldBudget {
 
 /** POST /: one Media. */
 function postSingle(gw: Gateway): Handler {
-  const body: Body<Buffer> = { budget: singleBudget(gw.limits), what: 'Media', sink: bodyBuffer };
+  const body: Body<Buffer> = {
+    budget: singleBudget(gw.limits),
+    what: 'Media',
+    sink: bodyBuffer,
+    traced: true,
+  };
   return async (req, res) => {
     const admitted = await admit(gw, req, res, body);
     if (!admitted) return;
