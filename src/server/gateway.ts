@@ -25,7 +25,7 @@ import { DuplicateFilter } from './duplicates.js';
 import { forwardMedia, refusalOf, type ForwardContext, type Grant } from './forward.js';
 import { declaredLength, isProtobufContentType, readBodyInto, reply, type BodyResult } from './http-io.js';
 import { batchItems, bodyBuffer, type BatchBody, type BodySink } from './body-sinks.js';
-import { StreamSession, streamRefusalsTotal } from './stream.js';
+import { StreamSession, streamRefusalsTotal, type StreamRefusalCode } from './stream.js';
 import { STREAM_ENDPOINT, STREAM_PROTOCOL } from '../contract/stream.js';
 import type { Duplex } from 'node:stream';
 import {
@@ -371,6 +371,8 @@ async function admitStream(
   if (req.method !== 'GET') return answerUpgrade(socket, 405, 'stream_upgrade_method', { Allow: 'GET' });
   if ((req.headers.upgrade ?? '').trim().toLowerCase() !== STREAM_PROTOCOL)
     return answerUpgrade(socket, 400, 'stream_upgrade_protocol');
+  // frames belong after the 101: bytes sent along with the request were not admitted when they were sent
+  if (head.length > 0) return answerUpgrade(socket, 400, 'stream_early_frame');
   const auth = await authenticate(gw, req);
   if (!Array.isArray(auth)) {
     gw.tracing?.rejected({
@@ -385,6 +387,8 @@ async function admitStream(
     return answerUpgrade(socket, auth.status, 'stream_upgrade_auth', headers);
   }
   if (socket.destroyed) return;
+  // the same for bytes that arrived while the request was being admitted
+  if (socket.readableLength > 0) return answerUpgrade(socket, 400, 'stream_early_frame');
   httpResponsesTotal.inc({ side: 'server', status: '101' });
   socket.write(
     `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${STREAM_PROTOCOL}\r\n\r\n`,
@@ -398,7 +402,6 @@ async function admitStream(
     onClose: () => gw.streams.delete(session),
   });
   gw.streams.add(session);
-  session.feed(head);
 }
 
 /** One batch frame of a stream: admitted again like a POST (revocation, quarantine), then forwarded. */

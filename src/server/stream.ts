@@ -46,14 +46,22 @@ export const streamBatchesTotal = family(
   }),
 );
 
-/** Stable codes of the stream's refusals (docs/errors.md). */
-export type StreamRefusalCode =
-  | 'stream_unknown_frame'
-  | 'stream_meta_too_large'
-  | 'stream_bad_meta'
-  | 'stream_frame_too_large'
-  | 'stream_body_refused'
-  | 'stream_batch_refused';
+/** Stable codes of the stream's refusals (docs/errors.md, "Stream refusals"), the label of streamRefusalsTotal. */
+export const STREAM_REFUSAL_CODES = [
+  'stream_upgrade_path',
+  'stream_upgrade_method',
+  'stream_upgrade_protocol',
+  'stream_upgrade_auth',
+  'stream_early_frame',
+  'stream_closing',
+  'stream_unknown_frame',
+  'stream_meta_too_large',
+  'stream_bad_meta',
+  'stream_frame_too_large',
+  'stream_body_refused',
+  'stream_batch_refused',
+] as const;
+export type StreamRefusalCode = (typeof STREAM_REFUSAL_CODES)[number];
 
 /** What a stream needs from the gateway for each batch. */
 export interface StreamBatchHandler {
@@ -112,11 +120,6 @@ export class StreamSession {
   shutdown(): void {
     this.draining = true;
     if (!this.busy) this.close();
-  }
-
-  /** Feeds bytes that came with the upgrade request (`head`). */
-  feed(head: Buffer): void {
-    if (head.length > 0) this.onData(head);
   }
 
   private onData(chunk: Buffer): void {

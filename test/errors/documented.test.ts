@@ -10,6 +10,7 @@ import { REJECT_REASONS } from '../../src/trust/verify.js';
 import { CERTIFICATE_REFUSAL_CODES } from '../../src/tls/refusal-answer.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { SpoolError } from '../../src/spool/spool.js';
+import { STREAM_REFUSAL_CODES } from '../../src/server/stream.js';
 
 const docs = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
 const groups: Record<string, readonly string[]> = {
@@ -17,6 +18,7 @@ const groups: Record<string, readonly string[]> = {
   'trust directory problems': PROBLEM_CODES,
   'TLS rejection reasons': REJECT_REASONS,
   'certificate refusal codes': CERTIFICATE_REFUSAL_CODES,
+  'stream refusal codes': STREAM_REFUSAL_CODES,
 };
 
 for (const [group, codes] of Object.entries(groups)) {
