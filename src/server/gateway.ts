@@ -322,7 +322,7 @@ async function forwardBatch(
 function answerUpgrade(
   socket: Duplex,
   status: number,
-  code: string,
+  code: StreamRefusalCode,
   headers: Record<string, string> = {},
 ): void {
   streamRefusalsTotal.inc({ code });
