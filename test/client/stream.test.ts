@@ -16,6 +16,7 @@ import type { ServerTlsConfig } from '../../src/config/types.js';
 import { streamFallbacksTotal } from '../../src/client/stream.js';
 import { streamBatchesTotal } from '../../src/server/stream.js';
 import { buildLabPki, type LabPki } from '../helpers/openssl-pki.js';
+import { buildMessage } from '../../src/savant/message.js';
 import { gatewayToRouter, nextMessage } from '../server/fixtures.js';
 import { clientSetup, range, runClient, sendNumbered, source, waitUntil } from './fixtures.js';
 
@@ -74,6 +75,22 @@ test('stream over mTLS: every message of every topic arrives in order, by stream
   await waitUntil(() => client.stats().delivered === 90, 'all delivered');
   assert.equal(client.stats().retries, 0);
   assert.ok((await batches()) > before, 'the batches went over the stream');
+});
+
+test('stream: batches over 1 MiB (written chunk by chunk) arrive byte for byte, in order', async (t) => {
+  const { server, reader } = await gatewayToRouter(t);
+  const { cfg, endpoint } = await clientSetup(t, server.url, { transport: { mode: 'auto', lanes: 1 } });
+  const before = await batches();
+  const client = await runClient(t, cfg);
+  const dealer = await source(t, 'dealer', endpoint);
+  const frame = (i: number) => Buffer.alloc(700 * 1024 + i, i + 1);
+  const message = buildMessage({ content: 'video_frame', sourceId: 'cam1' });
+  for (let i = 0; i < 6; i++) await dealer.send(Buffer.from('cam1'), message, [frame(i)], false);
+  for (let i = 0; i < 6; i++)
+    assert.ok(Buffer.from((await nextMessage(reader)).data[0]).equals(frame(i)), `frame ${i}`);
+  await waitUntil(() => client.stats().delivered === 6, 'all delivered');
+  assert.equal(client.stats().retries, 0);
+  assert.ok((await batches()) > before);
 });
 
 test('stream: a server with the stream off gets POST /batch, automatically', async (t) => {
