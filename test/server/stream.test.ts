@@ -24,6 +24,7 @@ import { buildMessage } from '../../src/savant/message.js';
 import { encodeMedia, encodeMediaBatch } from '../../src/savant/media.js';
 import { formatMessageIds } from '../../src/spool/identity.js';
 import { streamRefusalsTotal } from '../../src/server/stream.js';
+import { connectionTimeoutsTotal } from '../../src/limits/index.js';
 import { buildLabPki, type ClientName, type LabPki, type Leaf } from '../helpers/openssl-pki.js';
 import { startEtcd } from '../helpers/etcd.js';
 import { VECTORS, basic, basicConfig } from '../helpers/basic-auth.js';
@@ -314,7 +315,7 @@ test('stream: a CRL rewrite revoking the client cuts its open stream', async (t)
   assert.ok(Date.now() - t0 < 10_000, `closed after ${Date.now() - t0} ms`);
 });
 
-test('stream: Basic auth: missing or wrong credentials refused at the upgrade; routing labels checked per item', async (t) => {
+test('stream: Basic auth: missing, wrong or quarantined credentials refused at the upgrade; routing labels checked per item', async (t) => {
   const etcd = await startEtcd(t);
   const kv = new Etcd3({ hosts: etcd.url });
   t.after(() => kv.close());
@@ -323,7 +324,7 @@ test('stream: Basic auth: missing or wrong credentials refused at the upgrade; r
     .value(JSON.stringify({ password_hash: VECTORS.password1, allowed_routing_labels: { set: 'cam' } }));
   const { server, reader } = await gatewayToRouter(t, {
     tls: mtls(trustDir().dir),
-    auth: { basic: basicConfig(etcd) },
+    auth: { basic: basicConfig(etcd, { quarantine: { failedAttemptLimit: 2, periodMs: 60_000 } }) },
   });
   const none = await (await RawStream.connect(server.url, lab.clients.good)).upgrade();
   assert.equal(none.status, 401);
@@ -344,4 +345,46 @@ test('stream: Basic auth: missing or wrong credentials refused at the upgrade; r
   assert.equal((await s.frame()).text, '{"accepted":1,"status":200}');
   assert.equal(Buffer.from((await nextMessage(reader)).data[0]).toString(), '2');
   s.socket.end();
+  const open2 = await RawStream.connect(server.url, lab.clients.good);
+  assert.equal(
+    (await open2.upgrade({ headers: [`Authorization: ${basic('user1', 'password1')}`] })).status,
+    101,
+  );
+  // two wrong passwords in a row quarantine user1 from this address: then even the right one is refused
+  for (const attempt of ['nope2', 'nope3']) {
+    const r = await (
+      await RawStream.connect(server.url, lab.clients.good)
+    ).upgrade({ headers: [`Authorization: ${basic('user1', attempt)}`] });
+    assert.equal(r.status, 401);
+  }
+  const quarantined = await (
+    await RawStream.connect(server.url, lab.clients.good)
+  ).upgrade({ headers: [`Authorization: ${basic('user1', 'password1')}`] });
+  assert.equal(quarantined.status, 401, 'quarantined');
+  // and every batch is admitted again: the stream opened before the quarantine is refused and closed
+  const refusedBefore = await refusals('stream_batch_refused');
+  open2.batch([item(3, ['cam'])]);
+  assert.deepEqual(await open2.frame(), { type: FRAME.reply, status: 401, text: '' });
+  await open2.closed;
+  assert.equal(await refusals('stream_batch_refused'), refusedBefore + 1);
+});
+
+test('stream: its own timeouts: idle between frames, progress inside one', async (t) => {
+  const { server } = await gatewayToRouter(t, {
+    tls: mtls(trustDir().dir),
+    limits: { ...DEFAULT_SERVER_LIMITS, idleTimeoutMs: 300, bodyProgressTimeoutMs: 300 },
+  });
+  const timeouts = async (phase: string) =>
+    (await connectionTimeoutsTotal.get()).values.find((v) => v.labels.phase === phase)?.value ?? 0;
+  const idleBefore = await timeouts('idle');
+  const idle = await open(server.url);
+  await idle.closed;
+  assert.equal(await timeouts('idle'), idleBefore + 1);
+
+  const stalledBefore = await timeouts('body_progress');
+  const stalled = await open(server.url);
+  const body = Buffer.from(encodeMediaBatch([item(0)]));
+  stalled.socket.write(Buffer.concat([frameHeader(FRAME.batch, 0, body.length), body.subarray(0, 4)]));
+  await stalled.closed;
+  assert.equal(await timeouts('body_progress'), stalledBefore + 1);
 });
