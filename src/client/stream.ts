@@ -96,7 +96,12 @@ export class LaneStream {
     signal?: AbortSignal,
   ): Promise<StreamOutcome> {
     if (this.failure) return Promise.resolve({ kind: 'transport_error', error: this.failure });
-    if (this.pending) throw new Error('LaneStream: one batch at a time');
+    // one lane, one stream, one batch at a time (./http.ts keys streams by lane); never reached otherwise
+    if (this.pending)
+      return Promise.resolve({
+        kind: 'transport_error',
+        error: new StreamError('STREAM_BUSY', 'a batch is already in flight on this stream'),
+      });
     return new Promise((resolve) => {
       const p: Pending = {
         resolve,

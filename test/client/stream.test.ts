@@ -93,6 +93,29 @@ test('stream: batches over 1 MiB (written chunk by chunk) arrive byte for byte, 
   assert.ok((await batches()) > before);
 });
 
+test(
+  'stream with several servers (urls): each lane has its own stream, all lanes in parallel',
+  { timeout: 120_000 },
+  async (t) => {
+    const { server, reader } = await gatewayToRouter(t);
+    const other = await gatewayToRouter(t);
+    const { cfg, endpoint } = await clientSetup(t, server.url, { transport: { mode: 'auto', lanes: 4 } });
+    cfg.urls = [server.url, other.server.url];
+    const client = await runClient(t, cfg);
+    const dealer = await source(t, 'dealer', endpoint);
+    const topics = ['cam-a', 'cam-b', 'cam-c', 'cam-d', 'cam-e', 'cam-f'];
+    for (const seq of range(20)) for (const tp of topics) await sendNumbered(dealer, tp, seq);
+    const got = new Map<string, string[]>(topics.map((tp) => [tp, []]));
+    for (let i = 0; i < 120; i++) {
+      const m = await nextMessage(reader);
+      got.get(m.topic.toString())!.push(Buffer.from(m.data[0]).toString());
+    }
+    for (const tp of topics) assert.deepEqual(got.get(tp), range(20), `topic ${tp}`);
+    await waitUntil(() => client.stats().delivered === 120, 'all delivered');
+    assert.equal(client.stats().retries, 0);
+  },
+);
+
 test('stream: a server with the stream off gets POST /batch, automatically', async (t) => {
   const { server, reader } = await gatewayToRouter(t, { stream: false });
   const { cfg, endpoint } = await clientSetup(t, server.url, { transport: { mode: 'auto', lanes: 2 } });
