@@ -25,7 +25,7 @@ import { connectionTimeoutsTotal } from '../limits/index.js';
 import { family } from '../metrics/index.js';
 import { FieldScanner, type FieldBudget } from '../savant/field-scan.js';
 import { MessageDecodeError } from '../savant/message.js';
-import { batchItems, type BatchBody, type BodySink } from './body-sinks.js';
+import { batchItems, type BatchBody, type BodySink, type ItemScan } from './body-sinks.js';
 
 export const streamRefusalsTotal = family(
   'server',
@@ -66,13 +66,20 @@ export type StreamRefusalCode = (typeof STREAM_REFUSAL_CODES)[number];
 /** What a stream needs from the gateway for each batch. */
 export interface StreamBatchHandler {
   /** the POST /batch answer for these items: status and body text */
-  (headers: Record<string, string>, body: BatchBody): Promise<{ status: number; text: string }>;
+  (
+    headers: Record<string, string>,
+    body: BatchBody,
+  ): Promise<{ status: number; text: string; close?: boolean }>;
 }
 
 export interface StreamOptions {
   limits: Readonly<ServerLimits>;
   maxBodySize: number;
   budget: FieldBudget;
+  /** each item's scan as it arrives (POST /batch's, body-sinks.ts) */
+  itemScan?: () => ItemScan;
+  /** what an item refused while it arrived still gives the batch: the items before it (POST /batch's) */
+  rescue(e: unknown): BatchBody | undefined;
   batch: StreamBatchHandler;
   /** how a body refused while it arrived is answered (the POST's status for the same error) */
   refusalOf(err: MessageDecodeError): number;
@@ -99,6 +106,8 @@ export class StreamSession {
   private rest?: Buffer;
   private busy = false;
   private draining = false;
+  /** an item was refused inside the frame: the rest of it is unread, so the stream ends after the reply */
+  private closeAfterBatch = false;
   private closed = false;
   private timer?: NodeJS.Timeout;
   private timerPhase?: 'idle' | 'body_progress';
@@ -161,7 +170,16 @@ export class StreamSession {
       this.refuse('stream_body_refused', replyFrame(this.opts.refusalOf(err), ''));
       return n;
     }
-    s.sink.add(piece);
+    try {
+      s.sink.add(piece);
+    } catch (err) {
+      // an item over a POST / limit: the items before it are forwarded, answered, then the stream closes
+      const rescued = this.opts.rescue(err);
+      if (!rescued) throw err;
+      this.closeAfterBatch = true;
+      this.runBatch(s.meta, rescued);
+      return n;
+    }
     s.length += n;
     if (s.length === s.frame.bodyLength) this.onBody(s.meta, s.sink);
     return n;
@@ -184,7 +202,7 @@ export class StreamSession {
       kind: 'body',
       frame,
       meta,
-      sink: batchItems(frame.bodyLength),
+      sink: batchItems(frame.bodyLength, this.opts.itemScan),
       scanner: new FieldScanner('MediaBatch', this.opts.budget),
       length: 0,
     };
@@ -192,17 +210,25 @@ export class StreamSession {
   }
 
   private onBody(meta: Record<string, string>, sink: BodySink<BatchBody>): void {
+    this.runBatch(meta, sink.take());
+  }
+
+  private runBatch(meta: Record<string, string>, body: BatchBody): void {
     this.state = { kind: 'header', bytes: [], length: 0 };
     this.busy = true;
     this.socket.pause();
     this.disarm();
     streamBatchesTotal.inc();
     this.opts
-      .batch(meta, sink.take())
+      .batch(meta, body)
       .then(
-        ({ status, text }) => {
+        ({ status, text, close }) => {
           if (this.closed) return;
           this.socket.write(replyFrame(status, text));
+          if (close || this.closeAfterBatch) {
+            streamRefusalsTotal.inc({ code: 'stream_body_refused' });
+            return this.close();
+          }
           // refused as a whole request (credentials, certificate): answered, then closed like the POST
           if (status === 401 || status === 403 || status === 429) {
             streamRefusalsTotal.inc({ code: 'stream_batch_refused' });
