@@ -388,3 +388,20 @@ test('stream: its own timeouts: idle between frames, progress inside one', async
   await stalled.closed;
   assert.equal(await timeouts('body_progress'), stalledBefore + 1);
 });
+
+test('stream: an item over a POST / limit stops the frame: the items before it are forwarded, then the stream closes', async (t) => {
+  const { server, reader } = await gatewayToRouter(t, {
+    tls: mtls(trustDir().dir),
+    limits: { ...DEFAULT_SERVER_LIMITS, maxExtraFrames: 2 },
+  });
+  const s = await open(server.url);
+  const tooMany = encodeMedia({
+    message: buildMessage({ content: 'video_frame', sourceId: 'cam1' }),
+    topic: new TextEncoder().encode('cam1'),
+    data: [Buffer.from('a'), Buffer.from('b'), Buffer.from('c')],
+  });
+  s.batch([item(0), tooMany, item(2)]);
+  assert.deepEqual(await s.frame(), { type: FRAME.reply, status: 200, text: '{"accepted":1,"status":413}' });
+  await s.closed;
+  assert.equal(Buffer.from((await nextMessage(reader)).data[0]).toString(), '0');
+});
