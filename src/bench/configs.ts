@@ -53,6 +53,8 @@ export function serverConfig(opts: {
 export interface ClientTransportSettings {
   mode: 'auto' | 'single' | 'batch';
   lanes: number;
+  /** false: batches by POST /batch, never over the upgraded stream (`mtls-batch`) */
+  stream?: boolean;
 }
 
 export function clientConfig(opts: {
@@ -86,6 +88,7 @@ export function clientConfig(opts: {
       lanes: opts.settings.lanes,
       max_batch_messages: 256,
       max_batch_bytes: 8 * 1024 * 1024,
+      ...(opts.settings.stream === false ? { stream: false } : {}),
     },
     dead_letter_dir: opts.deadLetterDir,
   };

@@ -8,6 +8,7 @@ export const ALL_MODES = [
   'http',
   'https',
   'mtls',
+  'mtls-batch',
   'mtls-spool',
   'mtls-spool-always',
 ] as const;
@@ -51,9 +52,10 @@ Throughput and latency of the gateway on loopback: a Savant source (ZeroMQ deale
 Options:
   --seconds N         seconds of sending per run (default 4)
   --sizes LIST        extra-frame sizes, e.g. 1k,64k,1m or bytes (default 1k,64k,1m)
-  --modes LIST        direct,one-in-flight,http,https,mtls,mtls-spool,mtls-spool-always (default:
-                      all); the spool modes are mtls with a client spool (sync "periodic", the
-                      default, or "always") and are reported as a share of mtls
+  --modes LIST        direct,one-in-flight,http,https,mtls,mtls-batch,mtls-spool,mtls-spool-always
+                      (default: all); mtls-batch is mtls with the stream off (POST /batch); the
+                      spool modes are mtls with a client spool (sync "periodic", the default, or
+                      "always") and are reported as a share of mtls
   --streams N         number of topics sent interleaved (default 4)
   --rate N            fixed total messages/s in the matrix runs (default: as fast as possible)
   --slow-sink MS      the sink sleeps MS per message in the matrix runs (back-pressure)

@@ -162,6 +162,7 @@ const COLORS: Record<string, string> = {
   http: '#2ca02c',
   https: '#1f77b4',
   mtls: '#9467bd',
+  'mtls-batch': '#17becf',
   'mtls-spool': '#8c564b',
   'mtls-spool-always': '#e377c2',
 };

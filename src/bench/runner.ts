@@ -176,7 +176,7 @@ export function needsPki(runs: RunSpec[]): boolean {
 /** `one-in-flight` is the original's design (one POST / at a time) over mutual TLS, the figure it is compared with. */
 export function transportOf(mode: BenchMode): Transport | null {
   if (mode === 'direct') return null;
-  return mode === 'one-in-flight' || mode.startsWith('mtls-spool') ? 'mtls' : (mode as Transport);
+  return mode === 'one-in-flight' || mode.startsWith('mtls-') ? 'mtls' : (mode as Transport);
 }
 
 /** The spool sync setting of a spool mode (`mtls-spool` runs the default, "periodic"), or no spool. */
@@ -185,7 +185,8 @@ export function spoolSyncOf(mode: BenchMode): 'always' | 'periodic' | undefined 
 }
 
 function clientSettings(mode: BenchMode): ClientTransportSettings {
-  return mode === 'one-in-flight' ? { mode: 'single', lanes: 1 } : { mode: 'auto', lanes: 4 };
+  if (mode === 'one-in-flight') return { mode: 'single', lanes: 1 };
+  return mode === 'mtls-batch' ? { mode: 'auto', lanes: 4, stream: false } : { mode: 'auto', lanes: 4 };
 }
 
 export interface RunContext {

@@ -257,6 +257,8 @@ function tailTargets(results: RunResult[]): TargetResult[] {
 /** mtls 1 MiB as fast as possible against the floor's two bounds. */
 function saturationTargets(results: RunResult[], floor: FloorResult | null): TargetResult[] {
   const m = matrixRun(results, 'mtls', 1024 * 1024);
+  // the same run by POST /batch (`mtls-batch`), when it ran: what the stream changed
+  const batch = matrixRun(results, 'mtls-batch', 1024 * 1024);
   const line = (
     id: 'saturation-http' | 'saturation-tls',
     what: string,
@@ -275,7 +277,8 @@ function saturationTargets(results: RunResult[], floor: FloorResult | null): Tar
       detail:
         share === null
           ? 'needs the mtls 1 MiB run and the floor (--extras floor)'
-          : `${fmt(m!.mbPerS)} vs ${fmt(bound!)} MB/s`,
+          : `${fmt(m!.mbPerS)} vs ${fmt(bound!)} MB/s` +
+            (batch ? `; mtls-batch ${fmt(batch.mbPerS)} MB/s = ${fmt((100 * batch.mbPerS) / bound!)}%` : ''),
     };
   };
   return [

@@ -8,6 +8,11 @@ import tls from 'node:tls';
 import { Pool } from 'undici';
 import type { ChunkedBody } from '../savant/index.js';
 import { clientTransportErrorsTotal, httpResponsesTotal, requestDuration } from '../metrics/index.js';
+import { STREAM_ENDPOINT } from '../contract/stream.js';
+import { logger } from '../util/index.js';
+import { LaneStream, streamFallbacksTotal } from './stream.js';
+
+const log = logger('media_gateway::client');
 
 export type PostTarget = 'single' | 'batch';
 
@@ -51,11 +56,71 @@ export interface PostingHttp {
   close(): Promise<void>;
 }
 
-/** POST / stays the configured URL's path; the batch endpoint sits next to it (`<path>/batch`). */
-export function targetPaths(url: URL): Record<PostTarget, string> {
+/**
+ * POST / stays the configured URL's path; the batch endpoint sits next to it (`<path>/batch`), and so does
+ * the stream's upgrade (`<path>/stream`).
+ */
+export function targetPaths(url: URL): Record<PostTarget | 'stream', string> {
   const single = url.pathname + url.search;
   const dir = url.pathname.endsWith('/') ? url.pathname : `${url.pathname}/`;
-  return { single, batch: `${dir}${BATCH_ENDPOINT}${url.search}` };
+  return {
+    single,
+    batch: `${dir}${BATCH_ENDPOINT}${url.search}`,
+    stream: `${dir}${STREAM_ENDPOINT}${url.search}`,
+  };
+}
+
+/**
+ * How long batches go by POST /batch after the server answered the upgrade with anything but 101 (a server
+ * without the stream: ours with `stream: false`, an older one, the original), before it is asked again.
+ */
+export const STREAM_REFUSED_RETRY_MS = 10 * 60_000;
+/** The same after an upgrade that failed on the connection (server down, reset): the POST says more. */
+export const STREAM_FAILED_RETRY_MS = 5_000;
+
+/** Batches over one upgraded stream per lane (./stream.ts), POST /batch while the server has none. */
+class LaneStreams {
+  private readonly streams = new Map<number, LaneStream>();
+  private retryAt = 0;
+  private fallbackLogged = false;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly path: string,
+    private readonly headers: Record<string, string>,
+    private readonly origin: string,
+  ) {}
+
+  /** The lane's stream, opened when needed; undefined: use POST /batch this time. */
+  async get(lane: number, signal?: AbortSignal): Promise<LaneStream | undefined> {
+    const open = this.streams.get(lane);
+    if (open?.alive) return open;
+    this.streams.delete(lane);
+    if (Date.now() < this.retryAt || signal?.aborted) return undefined;
+    try {
+      const s = await LaneStream.open(this.pool, this.path, this.headers, signal);
+      this.streams.set(lane, s);
+      this.fallbackLogged = false;
+      return s;
+    } catch (err) {
+      const refused = /bad upgrade/i.test((err as Error).message);
+      this.retryAt = Date.now() + (refused ? STREAM_REFUSED_RETRY_MS : STREAM_FAILED_RETRY_MS);
+      streamFallbacksTotal.inc({ reason: refused ? 'refused' : 'failed' });
+      if (refused && !this.fallbackLogged) {
+        this.fallbackLogged = true;
+        log.info(
+          { server: this.origin, retryInMs: STREAM_REFUSED_RETRY_MS },
+          'server offers no stream; batches go by POST /batch',
+        );
+      }
+      return undefined;
+    }
+  }
+
+  close(): void {
+    for (const s of this.streams.values()) s.close();
+    this.streams.clear();
+  }
 }
 
 export class GatewayHttp {
@@ -63,6 +128,8 @@ export class GatewayHttp {
     private readonly pool: Pool,
     private readonly paths: Record<PostTarget, string>,
     private readonly headers: Record<string, string>,
+    private readonly timeoutMs: number,
+    private readonly streams?: LaneStreams,
   ) {}
 
   /** `serverUrl`: one of the configured servers (default the only one, `url`). */
@@ -91,7 +158,17 @@ export class GatewayHttp {
         ...(url.protocol === 'https:' ? await tlsConnectOptions(cfg) : {}),
       },
     });
-    return new GatewayHttp(pool, targetPaths(url), headers);
+    const paths = targetPaths(url);
+    const streams =
+      cfg.transport.stream === false
+        ? undefined
+        : new LaneStreams(
+            pool,
+            paths.stream,
+            headers.authorization ? { authorization: headers.authorization } : {},
+            url.origin,
+          );
+    return new GatewayHttp(pool, paths, headers, timeout, streams);
   }
 
   /**
@@ -103,8 +180,10 @@ export class GatewayHttp {
     body: ChunkedBody,
     signal?: AbortSignal,
     extraHeaders?: Record<string, string>,
-    _lane?: number,
+    lane = 0,
   ): Promise<PostOutcome> {
+    const stream = target === 'batch' ? await this.streams?.get(lane, signal) : undefined;
+    if (stream) return this.sendOnStream(stream, body, signal, extraHeaders);
     const stopTimer = requestDuration.startTimer({ side: 'client' });
     try {
       const payload = requestBody(body);
@@ -132,7 +211,23 @@ export class GatewayHttp {
     }
   }
 
+  /** One batch over the lane's stream, measured and counted like the POST it replaces. */
+  private async sendOnStream(
+    stream: LaneStream,
+    body: ChunkedBody,
+    signal?: AbortSignal,
+    extraHeaders?: Record<string, string>,
+  ): Promise<PostOutcome> {
+    const stopTimer = requestDuration.startTimer({ side: 'client' });
+    const out = await stream.send(extraHeaders, body, this.timeoutMs, signal);
+    stopTimer();
+    if (out.kind === 'response') httpResponsesTotal.inc({ side: 'client', status: String(out.status) });
+    else clientTransportErrorsTotal.inc({ code: errorCode(out.error) });
+    return out;
+  }
+
   async close(): Promise<void> {
+    this.streams?.close();
     // destroy, not close: close() would wait for requests that a shutdown has already given up on.
     await this.pool.destroy();
   }

@@ -68,7 +68,7 @@ export class ServerSet implements PostingHttp {
     lane = 0,
   ): Promise<PostOutcome> {
     const at = this.serverOf(lane);
-    const out = await this.servers[at].http.post(target, body, signal, headers);
+    const out = await this.servers[at].http.post(target, body, signal, headers, lane);
     if (isServerFailure(out) && !signal?.aborted) this.moveAway(lane, at, out);
     return out;
   }

@@ -17,6 +17,7 @@ import {
   taggedEnum,
   u16,
   u32,
+  bool,
   type Node,
   type ObjectReader,
 } from './fields.js';
@@ -251,6 +252,7 @@ function transport(n: Node): ClientConfig['transport'] {
     maxBatchBytes: o.optional('max_batch_bytes', positive) ?? DEFAULT_TRANSPORT.maxBatchBytes,
     requestTimeoutMs:
       o.optional('request_timeout', duration({ minMs: 100 })) ?? DEFAULT_TRANSPORT.requestTimeoutMs,
+    stream: o.optional('stream', bool),
   };
   o.done();
   return config;

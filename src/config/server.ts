@@ -62,6 +62,7 @@ function readServer(root: Node, opts: ParseOptions): LoadedServerConfig {
     limits: top.optional('limits', serverLimits) ?? { ...DEFAULT_SERVER_LIMITS },
     proxyProtocol: top.optional('proxy_protocol', proxyProtocol),
     telemetry: top.optional('telemetry', telemetry),
+    stream: top.optional('stream', bool),
   };
   top.done();
   checkOpsAddress(top, config);

@@ -220,6 +220,8 @@ export interface ServerConfig {
   proxyProtocol?: ProxyProtocolConfig;
   /** OpenTelemetry tracing (docs/tracing.md) */
   telemetry?: TelemetryConfig;
+  /** accept our client's upgraded stream (`GET /stream`, src/server/stream.ts); absent = true */
+  stream?: boolean;
 }
 
 export interface ProxyProtocolConfig {
@@ -273,6 +275,8 @@ export interface ClientConfig {
      * so a frozen server is left (`urls`) within a bound; default DEFAULT_REQUEST_TIMEOUT_MS
      */
     requestTimeoutMs?: number;
+    /** batches over an upgraded stream when the server offers it (src/client/stream.ts); absent = true */
+    stream?: boolean;
   };
   ops?: OpsConfig;
   /** durable store-and-forward (docs/spool.md) */

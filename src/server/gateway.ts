@@ -25,6 +25,9 @@ import { DuplicateFilter } from './duplicates.js';
 import { forwardMedia, refusalOf, type ForwardContext, type Grant } from './forward.js';
 import { declaredLength, isProtobufContentType, readBodyInto, reply, type BodyResult } from './http-io.js';
 import { batchItems, bodyBuffer, ItemRefused, type BatchBody, type BodySink } from './body-sinks.js';
+import { StreamSession, streamRefusalsTotal, type StreamRefusalCode } from './stream.js';
+import { STREAM_ENDPOINT, STREAM_PROTOCOL } from '../contract/stream.js';
+import type { Duplex } from 'node:stream';
 import {
   answerClientErrors,
   applyConnectionBudget,
@@ -86,6 +89,8 @@ interface Gateway {
   listener?: SecureListener;
   duplicates: DuplicateFilter;
   closing: boolean;
+  /** the open upgraded streams (./stream.ts), ended on close: the HTTP server does not track them */
+  streams: Set<StreamSession>;
 }
 
 /**
@@ -166,7 +171,7 @@ async function readAdmittedBody<T>(
     const status = refusalOf(read.error, what);
     gw.tracing
       ?.items(
-        req,
+        req.headers,
         1,
         'single',
       )(0)
@@ -258,12 +263,14 @@ function itemForwarder(
   items: Uint8Array[],
   grants: Grant[],
   target: 'single' | 'batch',
+  /** the per-item headers: the request's, or a stream batch's meta block (./stream.ts) */
+  headers: http.IncomingHttpHeaders = req.headers,
 ): (i: number) => Promise<number> {
   // at most as many names as the body has items: a short range must not expand into a huge list first
-  const ids = parseMessageIds(req.headers[MESSAGE_IDS_HEADER], Math.min(items.length, MAX_NAMED_ITEMS));
+  const ids = parseMessageIds(headers[MESSAGE_IDS_HEADER], Math.min(items.length, MAX_NAMED_ITEMS));
   const named = ids && ids.seqs.length === items.length ? ids : undefined;
   const scope = duplicateScope(gw, req, grants);
-  const traces = gw.tracing?.items(req, items.length, target);
+  const traces = gw.tracing?.items(headers, items.length, target);
   const forward = (i: number) => forwardMedia(gw.forward, items[i], grants, traces?.(i));
   return (i: number): Promise<number> => {
     if (!named) return forward(i);
@@ -323,40 +330,172 @@ function postBatch(gw: Gateway): Handler {
     budget: batchBudget(gw.limits),
     what: 'MediaBatch',
     sink: (declared) => batchItems(declared, () => new FieldScanner('Media', itemBudget)),
-    rescue: (e) =>
-      e instanceof ItemRefused && e.reason instanceof MessageDecodeError
-        ? { items: e.items, refused: e.reason }
-        : undefined,
+    rescue: rescueBatch,
   };
   return async (req, res) => {
     const admitted = await admit(gw, req, res, body);
     if (!admitted) return;
-    let items: Uint8Array[];
-    const b = admitted.body;
-    try {
-      // split as it arrived (each item in its own buffer), or kept whole when its framing was unusual
-      items = 'items' in b ? b.items : decodeMediaBatch(b.body, gw.limits);
-    } catch (err) {
-      if (!(err instanceof MessageDecodeError)) throw err;
-      reply(req, res, refusalOf(err, 'MediaBatch'));
-      return;
-    }
-    const refused = 'items' in b && b.refused instanceof MessageDecodeError ? b.refused : undefined;
-    let accepted = 0;
-    let status: number = STATUS.delivered;
-    const forwardItem = itemForwarder(gw, req, items, admitted.grants, 'batch');
-    for (let i = 0; i < items.length; i++) {
-      status = await forwardItem(i);
-      if (status !== STATUS.delivered) break;
-      accepted++;
-    }
-    if (refused && status === STATUS.delivered) status = refusalOf(refused, 'Media');
+    const answer = await forwardBatch(gw, req, admitted.body, admitted.grants, req.headers);
+    if (answer.status !== STATUS.delivered) return reply(req, res, answer.status);
     reply(req, res, STATUS.delivered, {
-      body: { contentType: 'application/json', text: formatBatchReply({ accepted, status }) },
+      body: { contentType: 'application/json', text: answer.text },
       // the rest of a refused body was never read
-      close: refused !== undefined,
+      close: answer.close,
     });
   };
+}
+
+/** The POST /batch item rescue: what a refusal while reading still gives the handler (the items before). */
+export function rescueBatch(e: unknown): BatchBody | undefined {
+  return e instanceof ItemRefused && e.reason instanceof MessageDecodeError
+    ? { items: e.items, refused: e.reason }
+    : undefined;
+}
+
+/**
+ * The items of an admitted batch (POST /batch or a stream's batch frame), in order, stopping at the first
+ * failure: 200 with the batch reply, or the status refusing the whole batch (a malformed MediaBatch).
+ * `close`: an item was refused while it arrived, so the rest of the body was never read.
+ */
+async function forwardBatch(
+  gw: Gateway,
+  req: http.IncomingMessage,
+  body: BatchBody,
+  grants: Grant[],
+  headers: http.IncomingHttpHeaders,
+): Promise<{ status: number; text: string; close?: boolean }> {
+  let items: Uint8Array[];
+  try {
+    // split as it arrived (each item in its own buffer), or kept whole when its framing was unusual
+    items = 'items' in body ? body.items : decodeMediaBatch(body.body, gw.limits);
+  } catch (err) {
+    if (!(err instanceof MessageDecodeError)) throw err;
+    return { status: refusalOf(err, 'MediaBatch'), text: '' };
+  }
+  const refused = 'items' in body && body.refused instanceof MessageDecodeError ? body.refused : undefined;
+  let accepted = 0;
+  let status: number = STATUS.delivered;
+  const forwardItem = itemForwarder(gw, req, items, grants, 'batch', headers);
+  for (let i = 0; i < items.length; i++) {
+    status = await forwardItem(i);
+    if (status !== STATUS.delivered) break;
+    accepted++;
+  }
+  if (refused && status === STATUS.delivered) status = refusalOf(refused, 'Media');
+  return {
+    status: STATUS.delivered,
+    text: formatBatchReply({ accepted, status }),
+    close: refused !== undefined,
+  };
+}
+
+/** Answers an upgrade request on its raw socket (no ServerResponse exists for it) and closes it. */
+function answerUpgrade(
+  socket: Duplex,
+  status: number,
+  code: StreamRefusalCode,
+  headers: Record<string, string> = {},
+): void {
+  streamRefusalsTotal.inc({ code });
+  httpResponsesTotal.inc({ side: 'server', status: String(status) });
+  const body = JSON.stringify({ error: code });
+  const lines = [
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}`,
+    'Connection: close',
+    'Content-Type: application/json',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+  ];
+  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+  setTimeout(() => socket.destroy(), UPGRADE_CLOSE_GRACE_MS).unref();
+}
+
+const UPGRADE_CLOSE_GRACE_MS = 2000;
+
+/**
+ * Node hands every HTTP/1.1 request with an `Upgrade` header to this listener once it exists. Only
+ * `GET /stream` upgrading to our protocol is taken, after the admission of a POST (peer check, Basic,
+ * certificate identity); anything else is answered with a status and a code (docs/errors.md) and closed.
+ */
+function upgradeListener(gw: Gateway): (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void {
+  const budget = batchBudget(gw.limits);
+  return (req, socket, head) => {
+    socket.on('error', () => socket.destroy());
+    admitStream(gw, req, socket, head, budget).catch((err: unknown) => {
+      log.error({ err: (err as Error).message }, 'stream upgrade failed');
+      socket.destroy();
+    });
+  };
+}
+
+async function admitStream(
+  gw: Gateway,
+  req: http.IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  budget: FieldBudget,
+): Promise<void> {
+  if (req.httpVersionMajor !== 1 || req.httpVersionMinor !== 1) return void socket.destroy();
+  if (gw.closing) return answerUpgrade(socket, 503, 'stream_closing');
+  const path = (req.url ?? '/').split('?', 1)[0];
+  if (path !== `/${STREAM_ENDPOINT}`) return answerUpgrade(socket, 404, 'stream_upgrade_path');
+  if (req.method !== 'GET') return answerUpgrade(socket, 405, 'stream_upgrade_method', { Allow: 'GET' });
+  if ((req.headers.upgrade ?? '').trim().toLowerCase() !== STREAM_PROTOCOL)
+    return answerUpgrade(socket, 400, 'stream_upgrade_protocol');
+  // frames belong after the 101: bytes sent along with the request were not admitted when they were sent
+  if (head.length > 0) return answerUpgrade(socket, 400, 'stream_early_frame');
+  const auth = await authenticate(gw, req);
+  if (!Array.isArray(auth)) {
+    gw.tracing?.rejected({
+      kind: auth.check,
+      reason: auth.reason,
+      status: auth.status,
+      address: clientAddress(req.socket),
+    });
+    const headers: Record<string, string> = {};
+    if (auth.challenge) headers['WWW-Authenticate'] = 'Basic';
+    if (auth.retryAfterSeconds !== undefined) headers['Retry-After'] = String(auth.retryAfterSeconds);
+    return answerUpgrade(socket, auth.status, 'stream_upgrade_auth', headers);
+  }
+  if (socket.destroyed) return;
+  // the same for bytes that arrived while the request was being admitted
+  if (socket.readableLength > 0) return answerUpgrade(socket, 400, 'stream_early_frame');
+  httpResponsesTotal.inc({ side: 'server', status: '101' });
+  socket.write(
+    `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${STREAM_PROTOCOL}\r\n\r\n`,
+  );
+  const itemBudget = singleBudget(gw.limits);
+  const session = new StreamSession(socket, {
+    limits: gw.limits,
+    maxBodySize: gw.cfg.maxBodySize,
+    budget,
+    itemScan: () => new FieldScanner('Media', itemBudget),
+    rescue: rescueBatch,
+    refusalOf: (err) => refusalOf(err, 'MediaBatch'),
+    batch: (meta, body) => streamBatch(gw, req, meta, body),
+    onClose: () => gw.streams.delete(session),
+  });
+  gw.streams.add(session);
+}
+
+/** One batch frame of a stream: admitted again like a POST (revocation, quarantine), then forwarded. */
+async function streamBatch(
+  gw: Gateway,
+  req: http.IncomingMessage,
+  meta: Record<string, string>,
+  body: BatchBody,
+): Promise<{ status: number; text: string; close?: boolean }> {
+  const auth = await authenticate(gw, req);
+  if (!Array.isArray(auth)) {
+    gw.tracing?.rejected({
+      kind: auth.check,
+      reason: auth.reason,
+      status: auth.status,
+      address: clientAddress(req.socket),
+    });
+    return { status: auth.status, text: '' };
+  }
+  return forwardBatch(gw, req, body, auth, meta);
 }
 
 /** The route table; /metrics only when there is no separate operations listener. */
@@ -512,11 +651,13 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       tracing,
       duplicates: new DuplicateFilter(),
       closing: false,
+      streams: new Set(),
     };
     const health = () => aggregateHealth([gw.listener, authenticator]);
     const handler = router(gw, routesOf(gw, health));
     const server = await createHttpServer(gw, handler, cleanups);
     const { budget, proxyGate } = guardConnections(gw, server, handler);
+    if (cfg.stream !== false) server.on('upgrade', upgradeListener(gw));
     if (proxyGate) cleanups.push(() => proxyGate.close());
     const port = await listen(server, cfg.port, cfg.ip);
     const closeServer = () =>
@@ -529,6 +670,10 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       });
     // Runs first on close: stop taking requests before the writer and the rest go away.
     cleanups.push(closeServer);
+    // before that: streams finish the batch they are on and close, so the server's close is not held
+    cleanups.push(() => {
+      for (const s of gw.streams) s.shutdown();
+    });
 
     const url = `${cfg.tls ? 'https' : 'http'}://${urlHost(cfg.ip)}:${port}`;
     log.info(`listening on ${url}`);

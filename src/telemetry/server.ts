@@ -6,7 +6,7 @@
 // its propagated_context rewritten to name this span as parent; every other message is forwarded as it
 // came, byte for byte. Refused connections and requests (TLS, credentials) become `mg.server.rejected`
 // root spans, at most sampling.rejections_per_minute of them.
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import {
   ROOT_CONTEXT,
   SpanKind,
@@ -40,7 +40,8 @@ export interface Rejection {
 export interface ServerTracing {
   /** the observers of the items of one request (undefined: nothing to trace for that item) */
   items(
-    req: IncomingMessage,
+    /** the request's headers, or a stream batch's meta block (src/server/stream.ts) */
+    headers: IncomingHttpHeaders,
     count: number,
     target: 'single' | 'batch',
   ): (i: number) => ItemTrace | undefined;
@@ -81,16 +82,16 @@ class ServerTracer implements ServerTracing {
   }
 
   items(
-    req: IncomingMessage,
+    headers: IncomingHttpHeaders,
     count: number,
     target: 'single' | 'batch',
   ): (i: number) => ItemTrace | undefined {
     if (target === 'single') {
-      const parent = this.t.sampledParent(req.headers as Record<string, string>, HEADERS);
+      const parent = this.t.sampledParent(headers as Record<string, string>, HEADERS);
       const item = parent ? this.fromParent(parent) : this.fromMessage;
       return () => item;
     }
-    const entries = splitTraceContexts(req.headers[TRACE_CONTEXTS_HEADER], count);
+    const entries = splitTraceContexts(headers[TRACE_CONTEXTS_HEADER], count);
     if (!entries) return () => this.fromMessage;
     return (i) => {
       const parent = entries[i] === '' ? undefined : decodeEntry(entries[i]);

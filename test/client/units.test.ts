@@ -98,10 +98,22 @@ test('request body: a one-chunk body is passed as it is', () => {
   assert.equal(requestBody(body), body.chunks[0]);
 });
 
-test('POST / keeps the configured path; /batch sits next to it', () => {
-  assert.deepEqual(targetPaths(new URL('http://h:8080')), { single: '/', batch: '/batch' });
-  assert.deepEqual(targetPaths(new URL('http://h:8080/gw/')), { single: '/gw/', batch: '/gw/batch' });
-  assert.deepEqual(targetPaths(new URL('http://h/gw?x=1')), { single: '/gw?x=1', batch: '/gw/batch?x=1' });
+test('POST / keeps the configured path; /batch and /stream sit next to it', () => {
+  assert.deepEqual(targetPaths(new URL('http://h:8080')), {
+    single: '/',
+    batch: '/batch',
+    stream: '/stream',
+  });
+  assert.deepEqual(targetPaths(new URL('http://h:8080/gw/')), {
+    single: '/gw/',
+    batch: '/gw/batch',
+    stream: '/gw/stream',
+  });
+  assert.deepEqual(targetPaths(new URL('http://h/gw?x=1')), {
+    single: '/gw?x=1',
+    batch: '/gw/batch?x=1',
+    stream: '/gw/stream?x=1',
+  });
 });
 
 test('dead-letter: .media holds the exact body, .json says topic, status and time; the dir is created', async (t) => {

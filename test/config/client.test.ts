@@ -278,3 +278,13 @@ test('urls: both url and urls, an empty list, a repeat, a bad or http:// entry w
   );
   rejects(clientJson({ url: undefined }), /\$\.url: required field is missing/);
 });
+
+test('transport.stream: a strict bool, absent by default (on)', () => {
+  assert.equal(parse(clientJson()).config.transport.stream, undefined);
+  assert.equal(parse(clientJson({ transport: { stream: false } })).config.transport.stream, false);
+  rejects(
+    clientJson({ transport: { stream: 'off' } }),
+    /\$\.transport\.stream: expected true or false, found/,
+  );
+  rejects(clientJson({ transport: { strem: false } }), /\$\.transport\.strem/);
+});

@@ -480,3 +480,10 @@ test('proxy_protocol: null and quarantine.shared: null are accepted as absent, w
     warnings.join('\n'),
   );
 });
+
+test('stream: a strict bool, absent by default (on)', () => {
+  assert.equal(parse(serverJson()).config.stream, undefined);
+  assert.equal(parse(serverJson({ stream: false })).config.stream, false);
+  rejects(serverJson({ stream: 'no' }), /\$\.stream: expected true or false, found/);
+  rejects(serverJson({ streams: false }), /\$\.streams/);
+});

@@ -14,6 +14,7 @@ import { DELIVERY_FAILURE_REASONS } from '../../src/client/refusal.js';
 import { PROXY_REFUSAL_REASONS } from '../../src/proxy-protocol/gate.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { SpoolError } from '../../src/spool/spool.js';
+import { STREAM_REFUSAL_CODES } from '../../src/server/stream.js';
 
 const docs = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
 const groups: Record<string, readonly string[]> = {
@@ -23,6 +24,7 @@ const groups: Record<string, readonly string[]> = {
   'certificate refusal codes': CERTIFICATE_REFUSAL_CODES,
   'client delivery failure reasons': DELIVERY_FAILURE_REASONS,
   'PROXY protocol refusal reasons': PROXY_REFUSAL_REASONS,
+  'stream refusal codes': STREAM_REFUSAL_CODES,
 };
 
 for (const [group, codes] of Object.entries(groups)) {

@@ -45,6 +45,8 @@ export class HttpSink extends EventEmitter {
   /** every item that got an answer */
   readonly seen: SinkItem[] = [];
   readonly requests: SinkRequest[] = [];
+  /** requests other than POST (a client's stream upgrade, src/client/stream.ts): answered 404 like the original */
+  readonly others: { method: string; path: string; headers: http.IncomingHttpHeaders }[] = [];
   /** requests being processed right now, and the most at once */
   inflight = 0;
   maxInflight = 0;
@@ -114,6 +116,12 @@ export class HttpSink extends EventEmitter {
     for await (const c of req) chunks.push(c as Buffer);
     const body = new Uint8Array(Buffer.concat(chunks));
     const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'POST') {
+      this.others.push({ method: req.method ?? '', path, headers: req.headers });
+      res.writeHead(404, { 'Content-Length': 0 });
+      res.end();
+      return;
+    }
     this.inflight++;
     this.maxInflight = Math.max(this.maxInflight, this.inflight);
     this.emit('change');
