@@ -103,6 +103,8 @@ export class StreamSession {
   private timer?: NodeJS.Timeout;
   private timerPhase?: 'idle' | 'body_progress';
   private rateTimer?: NodeJS.Timeout;
+  /** cuts a peer that leaves its replies unread for idle_timeout (see afterReply) */
+  private drainTimer?: NodeJS.Timeout;
   private windowBytes = 0;
 
   constructor(
@@ -211,7 +213,25 @@ export class StreamSession {
         },
         () => this.destroy(),
       )
-      .finally(() => this.resumeAfterBatch());
+      .finally(() => this.afterReply());
+  }
+
+  /**
+   * The next frame is read only once the replies written so far are flushed: a peer that sends batches
+   * and never reads its replies would otherwise grow the server's write buffer without bound (each
+   * 9-byte empty frame buys a reply of ~40 bytes kept in memory). It is cut after idle_timeout unread.
+   */
+  private afterReply(): void {
+    if (this.closed || !this.socket.writableNeedDrain) return this.resumeAfterBatch();
+    this.drainTimer = setTimeout(() => {
+      connectionTimeoutsTotal.inc({ phase: 'idle' });
+      this.destroy();
+    }, this.opts.limits.idleTimeoutMs);
+    this.socket.once('drain', () => {
+      clearTimeout(this.drainTimer);
+      this.drainTimer = undefined;
+      this.resumeAfterBatch();
+    });
   }
 
   private resumeAfterBatch(): void {
@@ -274,8 +294,10 @@ export class StreamSession {
   private disarm(): void {
     clearTimeout(this.timer);
     clearInterval(this.rateTimer);
+    clearTimeout(this.drainTimer);
     this.timer = undefined;
     this.rateTimer = undefined;
+    this.drainTimer = undefined;
   }
 
   /** Half-closes after what was written; the socket goes once the peer closes or soon after. */

@@ -23,7 +23,7 @@ import {
 import { buildMessage } from '../../src/savant/message.js';
 import { encodeMedia, encodeMediaBatch } from '../../src/savant/media.js';
 import { formatMessageIds } from '../../src/spool/identity.js';
-import { streamRefusalsTotal } from '../../src/server/stream.js';
+import { streamBatchesTotal, streamRefusalsTotal } from '../../src/server/stream.js';
 import { buildLabPki, type ClientName, type LabPki, type Leaf } from '../helpers/openssl-pki.js';
 import { startEtcd } from '../helpers/etcd.js';
 import { VECTORS, basic, basicConfig } from '../helpers/basic-auth.js';
@@ -344,4 +344,45 @@ test('stream: Basic auth: missing or wrong credentials refused at the upgrade; r
   assert.equal((await s.frame()).text, '{"accepted":1,"status":200}');
   assert.equal(Buffer.from((await nextMessage(reader)).data[0]).toString(), '2');
   s.socket.end();
+});
+
+test('stream: a peer that never reads its replies is no longer read, then cut after idle_timeout', async (t) => {
+  const { server } = await gatewayToRouter(t, {
+    tls: mtls(trustDir().dir),
+    limits: { ...DEFAULT_SERVER_LIMITS, idleTimeoutMs: 1000 },
+  });
+  // a socket of its own rather than a RawStream, whose promises reject on the ECONNRESET of the cut
+  const socket = tls.connect({
+    host: '127.0.0.1',
+    port: Number(new URL(server.url).port),
+    ca: lab.server.certPem,
+    cert: lab.clients.good.chainPem,
+    key: lab.clients.good.keyPem,
+  });
+  socket.on('error', () => undefined);
+  const closed = new Promise<void>((r) => socket.once('close', () => r()));
+  await once(socket, 'secureConnect');
+  socket.write(
+    `GET /stream HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: ${STREAM_PROTOCOL}\r\n\r\n`,
+  );
+  const [head] = (await once(socket, 'data')) as [Buffer];
+  assert.match(head.toString(), /^HTTP\/1\.1 101 /);
+  socket.pause(); // never reads a reply again
+  const batchesBefore = (await streamBatchesTotal.get()).values[0]?.value ?? 0;
+  // empty batch frames: 9 bytes each, every one answered by a ~40-byte reply the server has to keep
+  const chunk = Buffer.concat(Array.from({ length: 1000 }, () => frameHeader(FRAME.batch, 0, 0)));
+  // what the socket buffers take before the server stops reading: measured ~560k frames (~100k read)
+  const MAX_FRAMES = 1_500_000;
+  const deadline = Date.now() + 120_000; // hang guard: unfixed, the server reads on and never cuts
+  let sent = 0;
+  let cut = false;
+  void closed.then(() => (cut = true));
+  while (sent < MAX_FRAMES && !cut && Date.now() < deadline) {
+    sent += 1000;
+    if (!socket.write(chunk)) await Promise.race([once(socket, 'drain').catch(() => undefined), closed]);
+  }
+  const read = ((await streamBatchesTotal.get()).values[0]?.value ?? 0) - batchesBefore;
+  t.diagnostic(`frames sent ${sent}, read by the server ${read}, cut ${cut}`);
+  socket.destroy();
+  assert.ok(cut, `the server read ${read} of ${sent} frames without one reply read, and did not cut`);
 });
