@@ -387,6 +387,9 @@ async function admitStream(
     return answerUpgrade(socket, auth.status, 'stream_upgrade_auth', headers);
   }
   if (socket.destroyed) return;
+  // close() may have begun during the authentication: its streams were already told to end, and a stream
+  // admitted now would hold the HTTP server's close() open for as long as its peer keeps it busy
+  if (gw.closing) return answerUpgrade(socket, 503, 'stream_closing');
   // the same for bytes that arrived while the request was being admitted
   if (socket.readableLength > 0) return answerUpgrade(socket, 400, 'stream_early_frame');
   httpResponsesTotal.inc({ side: 'server', status: '101' });

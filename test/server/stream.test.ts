@@ -28,6 +28,7 @@ import { buildLabPki, type ClientName, type LabPki, type Leaf } from '../helpers
 import { startEtcd } from '../helpers/etcd.js';
 import { VECTORS, basic, basicConfig } from '../helpers/basic-auth.js';
 import { gatewayToRouter, nextMessage } from './fixtures.js';
+import { verificationsInFlight } from '../../src/limits/index.js';
 
 let lab: LabPki;
 let base: string;
@@ -385,4 +386,34 @@ test('stream: a peer that never reads its replies is no longer read, then cut af
   t.diagnostic(`frames sent ${sent}, read by the server ${read}, cut ${cut}`);
   socket.destroy();
   assert.ok(cut, `the server read ${read} of ${sent} frames without one reply read, and did not cut`);
+});
+
+test('stream: an upgrade still being authenticated when close() begins is refused (stream_closing), so close() ends', async (t) => {
+  const etcd = await startEtcd(t);
+  const kv = new Etcd3({ hosts: etcd.url });
+  t.after(() => kv.close());
+  await kv.put('/users/user1').value(JSON.stringify({ password_hash: VECTORS.password1 }));
+  const { server } = await gatewayToRouter(t, {
+    tls: mtls(trustDir().dir),
+    auth: { basic: basicConfig(etcd) },
+  });
+  // the moment the upgrade's Argon2 verification starts, the server is asked to close
+  const set = verificationsInFlight.set.bind(verificationsInFlight);
+  let closing: Promise<void> | undefined;
+  t.after(() => void (verificationsInFlight.set = set));
+  verificationsInFlight.set = ((v: number) => {
+    set(v);
+    if (v > 0 && !closing) closing = server.close();
+  }) as typeof set;
+  const s = await RawStream.connect(server.url, lab.clients.good);
+  const up = await s.upgrade({ headers: [`Authorization: ${basic('user1', 'password1')}`] });
+  assert.ok(closing, 'close() began while the upgrade was authenticated');
+  assert.equal(up.status, 503);
+  assert.match(up.rest(), /stream_closing/);
+  // unfixed: the stream is admitted after its sessions were told to end, and holds close() open
+  let guard: NodeJS.Timeout | undefined;
+  const held = new Promise<string>((r) => (guard = setTimeout(() => r('close() still held'), 30_000)));
+  assert.equal(await Promise.race([closing.then(() => 'closed'), held]), 'closed');
+  clearTimeout(guard);
+  s.socket.destroy();
 });
