@@ -121,7 +121,8 @@ export class StreamSession {
   /** Server shutdown: the batch being forwarded is answered first, then the stream closes. */
   shutdown(): void {
     this.draining = true;
-    if (!this.busy) this.close();
+    // a batch whose reply is written but unread by the peer is done: close() must not wait for the peer
+    if (!this.busy || this.drainTimer) this.close();
   }
 
   private onData(chunk: Buffer): void {
