@@ -1,4 +1,4 @@
-// Routing-label rules (savant_core 0.3.5 LabelFilterRule, spec section 6): which routing labels a user's
+// Routing-label rules (savant_core 0.3.5 LabelFilterRule, docs/auth.md): which routing labels a user's
 // messages must carry. Parsed from the JSON map form (`{"set": "x"}`) and from YAML, where both the map
 // form and the tagged form the original's serde_yaml 0.9 wants (`!set x`, `!and [!set a, !set b]`) work.
 import { GatewayError } from '../errors/index.js';

@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { SavantReader, SavantWriter } from '../savant/index.js';
 import type { DemoPki } from '../pki/index.js';
 import { freePort } from '../util/index.js';
+import { CleanupStack } from '../util/cleanup-stack.js';
 import {
   clientConfig,
   queueLength,
@@ -204,7 +205,8 @@ export async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult>
   const sinkUrl = `ipc://${path.join(runDir, 'sink.ipc')}`;
   const sourceUrl = transport ? `ipc://${path.join(runDir, 'source.ipc')}` : sinkUrl;
   const topics = benchTopics(spec.streams);
-  const cleanups: (() => Promise<unknown>)[] = [];
+  // closed last registered first: the source, the client, the server, the span receiver, the sink
+  const cleanups = new CleanupStack();
   const failures: string[] = [];
   let client: GatewayProcess | undefined;
   let server: GatewayProcess | undefined;
@@ -225,7 +227,7 @@ export async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult>
       latencyFrom: () => latencyFrom,
     });
     sink.start();
-    cleanups.unshift(() => sink.close());
+    cleanups.push(() => sink.close());
 
     let telemetry: object | undefined;
     if (transport && spec.telemetry) {
@@ -269,8 +271,8 @@ export async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult>
       if (started[0].status === 'fulfilled') server = started[0].value;
       if (started[1].status === 'fulfilled') client = started[1].value;
       // Client first: it must not keep retrying against a server that is already gone.
-      cleanups.unshift(async () => server?.stop());
-      cleanups.unshift(async () => client?.stop());
+      cleanups.push(async () => server?.stop());
+      cleanups.push(async () => client?.stop());
       for (const s of started) if (s.status === 'rejected') throw s.reason;
     }
 
@@ -283,7 +285,7 @@ export async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult>
       sendHwm: hwm,
       receiveHwm: hwm,
     });
-    cleanups.unshift(() => writer.close());
+    cleanups.push(() => writer.close());
 
     // Latency counts only after a warm-up (by default 10% of the run, at most 0.5 s): JIT and connection set-up.
     const warmupMs = spec.warmupS !== undefined ? spec.warmupS * 1000 : Math.min(500, spec.seconds * 100);
@@ -358,7 +360,7 @@ export async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult>
     const msg = (err as Error).message ?? String(err);
     return failedRun(spec, transport, `run aborted: ${msg.split('\n').slice(0, 6).join(' | ')}`);
   } finally {
-    for (const c of cleanups) await c().catch(() => undefined);
+    await cleanups.close();
   }
 }
 

@@ -7,6 +7,7 @@
 // HTTP answers other than 401/403 (5xx, ack timeouts, ...) are not classified here: the server took the
 // request, so they are per-message failures of src/client/sender.ts.
 import { CERTIFICATE_REFUSAL_CODES, type CertificateRefusalCode } from '../tls/refusal-answer.js';
+import { REFUSAL_STATUSES, STATUS } from '../contract/index.js';
 import { peerText } from '../util/index.js';
 import type { PostOutcome } from './http.js';
 
@@ -75,6 +76,26 @@ const TRANSPORT: Record<string, string> = {
 
 const KNOWN_CODES = new Set<string>(CERTIFICATE_REFUSAL_CODES);
 
+/** The reasons classified outside the tables above. */
+const OTHER_REASONS = [
+  'certificate_required',
+  'auth_refused',
+  'auth_forbidden',
+  'tls_handshake_failed',
+  'transport_error',
+] as const;
+
+/** Every `reason` a delivery failure can carry, documented in docs/errors.md (test/errors/documented.test.ts). */
+export const DELIVERY_FAILURE_REASONS: readonly string[] = [
+  ...new Set([
+    ...CERTIFICATE_REFUSAL_CODES,
+    ...Object.values(ALERTS),
+    ...Object.values(SERVER_TRUST),
+    ...Object.values(TRANSPORT),
+    ...OTHER_REASONS,
+  ]),
+];
+
 /**
  * The failure of one POST, or undefined when the server answered with something other than 401/403.
  * `presentsCertificate`: whether we offered a client certificate (a bare handshake-failure alert means
@@ -89,11 +110,15 @@ export function classifyFailure(
 }
 
 function classifyAnswer(status: number, body: string): DeliveryFailure | undefined {
-  if (status !== 401 && status !== 403) return undefined;
+  if (!REFUSAL_STATUSES.has(status)) return undefined;
   const detail = `HTTP ${status}${body ? ` ${peerText(body, 120)}` : ''}`;
   const code = errorCode(body);
   if (code && KNOWN_CODES.has(code)) return { reason: code, kind: 'certificate_refused', detail };
-  return { reason: status === 401 ? 'auth_refused' : 'auth_forbidden', kind: 'auth_refused', detail };
+  return {
+    reason: status === STATUS.refused ? 'auth_refused' : 'auth_forbidden',
+    kind: 'auth_refused',
+    detail,
+  };
 }
 
 /** The `error` member of a JSON object body, if there is one. */

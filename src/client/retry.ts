@@ -1,4 +1,4 @@
-// Exponential retry delays of the original client (spec 8.3): the delay before retry 1 is the initial delay,
+// Exponential retry delays of the original client: the delay before retry 1 is the initial delay,
 // each later delay is the previous one times the multiplier, capped at the maximum. Plus a sleep that a
 // shutdown can cut short, so a lane waiting out a long delay does not hold the process.
 import type { RetryConfig } from '../config/index.js';

@@ -18,6 +18,7 @@ import {
   NO_BATCH_ENDPOINT_STATUSES as NO_BATCH_ENDPOINT,
   PERMANENT_STATUSES as PERMANENT,
   REFUSAL_STATUSES as CLASSIFIED_STATUS,
+  STATUS,
   parseBatchReply,
 } from '../contract/http.js';
 import { laneOf } from './lanes.js';
@@ -185,7 +186,7 @@ export class Sender {
       lane.index,
     );
     if (out.kind === 'transport_error' || CLASSIFIED_STATUS.has(out.status)) return this.classified(out);
-    if (out.status === 200) {
+    if (out.status === STATUS.delivered) {
       await this.complete(lane, 1);
       return { kind: 'progress' };
     }
@@ -235,7 +236,7 @@ export class Sender {
       }
       return this.deadLetter(lane, out.status, false);
     }
-    if (out.status !== 200) return statusRetry(out.status, false);
+    if (out.status !== STATUS.delivered) return statusRetry(out.status, false);
 
     const reply = parseBatchReply(out.body, items.length);
     if (!reply) {
@@ -309,6 +310,10 @@ export class Sender {
 
 function statusRetry(status: number, progressed: boolean): Step {
   const detail =
-    status === 504 ? 'SendTimeout (HTTP 504)' : status === 502 ? 'AckTimeout (HTTP 502)' : `HTTP ${status}`;
+    status === STATUS.sendTimeout
+      ? 'SendTimeout (HTTP 504)'
+      : status === STATUS.ackTimeout
+        ? 'AckTimeout (HTTP 502)'
+        : `HTTP ${status}`;
   return { kind: 'retry', reason: String(status), detail, progressed };
 }

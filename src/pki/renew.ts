@@ -1,7 +1,7 @@
 // `store renew-crls`: reissue and publish a CA's CRL when the copy in a hash directory is about to
 // expire (or missing, expired, not yet valid). Idempotent, so it can run from cron or a systemd timer.
 import { createHash } from 'node:crypto';
-import { scanHashDirectory } from '../trust/index.js';
+import { crlStanding, crlsOf, scanHashDirectory } from '../trust/index.js';
 import { loadCa } from './ca.js';
 import { generateCrl, type GenerateCrlResult } from './crl.js';
 import { PkiError } from './errors.js';
@@ -37,12 +37,13 @@ export async function renewCrls(
   if (!entry) reason = `the CA is not in ${hashDir} yet`;
   else reason = scan.problems.find((p) => p.file === entry.file && NEEDS_NEW_CRL.has(p.code))?.message;
   if (!reason) {
-    const own = scan.snapshot.crls.filter((c) => c.issuerFingerprint === fingerprint);
-    const until = Math.max(...own.map((c) => c.nextUpdate?.getTime() ?? Infinity));
-    return {
-      renewed: false,
-      reason: `the published CRL is valid ${until === Infinity ? 'indefinitely' : `until ${new Date(until).toISOString()}`}`,
-    };
+    // the same judgement of the CA's CRLs as the scan, the health check and every connection make
+    const standing = crlStanding(crlsOf(scan.snapshot, entry!), opts.now ?? new Date());
+    if (standing.state === 'valid') {
+      const until = standing.until ? `until ${standing.until.toISOString()}` : 'indefinitely';
+      return { renewed: false, reason: `the published CRL is valid ${until}` };
+    }
+    reason = `the published CRL is ${standing.state}`;
   }
   const crl = await generateCrl(caDir, { days: opts.days, publishTo: hashDir, now: opts.now });
   return { renewed: true, reason, crl };

@@ -23,7 +23,9 @@ import { isTrusted, trustedNetworks } from './networks.js';
 
 const log = logger('media_gateway::proxy_protocol');
 
-export type ProxyRefusal = 'untrusted' | 'missing' | 'malformed' | 'timeout' | 'truncated';
+/** The `reason` label of refused connections, documented in docs/errors.md (test/errors/documented.test.ts). */
+export const PROXY_REFUSAL_REASONS = ['untrusted', 'missing', 'malformed', 'timeout', 'truncated'] as const;
+export type ProxyRefusal = (typeof PROXY_REFUSAL_REASONS)[number];
 
 export const proxyProtocolRefusedTotal = family(
   'server',

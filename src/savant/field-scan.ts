@@ -22,6 +22,12 @@ export class DecodeLimitError extends MessageDecodeError {
 export interface FieldBudget {
   fields: ReadonlyMap<number, { max: number; limit: string }>;
   other: { max: number; limit: string };
+  /**
+   * Budgets of what some length-delimited top-level fields enclose (a Media's message), scanned as well
+   * instead of skipped: a body that is one field spanning millions of empty inner fields is then refused
+   * after its first bytes too, not once it is whole.
+   */
+  nested?: ReadonlyMap<number, { what: string; budget: FieldBudget }>;
 }
 
 const WIRE_VARINT = 0;
@@ -48,6 +54,10 @@ export class FieldScanner {
   private varintBytes = 0;
   private expect: 'tag' | 'varint' | 'length' = 'tag';
   private stopped = false;
+  /** field number of the last top-level tag */
+  private field = 0;
+  /** the scan of the field value being skipped, when its field has a nested budget */
+  private inner?: FieldScanner;
 
   constructor(
     private readonly what: string,
@@ -60,8 +70,10 @@ export class FieldScanner {
     while (pos < b.length && !this.stopped) {
       if (this.skip > 0) {
         const n = Math.min(this.skip, b.length - pos);
+        this.inner?.push(b.subarray(pos, pos + n));
         this.skip -= n;
         pos += n;
+        if (this.skip === 0) this.inner = undefined;
         continue;
       }
       const byte = b[pos++];
@@ -78,15 +90,22 @@ export class FieldScanner {
       this.varintBytes = 0;
       if (this.expect === 'tag') this.onTag(v);
       else {
-        if (this.expect === 'length') this.skip = v;
+        if (this.expect === 'length') this.onLength(v);
         this.expect = 'tag';
       }
     }
   }
 
+  private onLength(length: number): void {
+    this.skip = length;
+    const nested = this.depth === 0 && length > 0 ? this.budget.nested?.get(this.field) : undefined;
+    if (nested) this.inner = new FieldScanner(nested.what, nested.budget);
+  }
+
   private onTag(tag: number): void {
     const fieldNo = Math.floor(tag / 8);
     const wireType = tag % 8;
+    this.field = fieldNo;
     if (this.depth === 0 && wireType !== WIRE_END_GROUP) this.count(fieldNo);
     switch (wireType) {
       case WIRE_VARINT:

@@ -84,7 +84,7 @@ export interface MessageLimits {
   maxOtherFields: number;
 }
 
-function messageBudget(limits: MessageLimits): FieldBudget {
+export function messageBudget(limits: MessageLimits): FieldBudget {
   return {
     fields: new Map([[2, { max: limits.maxRoutingLabels, limit: 'routing_labels' }]]),
     other: { max: limits.maxOtherFields, limit: 'other_fields' },

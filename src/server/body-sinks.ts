@@ -133,8 +133,26 @@ export function bodyBuffer(declared: number | undefined): BodySink<Buffer> {
   return new DoublingBuffer(declared);
 }
 
-/** A MediaBatch body: its items, each in its own buffer, or (anything unusual) the whole body to decode. */
-export type BatchBody = { items: Buffer[] } | { body: Buffer };
+/**
+ * A MediaBatch body: its items, each in its own buffer, or (anything unusual) the whole body to decode.
+ * `refused`: the item after `items` was refused by its scan while it arrived; the rest was not read.
+ */
+export type BatchBody = { items: Buffer[]; refused?: unknown } | { body: Buffer };
+
+/** Sees an item's bytes as they arrive; throwing refuses that item (and stops the body there). */
+export interface ItemScan {
+  push(bytes: Uint8Array): void;
+}
+
+/** Thrown by a batch sink whose item scan refused an item: the items before it, whole, and why. */
+export class ItemRefused extends Error {
+  constructor(
+    readonly items: Buffer[],
+    readonly reason: unknown,
+  ) {
+    super('a batch item was refused while it arrived');
+  }
+}
 
 /** Longest length prefix taken on the fast path: 5 varint bytes hold any length up to 2^35. */
 const MAX_LENGTH_BYTES = 5;
@@ -153,8 +171,12 @@ class BatchItems implements BodySink<BatchBody> {
   /** bytes of the item prefix read so far (tag and length) */
   private prefix: number[] = [];
   private fallback?: BodySink<Buffer>;
+  private scan?: ItemScan;
 
-  constructor(private readonly declared: number) {}
+  constructor(
+    private readonly declared: number,
+    private readonly scanItem?: () => ItemScan,
+  ) {}
 
   add(chunk: Buffer): void {
     if (this.fallback) {
@@ -167,7 +189,9 @@ class BatchItems implements BodySink<BatchBody> {
       const item = this.item;
       if (item) {
         const n = Math.min(item.size - item.filled, chunk.length - pos);
-        item.add(n === chunk.length ? chunk : chunk.subarray(pos, pos + n));
+        const bytes = n === chunk.length ? chunk : chunk.subarray(pos, pos + n);
+        this.scanned(bytes);
+        item.add(bytes);
         pos += n;
         if (item.filled === item.size) this.finishItem();
         continue;
@@ -194,8 +218,18 @@ class BatchItems implements BodySink<BatchBody> {
     for (let i = p.length - 1; i >= 1; i--) size = size * 128 + (p[i] & 0x7f);
     if (size > this.declared - consumed) return false;
     this.item = new ExactBuffer(size, consumed);
+    this.scan = this.scanItem?.();
     if (size === 0) this.finishItem();
     return true;
+  }
+
+  /** Runs the item's scan on its next bytes; a refusal ends the body with the whole items before it. */
+  private scanned(bytes: Buffer): void {
+    try {
+      this.scan?.push(bytes);
+    } catch (reason) {
+      throw new ItemRefused(this.items.slice(), reason);
+    }
   }
 
   private finishItem(): void {
@@ -229,9 +263,12 @@ class BatchItems implements BodySink<BatchBody> {
   }
 }
 
-/** A MediaBatch body: split into items as it arrives when it has a Content-Length, else kept whole. */
-export function batchItems(declared: number | undefined): BodySink<BatchBody> {
-  if (declared !== undefined && Number.isSafeInteger(declared)) return new BatchItems(declared);
+/**
+ * A MediaBatch body: split into items as it arrives when it has a Content-Length, else kept whole. With
+ * `scanItem`, each item split this way is scanned as it arrives (add throws ItemRefused).
+ */
+export function batchItems(declared: number | undefined, scanItem?: () => ItemScan): BodySink<BatchBody> {
+  if (declared !== undefined && Number.isSafeInteger(declared)) return new BatchItems(declared, scanItem);
   const whole = bodyBuffer(declared);
   return {
     get length() {

@@ -8,6 +8,7 @@
 // window is forwarded (at-least-once), never lost.
 import { Counter } from 'prom-client';
 import { family } from '../metrics/index.js';
+import { STATUS } from '../contract/index.js';
 
 /** Sequence numbers remembered per instance. */
 export const WINDOW = 65536;
@@ -119,13 +120,13 @@ export class DuplicateFilter {
   ): Promise<number> {
     const flightKey = `${scope}\u0000${instance}\u0000${seq}`;
     const earlier = this.inFlight.get(flightKey);
-    if (earlier && (await earlier) === 200) return this.duplicate();
+    if (earlier && (await earlier) === STATUS.delivered) return this.duplicate();
     if (this.windows.get(scope, instance)?.has(seq)) return this.duplicate();
     const run = forward();
     this.inFlight.set(flightKey, run);
     try {
       const status = await run;
-      if (status === 200) {
+      if (status === STATUS.delivered) {
         (this.windows.get(scope, instance) ?? this.windows.add(scope, instance)).add(seq);
       }
       return status;
@@ -136,6 +137,6 @@ export class DuplicateFilter {
 
   private duplicate(): number {
     duplicatesDroppedTotal.inc();
-    return 200;
+    return STATUS.delivered;
   }
 }

@@ -11,6 +11,7 @@ import type { Authenticator, AuthDecision } from '../auth/index.js';
 import type { FpsStatistics } from '../stats/index.js';
 import { hotSlotsBy, bytesTotal, messagesTotal } from '../metrics/index.js';
 import { logger } from '../util/index.js';
+import { STATUS } from '../contract/index.js';
 
 const log = logger('media_gateway::server');
 
@@ -61,7 +62,7 @@ function count(outcome: Outcome, bytes: number): void {
 function invalid(reason: string, bytes = 0): number {
   log.debug({ reason }, 'rejected a malformed message');
   count('invalid', bytes);
-  return 400;
+  return STATUS.malformed;
 }
 
 /** A decode error's answer: 413 for a body over a decode limit (counted by limit), 400 when malformed. */
@@ -70,7 +71,7 @@ export function refusalOf(err: MessageDecodeError, what: string, bytes = 0): num
     log.debug({ reason: err.message }, 'refused a body over a decode limit');
     decodeLimitRefusalsTotal.inc({ limit: err.limit });
     count('invalid', bytes);
-    return 413;
+    return STATUS.tooLarge;
   }
   return invalid(`malformed ${what}: ${err.message}`, bytes);
 }
@@ -117,22 +118,30 @@ function refused(code: string, status: number, description: string): { ok: false
 
 function decodeRefusal(err: MessageDecodeError, what: string, bytes: number): { ok: false } & ForwardResult {
   const status = refusalOf(err, what, bytes);
-  return refused(status === 413 ? 'decode_limit' : 'malformed', status, `malformed ${what}: ${err.message}`);
+  return refused(
+    status === STATUS.tooLarge ? 'decode_limit' : 'malformed',
+    status,
+    `malformed ${what}: ${err.message}`,
+  );
 }
 
 function statusOf(result: WriteResult): { status: number; outcome: Outcome; description: string } {
   switch (result.kind) {
     case 'success':
     case 'ack':
-      return { status: 200, outcome: 'forwarded', description: 'forwarded' };
+      return { status: STATUS.delivered, outcome: 'forwarded', description: 'forwarded' };
     case 'send_timeout':
-      return { status: 504, outcome: 'send_timeout', description: 'ZeroMQ send timed out' };
+      return { status: STATUS.sendTimeout, outcome: 'send_timeout', description: 'ZeroMQ send timed out' };
     case 'ack_timeout':
-      return { status: 502, outcome: 'ack_timeout', description: 'ZeroMQ acknowledgement timed out' };
+      return {
+        status: STATUS.ackTimeout,
+        outcome: 'ack_timeout',
+        description: 'ZeroMQ acknowledgement timed out',
+      };
     case 'error':
       log.error({ err: result.error.message }, 'Failed to send a message');
       return {
-        status: 500,
+        status: STATUS.sendError,
         outcome: 'send_error',
         description: `ZeroMQ send failed: ${result.error.message}`,
       };
@@ -159,11 +168,11 @@ export async function forwardMedia(
       log.warn({ user: grant.user, labels: info.routingLabels }, 'routing labels not allowed for this user');
       count('unauthorized', bytes);
       traced?.finished({
-        status: 401,
+        status: STATUS.refused,
         code: 'forbidden',
         description: 'routing labels not allowed for this user',
       });
-      return 401;
+      return STATUS.refused;
     }
   }
   let result: WriteResult;

@@ -7,7 +7,7 @@ import http from 'node:http';
 import { SavantWriter } from '../savant/index.js';
 import { batchBudget, decodeMediaBatch, mediaBudget } from '../savant/media.js';
 import { FieldScanner, type FieldBudget } from '../savant/field-scan.js';
-import { MessageDecodeError } from '../savant/message.js';
+import { MessageDecodeError, messageBudget } from '../savant/message.js';
 import type { Authenticator } from '../auth/index.js';
 import type { SecureListener } from '../tls/index.js';
 import { FpsStatistics } from '../stats/index.js';
@@ -17,14 +17,14 @@ import { exportHalfFamilies, serverFamilies, startOpsListener, type OpsListener 
 import { serverNotLive, serverNotReady } from '../ops/server-probes.js';
 import { logger } from '../util/index.js';
 import { CleanupStack } from '../util/cleanup-stack.js';
-import { BATCH_ENDPOINT, formatBatchReply } from '../contract/http.js';
+import { BATCH_ENDPOINT, formatBatchReply, STATUS } from '../contract/http.js';
 import { closeServer as closeHttpServer, listen, urlHost } from '../util/listen.js';
 import { lowerHelperThreads } from '../util/thread-priority.js';
 import { MESSAGE_IDS_HEADER, parseMessageIds } from '../spool/index.js';
 import { DuplicateFilter } from './duplicates.js';
 import { forwardMedia, refusalOf, type ForwardContext, type Grant } from './forward.js';
 import { declaredLength, isProtobufContentType, readBodyInto, reply, type BodyResult } from './http-io.js';
-import { batchItems, bodyBuffer, type BatchBody, type BodySink } from './body-sinks.js';
+import { batchItems, bodyBuffer, ItemRefused, type BatchBody, type BodySink } from './body-sinks.js';
 import { StreamSession, streamRefusalsTotal, type StreamRefusalCode } from './stream.js';
 import { STREAM_ENDPOINT, STREAM_PROTOCOL } from '../contract/stream.js';
 import type { Duplex } from 'node:stream';
@@ -117,7 +117,11 @@ async function authenticate(gw: Gateway, req: http.IncomingMessage): Promise<Gra
   if (cfg.auth?.certificateIdentity) {
     const identity = peer?.ok ? peer.identity : undefined;
     if (!identity)
-      return { status: 401, check: 'certificate_identity', reason: 'no verified client certificate' };
+      return {
+        status: STATUS.refused,
+        check: 'certificate_identity',
+        reason: 'no verified client certificate',
+      };
     const d = await authenticator!.authenticateCertificate(identity);
     if (!d.ok) return { status: d.status, check: 'certificate_identity', reason: `HTTP ${d.status}` };
     grants.push(d);
@@ -162,7 +166,24 @@ async function readAdmittedBody<T>(
     inspect: (c) => scanner.push(c),
     minBytesPerSecond: gw.limits.minBodyRate,
   });
-  return answerBodyFailure(req, res, read, what);
+  if (read.kind === 'refused' && read.error instanceof MessageDecodeError && body.traced) {
+    // refused while it arrived, so forwardMedia never saw it: its trace still gets the server span
+    const status = refusalOf(read.error, what);
+    gw.tracing
+      ?.items(
+        req.headers,
+        1,
+        'single',
+      )(0)
+      ?.refused({
+        status,
+        code: status === STATUS.tooLarge ? 'decode_limit' : 'malformed',
+        description: `malformed ${what}: ${read.error.message}`,
+      });
+    reply(req, res, status, { close: true });
+    return undefined;
+  }
+  return answerBodyFailure(req, res, read, what, body.rescue);
 }
 
 /** The body, or undefined once the failure to read it is answered (or the connection cut). */
@@ -171,14 +192,17 @@ function answerBodyFailure<T>(
   res: http.ServerResponse,
   body: BodyResult<T>,
   what: string,
+  rescue?: (error: unknown) => T | undefined,
 ): T | undefined {
   if (body.kind === 'refused') {
+    const rescued = rescue?.(body.error);
+    if (rescued !== undefined) return rescued;
     if (!(body.error instanceof MessageDecodeError)) throw body.error;
     reply(req, res, refusalOf(body.error, what), { close: true });
     return undefined;
   }
   if (body.kind === 'too_large') {
-    reply(req, res, 413, { close: true });
+    reply(req, res, STATUS.tooLarge, { close: true });
     return undefined;
   }
   if (body.kind === 'stalled') connectionTimeoutsTotal.inc({ phase: 'body_progress' });
@@ -195,6 +219,10 @@ interface Body<T> {
   budget: FieldBudget;
   what: string;
   sink: (declared: number | undefined) => BodySink<T>;
+  /** a refusal while reading gets the item's server span (POST /: the request is the item) */
+  traced?: boolean;
+  /** what a refusal while reading still gives the handler (a batch: the items before a refused one) */
+  rescue?: (error: unknown) => T | undefined;
 }
 
 /**
@@ -208,7 +236,7 @@ async function admit<T>(
   body: Body<T>,
 ): Promise<{ body: T; grants: Grant[] } | undefined> {
   if ((declaredLength(req) ?? 0) > gw.cfg.maxBodySize) {
-    reply(req, res, 413, { close: true });
+    reply(req, res, STATUS.tooLarge, { close: true });
     return undefined;
   }
   const auth = await authenticate(gw, req);
@@ -217,7 +245,7 @@ async function admit<T>(
     return undefined;
   }
   if (!isProtobufContentType(req.headers['content-type'])) {
-    reply(req, res, 400);
+    reply(req, res, STATUS.malformed);
     return undefined;
   }
   continueIfExpected(req, res);
@@ -266,9 +294,23 @@ function duplicateScope(gw: Gateway, req: http.IncomingMessage, grants: Grant[])
   return `${grants.map((g) => g.user).join(',')}\u0000${certificate}`;
 }
 
+/**
+ * The budget of a Media as it arrives (a `POST /` body, each item of a batch): its fields, and those of its
+ * message (the decoders check the same again).
+ */
+function singleBudget(limits: ServerLimits): FieldBudget {
+  const message = { what: 'Message', budget: messageBudget(limits) };
+  return { ...mediaBudget(limits), nested: new Map([[1, message]]) };
+}
+
 /** POST /: one Media. */
 function postSingle(gw: Gateway): Handler {
-  const body: Body<Buffer> = { budget: mediaBudget(gw.limits), what: 'Media', sink: bodyBuffer };
+  const body: Body<Buffer> = {
+    budget: singleBudget(gw.limits),
+    what: 'Media',
+    sink: bodyBuffer,
+    traced: true,
+  };
   return async (req, res) => {
     const admitted = await admit(gw, req, res, body);
     if (!admitted) return;
@@ -276,15 +318,33 @@ function postSingle(gw: Gateway): Handler {
   };
 }
 
-/** POST /batch: a MediaBatch, items in order, stopping at the first failure. */
+/**
+ * POST /batch: a MediaBatch, items in order, stopping at the first failure. Each item split from the body
+ * as it arrives is scanned against the POST / budget as it arrives too: an item over a limit stops the
+ * body there (a crafted 64 MiB item is refused after its first bytes), the items before it are forwarded,
+ * and the answer is the one a whole body would get: `{accepted, status: 413}`, then the connection closes.
+ */
 function postBatch(gw: Gateway): Handler {
-  const body: Body<BatchBody> = { budget: batchBudget(gw.limits), what: 'MediaBatch', sink: batchItems };
+  const itemBudget = singleBudget(gw.limits);
+  const body: Body<BatchBody> = {
+    budget: batchBudget(gw.limits),
+    what: 'MediaBatch',
+    sink: (declared) => batchItems(declared, () => new FieldScanner('Media', itemBudget)),
+    rescue: (e) =>
+      e instanceof ItemRefused && e.reason instanceof MessageDecodeError
+        ? { items: e.items, refused: e.reason }
+        : undefined,
+  };
   return async (req, res) => {
     const admitted = await admit(gw, req, res, body);
     if (!admitted) return;
     const answer = await forwardBatch(gw, req, admitted.body, admitted.grants, req.headers);
-    if (answer.status !== 200) return reply(req, res, answer.status);
-    reply(req, res, 200, { body: { contentType: 'application/json', text: answer.text } });
+    if (answer.status !== STATUS.delivered) return reply(req, res, answer.status);
+    reply(req, res, STATUS.delivered, {
+      body: { contentType: 'application/json', text: answer.text },
+      // the rest of a refused body was never read
+      close: answer.close,
+    });
   };
 }
 
@@ -298,7 +358,7 @@ async function forwardBatch(
   body: BatchBody,
   grants: Grant[],
   headers: http.IncomingHttpHeaders,
-): Promise<{ status: number; text: string }> {
+): Promise<{ status: number; text: string; close?: boolean }> {
   let items: Uint8Array[];
   try {
     // split as it arrived (each item in its own buffer), or kept whole when its framing was unusual
@@ -307,15 +367,22 @@ async function forwardBatch(
     if (!(err instanceof MessageDecodeError)) throw err;
     return { status: refusalOf(err, 'MediaBatch'), text: '' };
   }
+  // an item refused while it arrived (POST /batch's item scan): the items before it go, then its status
+  const refused = 'items' in body && body.refused instanceof MessageDecodeError ? body.refused : undefined;
   let accepted = 0;
-  let status = 200;
+  let status: number = STATUS.delivered;
   const forwardItem = itemForwarder(gw, req, items, grants, 'batch', headers);
   for (let i = 0; i < items.length; i++) {
     status = await forwardItem(i);
-    if (status !== 200) break;
+    if (status !== STATUS.delivered) break;
     accepted++;
   }
-  return { status: 200, text: formatBatchReply({ accepted, status }) };
+  if (refused && status === STATUS.delivered) status = refusalOf(refused, 'Media');
+  return {
+    status: STATUS.delivered,
+    text: formatBatchReply({ accepted, status }),
+    close: refused !== undefined,
+  };
 }
 
 /** Answers an upgrade request on its raw socket (no ServerResponse exists for it) and closes it. */
@@ -491,7 +558,7 @@ async function createHttpServer(
   const listener = await createSecureListener(cfg.tls, handler, {
     server: { ...httpServerOptions(limits), handshakeTimeout: limits.tlsHandshakeTimeoutMs },
     onRefused: tracing
-      ? (reason, address) => tracing.rejected({ kind: 'tls_peer', reason, status: 401, address })
+      ? (reason, address) => tracing.rejected({ kind: 'tls_peer', reason, status: STATUS.refused, address })
       : undefined,
   });
   gw.listener = listener;

@@ -12,7 +12,7 @@ export type BodyResult<T = Buffer> =
   | { kind: 'stalled' }
   /** fewer bytes than the minimum rate asks arrived in one progress window */
   | { kind: 'too_slow' }
-  /** `inspect` threw: the body was refused while it arrived */
+  /** `inspect` or the sink threw: the body was refused while it arrived */
   | { kind: 'refused'; error: unknown };
 
 /** The declared Content-Length as a number; undefined when absent (chunked). Node has validated its syntax. */
@@ -99,7 +99,14 @@ export function readBodyInto<T>(
           return;
         }
       }
-      body.add(chunk);
+      try {
+        body.add(chunk);
+      } catch (error) {
+        // the sink refused what it was given (src/server/body-sinks.ts ItemRefused)
+        req.pause();
+        done({ kind: 'refused', error });
+        return;
+      }
       windowBytes += chunk.length;
       armStallTimer();
     };

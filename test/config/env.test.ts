@@ -1,4 +1,5 @@
-// Environment substitution over raw configuration text (spec 8.4, shellexpand rules).
+// Environment substitution over raw configuration text: the original's shellexpand rules, as README.md
+// states them under "Configuration reference".
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { substituteEnv } from '../../src/config/env.js';

@@ -213,10 +213,12 @@ test('fleet behind haproxy: real client addresses, shared quarantine, revocation
       await Promise.all([...closed, ...cutOnServers]);
       const elapsed = Date.now() - started;
       console.log(`revocation: both open connections closed ${elapsed} ms after the CRL was published`);
-      // the 1 s target is the stress suite's to measure (test/stress: revocationMs): two server processes
-      // and haproxy on a loaded 2-core machine cannot promise it in a timed test. 10 s still fails a server
-      // that only noticed the CRL at its 30 s full rescan (src/trust/reload-scheduler.ts).
-      assert.ok(elapsed <= 10_000, `cut off after ${elapsed} ms`);
+      // The 1 s target is measured by `npm run stress:fleet`, which runs this file with
+      // MG_FLEET_REVOCATION_BOUND_MS=1000 (package.json): two server processes and haproxy on a loaded
+      // 2-core CI machine cannot promise it in `npm test`. The default 10 s still fails a server that only
+      // noticed the CRL at its 30 s full rescan (src/trust/reload-scheduler.ts).
+      const bound = Number(process.env.MG_FLEET_REVOCATION_BOUND_MS ?? 10_000);
+      assert.ok(elapsed <= bound, `cut off after ${elapsed} ms (bound ${bound} ms)`);
       // and a new connection is refused too
       const again = await get().catch(() => 0);
       assert.notEqual(again, 200);

@@ -4,7 +4,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildMessage, inspectMessage, MessageDecodeError } from '../../src/savant/message.js';
-import { decodeMedia, decodeMediaBatch, encodeMedia, encodeMediaBatch } from '../../src/savant/media.js';
+import {
+  decodeMedia,
+  decodeMediaBatch,
+  encodeMedia,
+  encodeMediaBatch,
+  fieldHeader,
+} from '../../src/savant/media.js';
 import { checkFieldBudget, DecodeLimitError, FieldScanner } from '../../src/savant/field-scan.js';
 import { rawConnect, receivedMatching } from './raw.js';
 import { DEFAULT_SERVER_LIMITS } from '../../src/config/limits.js';
@@ -146,6 +152,109 @@ test('the scan runs as the body arrives: a 64 MiB upload of `1a 00` is answered 
   peer.socket.write(repeated('1a 00', 64 * 1024));
   assert.match(await receivedMatching(peer, /^HTTP\/1\.1 \d{3}/), /^HTTP\/1\.1 413/);
   peer.socket.destroy();
+});
+
+test('the scan runs as a batch arrives (items split as they come): a 64 MiB upload of `0a 00` to /batch is answered 413 after its first 64 KiB', async (t) => {
+  const { server } = await gatewayToRouter(t);
+  const peer = await rawConnect(server.port);
+  peer.socket.write(
+    `POST /batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/protobuf\r\nContent-Length: ${64 * 1024 * 1024}\r\n\r\n`,
+  );
+  peer.socket.write(repeated('0a 00', 64 * 1024));
+  assert.match(await receivedMatching(peer, /^HTTP\/1\.1 \d{3}/), /^HTTP\/1\.1 413/);
+  peer.socket.destroy();
+});
+
+test('the scan reaches into the message as the body arrives: a 64 MiB Media whose message is `12 00` repeated is answered 413 after its first 64 KiB', async (t) => {
+  const { server } = await gatewayToRouter(t);
+  const before = await scrape(server.url + '/metrics');
+  const peer = await rawConnect(server.port);
+  const messageLength = 64 * 1024 * 1024 - 6;
+  peer.socket.write(
+    `POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/protobuf\r\nContent-Length: ${messageLength + 6}\r\n\r\n`,
+  );
+  // field 1 (message, tag 0a) whose length spans the whole body, then empty routing labels
+  peer.socket.write(
+    Buffer.concat([Buffer.from(fieldHeader(0x0a, messageLength)), repeated('12 00', 64 * 1024)]),
+  );
+  assert.match(await receivedMatching(peer, /^HTTP\/1\.1 \d{3}/), /^HTTP\/1\.1 413/);
+  peer.socket.destroy();
+  const after = await scrape(server.url + '/metrics');
+  assert.equal(delta(before, after, REFUSALS, { limit: 'routing_labels' }), 1);
+});
+
+test('a batch item is scanned as it arrives: after a good item, a 64 MiB item of `1a 00` gets {accepted: 1, status: 413} after its first 64 KiB, the good item forwarded', async (t) => {
+  const { server, reader } = await gatewayToRouter(t);
+  const before = await scrape(server.url + '/metrics');
+  const good = Buffer.from(frame([hex('01')]));
+  const crafted = 64 * 1024 * 1024 - 1024; // the whole body within max_body_size (64 MiB)
+  const head = Buffer.concat([
+    Buffer.from(fieldHeader(0x0a, good.length)),
+    good,
+    Buffer.from(fieldHeader(0x0a, crafted)),
+  ]);
+  const peer = await rawConnect(server.port);
+  peer.socket.write(
+    `POST /batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/protobuf\r\nContent-Length: ${head.length + crafted}\r\n\r\n`,
+  );
+  const got = nextMessage(reader);
+  peer.socket.write(Buffer.concat([head, repeated('1a 00', 64 * 1024)]));
+  const answer = await receivedMatching(peer, /\{[^}]*\}/);
+  assert.match(answer, /^HTTP\/1\.1 200/);
+  assert.match(answer, /Connection: close/i);
+  assert.deepEqual(JSON.parse(/\{[^}]*\}/.exec(answer)![0]), { accepted: 1, status: 413 });
+  assert.equal((await got).data.length, 1);
+  peer.socket.destroy();
+  const after = await scrape(server.url + '/metrics');
+  assert.equal(delta(before, after, REFUSALS, { limit: 'extra_frames' }), 1);
+});
+
+test('a nested budget: the inner fields are counted on any split of the body; an empty or other field is skipped', () => {
+  const message = (labels: number) =>
+    buildMessage({
+      content: 'video_frame',
+      sourceId: 'cam1',
+      routingLabels: Array.from({ length: labels }, (_, i) => `l${i}`),
+    });
+  const budget = (max: number) => ({
+    fields: new Map([[3, { max: 8, limit: 'extra_frames' }]]),
+    other: { max: 8, limit: 'other_fields' },
+    nested: new Map([
+      [
+        1,
+        {
+          what: 'Message',
+          budget: {
+            fields: new Map([[2, { max, limit: 'routing_labels' }]]),
+            other: { max: 8, limit: 'other_fields' },
+          },
+        },
+      ],
+    ]),
+  });
+  // a topic (field 2) of label-like bytes and empty data frames are not scanned as a message
+  const body = Buffer.from(
+    encodeMedia({ message: message(3), topic: hex('12 00 12 00 12 00 12 00'), data: [new Uint8Array(0)] }),
+  );
+  for (let split = 1; split < body.length; split++) {
+    for (const [max, refused] of [
+      [3, false],
+      [2, true],
+    ] as const) {
+      const s = new FieldScanner('Media', budget(max));
+      const run = () => {
+        s.push(body.subarray(0, split));
+        s.push(body.subarray(split));
+      };
+      if (refused)
+        assert.throws(
+          run,
+          (e: unknown) => e instanceof DecodeLimitError && e.limit === 'routing_labels',
+          `split at ${split}`,
+        );
+      else assert.doesNotThrow(run, `split at ${split}`);
+    }
+  }
 });
 
 test('FieldScanner gives the same verdict on any split of the body into chunks', () => {

@@ -16,7 +16,9 @@ function watch(socket: net.Socket): RawPeer {
   let text = '';
   socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
   socket.on('error', () => undefined);
-  const closed = once(socket, 'close').then(() => text);
+  // not events.once(socket, 'close'): that rejects on an 'error' first, and a reset is a way to be closed
+  // (the server cutting a dripping body while the next byte is on its way gets ECONNRESET here)
+  const closed = new Promise<string>((resolve) => socket.once('close', () => resolve(text)));
   return { socket, received: () => text, closed };
 }
 

@@ -1,4 +1,5 @@
-// Message inspection and the Media / MediaBatch HTTP bodies, against the spec's test vectors.
+// Message inspection and the Media / MediaBatch HTTP bodies, against the original's test vectors (an EOS and a video frame of source cam1, and
+// the Media holding that EOS).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildMessage, inspectMessage, MessageDecodeError } from '../../src/savant/message.js';
@@ -12,7 +13,7 @@ const FRAME = hex(
   '0a 05 30 2e 32 2e 30 20 01 2a 53 12 04 63 61 6d 31 1a 24 30 31 39 30 62 39 61 31 2d 30 30 30 30 2d 37 30 30 30 2d 38 30 30 30 2d 30 30 30 30 30 30 30 30 30 30 30 31 28 80 80 b0 ad b1 dc aa ef 17 32 04 33 30 2f 31 38 80 0a 40 d0 05 52 04 68 32 36 34 58 01 60 01 68 c0 84 3d 9a 01 00',
 );
 
-test('inspectMessage reads the spec vectors', () => {
+test("inspectMessage reads the original's test vectors", () => {
   assert.deepEqual(inspectMessage(EOS), {
     protocolVersion: '0.2.0',
     routingLabels: [],
@@ -92,7 +93,7 @@ test('malformed Message bytes throw MessageDecodeError', () => {
   }
 });
 
-test('spec 8.1 Media vector decodes and re-encodes byte for byte, zero copy', () => {
+test("the original's Media vector decodes and re-encodes byte for byte, zero copy", () => {
   const m = decodeMedia(MEDIA);
   assert.deepEqual(m.message, EOS);
   assert.equal(Buffer.from(m.topic).toString(), 'cam1');

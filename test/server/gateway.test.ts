@@ -1,7 +1,7 @@
 // The gateway server end to end: real HTTP on loopback in, real ZeroMQ sinks out (SavantReader on
 // sub/rep/router, raw zeromq sockets for the faults a well-behaved reader cannot produce). Every row
-// of the spec 8.2 status table, our 400 for content-less messages, the body limit, /health, /metrics,
-// concurrency and the POST /batch extension.
+// of the original server's status table (src/contract/http.ts), our 400 for content-less messages, the
+// body limit, /health, /metrics, concurrency and the POST /batch extension.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as zmq from 'zeromq';
@@ -38,7 +38,7 @@ function frameMedia(topic: string, data: Uint8Array[] = [], labels: string[] = [
   });
 }
 
-test('dealer → router sink: the spec 8.1 vector arrives byte-identical and the EOS ack gives 200', async (t) => {
+test("dealer → router sink: the original's Media vector arrives byte-identical and the EOS ack gives 200", async (t) => {
   const { server, reader } = await gatewayToRouter(t);
 
   const got = nextMessage(reader);

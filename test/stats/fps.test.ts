@@ -1,4 +1,4 @@
-// FPS statistics lines: exact text of savant_core 0.3.5 (spec section 7) for both periods, the kick-off
+// FPS statistics lines: exact text of savant_core 0.3.5 for both periods, the kick-off
 // rule, and the env_logger-shaped prefix produced by our logger.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,7 +37,7 @@ const TIME_RE =
 const FRAME_RE =
   /^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ INFO {2}savant_core::pipeline::stats\] Frame-based FPS counter triggered: FPS = \d+\.\d\d, OPS = 0\.00, frame_delta = \d+, time_delta = [\d.]+ sec, period=\[\d+, \d+\] ms$/;
 
-test('the spec sample lines match the shape regexes and our formatter reproduces their messages', () => {
+test("savant_core's sample lines match the shape regexes and our formatter reproduces their messages", () => {
   assert.match(SAMPLE_TIME, TIME_RE);
   assert.match(SAMPLE_FRAME, FRAME_RE);
   const time = formatStatsMessage(

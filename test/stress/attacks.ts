@@ -17,6 +17,7 @@ import {
   startProbe,
   tlsRequest,
   MEDIA,
+  type GatewayOptions,
   type Lab,
   type Revocation,
   type ServerUnderTest,
@@ -51,9 +52,9 @@ async function measured(
   attack: (server: ServerUnderTest, halfway: () => void) => Promise<Record<string, unknown>>,
   limits: Record<string, unknown> = {},
   settle?: (server: ServerUnderTest, details: Record<string, unknown>, rssBefore: number) => Promise<void>,
-  usersPath?: string,
+  gateway: GatewayOptions = {},
 ): Promise<AttackReport> {
-  const server = await startGateway(lab, limits, usersPath);
+  const server = await startGateway(lab, limits, gateway);
   try {
     const victim = await connectVictim(server, lab, `victim-${name}`);
     await sleep(500);
@@ -98,7 +99,7 @@ async function uploadUntilAnswered(
   socket: net.Socket,
   head: string,
   body: Buffer,
-): Promise<{ status?: number; sentMiB: number; msToAnswer: number }> {
+): Promise<{ status?: number; itemStatus?: number; sentMiB: number; msToAnswer: number }> {
   let text = '';
   let answered: (() => void) | undefined;
   const answer = new Promise<void>((r) => (answered = r));
@@ -119,32 +120,64 @@ async function uploadUntilAnswered(
   }
   await answer;
   const m = /^HTTP\/1\.1 (\d{3})/.exec(text);
+  // a batch is answered 200 with the status of the item that ended it: wait for that JSON (bounded)
+  if (m?.[1] === '200' && !socket.destroyed) {
+    const item = new Promise<void>((r) => {
+      const check = () => /\r\n\r\n\{.*\}/s.test(text) && r();
+      socket.on('data', check);
+      socket.once('close', () => r());
+      check();
+    });
+    await Promise.race([item, sleep(5000)]);
+  }
+  const itemStatus = /"status":(\d+)/.exec(text);
   return {
     status: m ? Number(m[1]) : undefined,
+    ...(itemStatus ? { itemStatus: Number(itemStatus[1]) } : {}),
     sentMiB: mib(sent),
     msToAnswer: Math.round(performance.now() - started),
   };
 }
 
-/** 64 MiB bodies of empty fields: `1a 00` repeated to `POST /`, `0a 00` repeated to `POST /batch`. */
+/** The head of field 1, length-delimited (`0a`), with a 4-byte length varint (lengths 2 MiB to 256 MiB). */
+function fieldOneHead(length: number): Buffer {
+  const varint = [length & 0x7f, (length >> 7) & 0x7f, (length >> 14) & 0x7f, length >> 21];
+  return Buffer.from([0x0a, varint[0] | 0x80, varint[1] | 0x80, varint[2] | 0x80, varint[3]]);
+}
+
+/** `pattern` repeated, wrapped in one field 1 (a Media's message or a batch's item): `size` bytes or one less. */
+function nestedBody(pattern: string, size: number): Buffer {
+  const inner = (size - 5) & ~1; // whole 2-byte patterns
+  return Buffer.concat([fieldOneHead(inner), Buffer.alloc(inner, Buffer.from(pattern, 'hex'))]);
+}
+
+/**
+ * 64 MiB bodies of empty fields: `1a 00` repeated to `POST /` and `0a 00` repeated to `POST /batch`,
+ * then the same fields one level down, inside one field that spans the body: a Media whose message is
+ * `12 00` (empty routing labels) repeated, and a batch whose one item is `1a 00` repeated (answered 200
+ * with that item's 413). All are refused while they arrive.
+ */
 export function bodyAmplification(lab: Lab, scale: number): Promise<AttackReport> {
   const size = Math.max(1, Math.round(64 * scale)) * MiB;
   return measured(lab, 'body-amplification', async (server, halfway) => {
     // one good request first, so the attacker's Argon2 verification is not part of the figures
     await tlsRequest(server.port, lab.attacker, lab.caPem, postHead(ATTACKER_USER, MEDIA.length), MEDIA);
     const results = [];
-    for (const [route, pattern] of [
-      ['/', '1a00'],
-      ['/batch', '0a00'],
-      ['/', '1a00'],
+    for (const [route, shape, body] of [
+      ['/', '1a00', () => Buffer.alloc(size, Buffer.from('1a00', 'hex'))],
+      ['/batch', '0a00', () => Buffer.alloc(size, Buffer.from('0a00', 'hex'))],
+      ['/', '1a00', () => Buffer.alloc(size, Buffer.from('1a00', 'hex'))],
+      ['/', 'message of 1200', () => nestedBody('1200', size)],
+      ['/batch', 'item of 1a00', () => nestedBody('1a00', size)],
     ] as const) {
-      const body = Buffer.alloc(size, Buffer.from(pattern, 'hex'));
+      const bytes = body();
       const rssBefore = rssOf(server.pid);
       const socket = await tlsConnectRaw(server.port, lab, '127.0.4.4');
       if (!socket) throw new Error('the attacker could not connect');
-      const r = await uploadUntilAnswered(socket, postHead(ATTACKER_USER, body.length, route), body);
+      const r = await uploadUntilAnswered(socket, postHead(ATTACKER_USER, bytes.length, route), bytes);
       socket.destroy();
-      results.push({ route, bodyMiB: mib(size), ...r, rssGrowthMiB: mib(rssOf(server.pid) - rssBefore) });
+      const rssGrowthMiB = mib(rssOf(server.pid) - rssBefore);
+      results.push({ route, shape, bodyMiB: mib(bytes.length), ...r, rssGrowthMiB });
       halfway();
     }
     return { requests: results };
@@ -293,16 +326,21 @@ function slowLimits(scale: number): Record<string, unknown> {
   return { request_timeout: { secs, nanos: 0 }, header_timeout: { secs: Math.min(10, secs), nanos: 0 } };
 }
 
-/** Uploads that declare 64 MiB and send 4 KiB, held open. */
+/**
+ * Uploads that declare 64 MiB and send 4 KiB, held open: half to `POST /`, half to `POST /batch` whose one
+ * item's length prefix also declares (almost) 64 MiB (the batch path splits items as they arrive).
+ */
 export function declaredLength(lab: Lab, scale: number): Promise<AttackReport> {
   const count = Math.max(10, Math.round(200 * scale));
+  const item = fieldOneHead(64 * MiB - 5).toString('latin1');
   return measured(lab, 'declared-length', async (server, halfway) => {
     const vmBefore = vmSizeOf(server.pid);
     const sockets: net.Socket[] = [];
     for (let i = 0; i < count; i++) {
       const s = await tlsConnectRaw(server.port, lab, attackerAddress(i, 50));
       if (!s) continue;
-      s.write(postHead(ATTACKER_USER, 64 * MiB) + 'x'.repeat(4096));
+      if (i % 2) s.write(postHead(ATTACKER_USER, 64 * MiB, '/batch') + item + 'x'.repeat(4091));
+      else s.write(postHead(ATTACKER_USER, 64 * MiB) + 'x'.repeat(4096));
       sockets.push(s);
     }
     await sleep(2000);
@@ -365,32 +403,47 @@ export function argon2Flood(lab: Lab, scale: number): Promise<AttackReport> {
   });
 }
 
-/** Lock a user out from one address, then try to flush the lockout with unknown-user requests. */
+/**
+ * Lock a user out from one address, then try to flush the lockout with unknown-user requests from the same
+ * address, twice as many as the server caches (the reproduction: the lock used to live in that LRU). The
+ * failed-login rate per address is raised so that every flushing request reaches the quarantine; with the
+ * default rate most of them would be answered 429 before it, and the figure would show the rate limit
+ * instead of the quarantine.
+ */
 export function quarantineBypass(lab: Lab, scale: number): Promise<AttackReport> {
   const flushes = Math.max(20, Math.round(100 * scale));
-  return measured(lab, 'quarantine-bypass', async (server, halfway) => {
-    const from = '127.0.5.5';
-    const ask = (u: { user: string; password: string }) =>
-      tlsRequest(server.port, lab.attacker, lab.caPem, postHead(u, 0), Buffer.alloc(0), 10_000, from).then(
-        (r) => r.status ?? r.error,
-      );
-    const guesses = [];
-    for (let i = 0; i < 3; i++) guesses.push(await ask({ user: VICTIM_USER.user, password: `wrong${i}` }));
-    const flushStatuses: Record<string, number> = {};
-    for (let i = 0; i < flushes; i++) {
-      const k = String(await ask({ user: `nobody${i}`, password: 'x' }));
-      flushStatuses[k] = (flushStatuses[k] ?? 0) + 1;
-      if (i === Math.floor(flushes / 2)) halfway();
-    }
-    const finalStatus = await ask(VICTIM_USER);
-    return {
-      guesses,
-      flushRequests: flushes,
-      flushStatuses,
-      correctPasswordAfterwards: finalStatus,
-      bypassed: finalStatus === 200,
-    };
-  });
+  const cacheSize = Math.floor(flushes / 2);
+  return measured(
+    lab,
+    'quarantine-bypass',
+    async (server, halfway) => {
+      const from = '127.0.5.5';
+      const ask = (u: { user: string; password: string }) =>
+        tlsRequest(server.port, lab.attacker, lab.caPem, postHead(u, 0), Buffer.alloc(0), 10_000, from).then(
+          (r) => r.status ?? r.error,
+        );
+      const guesses = [];
+      for (let i = 0; i < 3; i++) guesses.push(await ask({ user: VICTIM_USER.user, password: `wrong${i}` }));
+      const flushStatuses: Record<string, number> = {};
+      for (let i = 0; i < flushes; i++) {
+        const k = String(await ask({ user: `nobody${i}`, password: 'x' }));
+        flushStatuses[k] = (flushStatuses[k] ?? 0) + 1;
+        if (i === Math.floor(flushes / 2)) halfway();
+      }
+      const finalStatus = await ask(VICTIM_USER);
+      return {
+        guesses,
+        cacheSize,
+        flushRequests: flushes,
+        flushStatuses,
+        correctPasswordAfterwards: finalStatus,
+        bypassed: finalStatus === 200,
+      };
+    },
+    { auth_failures_per_address: 100_000 },
+    undefined,
+    { cacheSize },
+  );
 }
 
 /** Median and 90th percentile of a list of durations, rounded to 0.1 ms. */
@@ -439,7 +492,7 @@ export function enumeration(lab: Lab, scale: number): Promise<AttackReport> {
     },
     {},
     undefined,
-    '/legacy-users',
+    { usersPath: '/legacy-users' },
   );
 }
 
@@ -466,5 +519,46 @@ async function timedRequest(
     });
     socket.once('close', () => done({ error: 'closed' }));
     socket.write(head);
+  });
+}
+
+/**
+ * What the server answers first, and how long it holds the connection: `Expect: 100-continue` with a wrong
+ * password or a body over max_body_size (the 100 must not come before the refusal), and request lines that
+ * are not HTTP/1.x (closed at once, nothing served).
+ */
+export function protocol(lab: Lab, scale: number): Promise<AttackReport> {
+  const rounds = Math.max(2, Math.round(20 * scale));
+  const wrong = { user: ATTACKER_USER.user, password: 'not-the-password' };
+  const expect = (head: string) => head.replace('\r\n\r\n', '\r\nExpect: 100-continue\r\n\r\n');
+  const cases: [string, string][] = [
+    ['expect-100 wrong password', expect(postHead(wrong, MEDIA.length))],
+    ['expect-100 over max_body_size', expect(postHead(ATTACKER_USER, 65 * MiB))],
+    ['HTTP/0.9 request line', 'GET /\r\n'],
+    ['HTTP/2 preface', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'],
+  ];
+  return measured(lab, 'protocol', async (server, halfway) => {
+    const results: Record<string, { firstLines: Record<string, number>; worstMsToClose: number }> = {};
+    let connection = 0;
+    for (let i = 0; i < rounds; i++) {
+      for (const [name, head] of cases) {
+        // each from its own address, so the failed-login rate does not answer for the check
+        const s = await tlsConnectRaw(server.port, lab, attackerAddress(connection++, 250));
+        if (!s) continue;
+        let text = '';
+        s.on('data', (c: Buffer) => (text += c.toString('latin1')));
+        const started = performance.now();
+        s.write(head);
+        await Promise.race([once(s, 'close'), sleep(15_000)]);
+        const ms = Math.round(performance.now() - started);
+        s.destroy();
+        const first = /^(HTTP\/1\.1 \d{3})/.exec(text)?.[1] ?? 'closed without an answer';
+        const r = (results[name] ??= { firstLines: {}, worstMsToClose: 0 });
+        r.firstLines[first] = (r.firstLines[first] ?? 0) + 1;
+        r.worstMsToClose = Math.max(r.worstMsToClose, ms);
+      }
+      if (i === Math.floor(rounds / 2)) halfway();
+    }
+    return results;
   });
 }

@@ -124,11 +124,17 @@ export interface ServerUnderTest {
   stop(): Promise<void>;
 }
 
+/** Where a server of the suite reads its users, and how many users and failure counters it caches. */
+export interface GatewayOptions {
+  usersPath?: string;
+  cacheSize?: number;
+}
+
 /** Starts `bin/media-gateway server` with mTLS + Basic auth, limits as configured (defaults unless given). */
 export async function startGateway(
   lab: Lab,
   limits: Record<string, unknown> = {},
-  usersPath = '/users',
+  { usersPath = '/users', cacheSize = 1000 }: GatewayOptions = {},
 ): Promise<ServerUnderTest> {
   const [port, metricsPort, sinkPort] = [await freePort(), await freePort(), await freePort()];
   const sink = await SavantReader.open({
@@ -168,9 +174,9 @@ export async function startGateway(
           data_format: 'json',
           lease_timeout: { secs: 60, nanos: 0 },
           connect_timeout: { secs: 2, nanos: 0 },
-          cache: { size: 1000 },
+          cache: { size: cacheSize },
         },
-        cache: { size: 1000 },
+        cache: { size: cacheSize },
         quarantine: { period: { secs: 600, nanos: 0 }, failed_attempt_limit: 3 },
       },
     },

@@ -13,6 +13,7 @@ import {
   declaredLength,
   enumeration,
   flood,
+  protocol,
   quarantineBypass,
   slowClients,
   type AttackReport,
@@ -26,6 +27,7 @@ export const ATTACKS = {
   'argon2-flood': argon2Flood,
   'quarantine-bypass': quarantineBypass,
   enumeration,
+  protocol,
 } as const;
 
 export async function runSuite(

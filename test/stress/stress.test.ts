@@ -14,6 +14,7 @@ test('npm run stress at scale 0.02: every attack is contained', async () => {
     'declared-length',
     'enumeration',
     'flood',
+    'protocol',
     'quarantine-bypass',
     'slow-client',
   ]);
@@ -22,12 +23,24 @@ test('npm run stress at scale 0.02: every attack is contained', async () => {
     assert.ok(r.eventLoopMaxMs > 0, `${r.attack}: the event-loop gauge reads the server's metric`);
     assert.ok(r.probe.ok >= 1, `${r.attack}: the legitimate probe was served at least once`);
   }
-  const bodies = by['body-amplification'].details.requests as { status: unknown }[];
+  // refused whole (413), or a batch answered with 413 for the item that carried the crafted fields
+  const bodies = by['body-amplification'].details.requests as { status: unknown; itemStatus?: unknown }[];
+  assert.equal(bodies.length, 5);
   assert.ok(
-    bodies.every((b) => b.status === 413),
+    bodies.every((b) => b.status === 413 || (b.status === 200 && b.itemStatus === 413)),
     JSON.stringify(bodies),
   );
+  // every flushing request reached the quarantine (not the failed-login rate), and the lock held
+  const bypass = by['quarantine-bypass'].details as { flushRequests: number; flushStatuses: unknown };
+  assert.deepEqual(bypass.flushStatuses, { '401': bypass.flushRequests });
   assert.equal(by['quarantine-bypass'].details.bypassed, false);
+  // no 100 Continue before the refusal; a request line that is not HTTP/1.x is closed, never served
+  const firstLines = (name: string) =>
+    Object.keys((by['protocol'].details[name] as { firstLines: Record<string, number> }).firstLines);
+  assert.deepEqual(firstLines('expect-100 wrong password'), ['HTTP/1.1 401']);
+  assert.deepEqual(firstLines('expect-100 over max_body_size'), ['HTTP/1.1 413']);
+  for (const name of ['HTTP/0.9 request line', 'HTTP/2 preface'])
+    assert.ok(!firstLines(name).some((l) => /^HTTP\/1\.1 [123]/.test(l)), `${name}: ${firstLines(name)}`);
   // timing is judged by `npm run stress` (docs/security.md), not here: only that every guess was refused
   const guesses = by['enumeration'].details as { statuses: Record<string, number>; pairs: number };
   assert.deepEqual(guesses.statuses, { '401': guesses.pairs * 2 });

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { readFile } from 'node:fs/promises';
 import { Etcd3 } from 'etcd3';
+import * as zmq from 'zeromq';
 import { makePki } from '../../src/pki/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import type { ServerConfig } from '../../src/config/types.js';
@@ -74,6 +75,36 @@ test('invalid topic and no message: error status on the span continuing the head
   await expectStore(otlp, noMessage.ctx.traceId, 'no_message', 400);
 });
 
+test('no content, a malformed message and a decode limit: 400, 400 and 413 as error statuses', async (t) => {
+  const { otlp, server } = await tracedGateway(t);
+  // a Message with a protocol version ("0.2.0") and no content: the original panics here, we answer 400
+  const version = new Uint8Array([0x0a, 0x05, 0x30, 0x2e, 0x32, 0x2e, 0x30]);
+  const noContent = await postTraced(
+    server.url,
+    encodeMedia({ message: version, topic: enc.encode('cam'), data: [] }),
+  );
+  assert.equal(noContent.status, 400);
+  await expectStore(otlp, noContent.ctx.traceId, 'no_content', 400);
+
+  // field 1 as a length-delimited string longer than the bytes that follow: not a Message
+  const malformed = await postTraced(
+    server.url,
+    encodeMedia({ message: new Uint8Array([0x0a, 0x7f, 0x30]), topic: enc.encode('cam'), data: [] }),
+  );
+  assert.equal(malformed.status, 400);
+  const span = await expectStore(otlp, malformed.ctx.traceId, 'malformed', 400);
+  assert.equal(span.parentSpanId, malformed.ctx.spanId);
+
+  // one routing label over the default limits.max_routing_labels (256): 413 before any label is decoded
+  const labels = Array.from({ length: 257 }, (_, i) => `l${i}`);
+  const overLimit = await postTraced(
+    server.url,
+    encodeMedia({ message: frame('cam', labels), topic: enc.encode('cam'), data: [] }),
+  );
+  assert.equal(overLimit.status, 413);
+  await expectStore(otlp, overLimit.ctx.traceId, 'decode_limit', 413);
+});
+
 test('send timeout and ack timeout: 504 and 502 as error statuses', async (t) => {
   const otlp = await startOtlpReceiver(t);
   const telemetry = telemetryConfig(otlp.url, 'http_json', 's');
@@ -103,6 +134,25 @@ test('send timeout and ack timeout: 504 and 502 as error statuses', async (t) =>
   );
   assert.equal(ackTimeout.status, 502);
   await expectStore(otlp, ackTimeout.ctx.traceId, 'ack_timeout', 502);
+});
+
+test('a ZeroMQ send error: 500 as an error status (send_error)', async (t) => {
+  const otlp = await startOtlpReceiver(t);
+  const telemetry = telemetryConfig(otlp.url, 'http_binary', 's');
+  // raw socket answering the end-of-stream with something other than OK: a fault a Savant sink never makes
+  const ep = await tcp();
+  const wrong = new zmq.Router();
+  t.after(() => wrong.close());
+  await wrong.bind(ep);
+  void (async () => {
+    for await (const [rid] of wrong) await wrong.send([rid, 'NO']);
+  })().catch(() => undefined);
+  const server = await gateway(t, serverConfig(writerConfig(`dealer+connect:${ep}`), { telemetry }));
+  const eos = buildMessage({ content: 'end_of_stream', sourceId: 'cam' });
+  const r = await postTraced(server.url, encodeMedia({ message: eos, topic: enc.encode('cam'), data: [] }));
+  assert.equal(r.status, 500);
+  const span = await expectStore(otlp, r.ctx.traceId, 'send_error', 500);
+  assert.match(span.status.message, /ZeroMQ send failed/);
 });
 
 test('routing labels forbidden, identity and labels as attributes; refused credentials as rate-limited root spans', async (t) => {

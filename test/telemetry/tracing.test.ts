@@ -3,6 +3,8 @@
 // for each supported protocol and both request forms.
 import assert from 'node:assert/strict';
 import test from 'node:test';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
+import { SamplingDecision, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
 import { buildMessage } from '../../src/savant/message.js';
 import { readPropagatedContext } from '../../src/savant/propagated-context.js';
 import { startChain } from '../e2e/chain.js';
@@ -90,26 +92,75 @@ for (const protocol of ['http_binary', 'http_json'] as const) {
   }
 }
 
-test('jaeger format: uber-trace-id in propagated_context is continued and rewritten in the same format', async (t) => {
+for (const mode of ['single', 'batch'] as const) {
+  test(`jaeger format, ${mode}: uber-trace-id in propagated_context is continued and rewritten in the same format`, async (t) => {
+    const otlp = await startOtlpReceiver(t);
+    const jaeger = { format: 'jaeger' as const };
+    const chain = await startChain(t, {
+      source: 'dealer',
+      sink: 'dealer',
+      transport: { mode, lanes: 1 },
+      client: { telemetry: telemetryConfig(otlp.url, 'http_binary', 'c', jaeger) },
+      server: { telemetry: telemetryConfig(otlp.url, 'http_binary', 's', jaeger) },
+    });
+    const src = sourceContext();
+    const message = tracedMessage('cam', { 'uber-trace-id': `${src.traceId}:${src.spanId}:0:1` });
+    await chain.source.send(enc.encode('cam'), message, [], false);
+    const got = await nextMessage(chain.sink);
+    await otlp.waitFor((s) => byName(s, src.traceId, 'mg.server.store').length === 1, 'the server span');
+    const forward = byName(otlp.spans, src.traceId, 'mg.client.forward')[0];
+    const store = byName(otlp.spans, src.traceId, 'mg.server.store')[0];
+    assert.equal(forward.parentSpanId, src.spanId);
+    assert.equal(store.parentSpanId, forward.spanId);
+    const carrier = readPropagatedContext(got.message);
+    assert.equal(carrier['uber-trace-id'], `${src.traceId}:${store.spanId}:0:01`);
+    assert.equal(carrier.traceparent, undefined);
+  });
+}
+
+test('sampling.ratio 0.5: both halves keep the same traces, chosen by trace id; a dropped trace is forwarded byte for byte', async (t) => {
   const otlp = await startOtlpReceiver(t);
-  const jaeger = { format: 'jaeger' as const };
+  const sampling = { sampling: { ratio: 0.5, rejectionsPerMinute: 60 } };
   const chain = await startChain(t, {
     source: 'dealer',
     sink: 'dealer',
     transport: { mode: 'single', lanes: 1 },
-    client: { telemetry: telemetryConfig(otlp.url, 'http_binary', 'c', jaeger) },
-    server: { telemetry: telemetryConfig(otlp.url, 'http_binary', 's', jaeger) },
+    client: { telemetry: telemetryConfig(otlp.url, 'http_binary', 'c', sampling) },
+    server: { telemetry: telemetryConfig(otlp.url, 'http_binary', 's', sampling) },
   });
-  const src = sourceContext();
-  const message = tracedMessage('cam', { 'uber-trace-id': `${src.traceId}:${src.spanId}:0:1` });
-  await chain.source.send(enc.encode('cam'), message, [], false);
-  const got = await nextMessage(chain.sink);
-  await otlp.waitFor((s) => byName(s, src.traceId, 'mg.server.store').length === 1, 'the server span');
-  const forward = byName(otlp.spans, src.traceId, 'mg.client.forward')[0];
-  const store = byName(otlp.spans, src.traceId, 'mg.server.store')[0];
-  assert.equal(forward.parentSpanId, src.spanId);
-  assert.equal(store.parentSpanId, forward.spanId);
-  const carrier = readPropagatedContext(got.message);
-  assert.equal(carrier['uber-trace-id'], `${src.traceId}:${store.spanId}:0:01`);
-  assert.equal(carrier.traceparent, undefined);
+  // the SDK's own verdict for a trace id at this ratio picks one kept and one dropped source context
+  const ratio = new TraceIdRatioBasedSampler(0.5);
+  const verdict = (traceId: string) =>
+    ratio.shouldSample(ROOT_CONTEXT, traceId).decision === SamplingDecision.RECORD_AND_SAMPLED;
+  let kept = sourceContext();
+  while (!verdict(kept.traceId)) kept = sourceContext();
+  let dropped = sourceContext();
+  while (verdict(dropped.traceId)) dropped = sourceContext();
+
+  const messages = [kept, dropped].map((c) => tracedMessage('cam', { traceparent: c.traceparent }));
+  for (const m of messages)
+    assert.equal((await chain.source.send(enc.encode('cam'), m, [], false)).kind, 'success');
+  const got = [await nextMessage(chain.sink), await nextMessage(chain.sink)];
+  assert.deepEqual(Buffer.from(got[1].message), Buffer.from(messages[1]));
+
+  await otlp.waitFor(
+    (s) =>
+      byName(s, kept.traceId, 'mg.server.store').length === 1 &&
+      byName(s, kept.traceId, 'mg.client.forward').length === 1,
+    'the kept trace',
+  );
+  const store = byName(otlp.spans, kept.traceId, 'mg.server.store')[0];
+  assert.equal(readPropagatedContext(got[0].message).traceparent, `00-${kept.traceId}-${store.spanId}-01`);
+  // one more traced message through both halves, so an export after the dropped one has happened
+  let last = sourceContext();
+  while (!verdict(last.traceId)) last = sourceContext();
+  await chain.source.send(
+    enc.encode('cam'),
+    tracedMessage('cam', { traceparent: last.traceparent }),
+    [],
+    false,
+  );
+  await nextMessage(chain.sink);
+  await otlp.waitFor((s) => byName(s, last.traceId, 'mg.server.store').length === 1, 'the last trace');
+  assert.equal(otlp.spans.filter((s) => s.traceId === dropped.traceId).length, 0);
 });
