@@ -415,9 +415,10 @@ const UPGRADE_CLOSE_GRACE_MS = 2000;
  */
 function upgradeListener(gw: Gateway): (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void {
   const budget = batchBudget(gw.limits);
+  const itemBudget = singleBudget(gw.limits);
   return (req, socket, head) => {
     socket.on('error', () => socket.destroy());
-    admitStream(gw, req, socket, head, budget).catch((err: unknown) => {
+    admitStream(gw, req, socket, head, budget, itemBudget).catch((err: unknown) => {
       log.error({ err: (err as Error).message }, 'stream upgrade failed');
       socket.destroy();
     });
@@ -430,6 +431,7 @@ async function admitStream(
   socket: Duplex,
   head: Buffer,
   budget: FieldBudget,
+  itemBudget: FieldBudget,
 ): Promise<void> {
   if (req.httpVersionMajor !== 1 || req.httpVersionMinor !== 1) return void socket.destroy();
   if (gw.closing) return answerUpgrade(socket, 503, 'stream_closing');
@@ -468,6 +470,12 @@ async function admitStream(
     maxBodySize: gw.cfg.maxBodySize,
     budget,
     refusalOf: (err) => refusalOf(err, 'MediaBatch'),
+    // POST /batch's item scan: a crafted item is refused after its first bytes here too
+    itemScan: () => new FieldScanner('Media', itemBudget),
+    rescue: (e) =>
+      e instanceof ItemRefused && e.reason instanceof MessageDecodeError
+        ? { items: e.items, refused: e.reason }
+        : undefined,
     batch: (meta, body) => streamBatch(gw, req, meta, body),
     onClose: () => gw.streams.delete(session),
   });

@@ -25,7 +25,7 @@ import { connectionTimeoutsTotal } from '../limits/index.js';
 import { family } from '../metrics/index.js';
 import { FieldScanner, type FieldBudget } from '../savant/field-scan.js';
 import { MessageDecodeError } from '../savant/message.js';
-import { batchItems, type BatchBody, type BodySink } from './body-sinks.js';
+import { batchItems, type BatchBody, type BodySink, type ItemScan } from './body-sinks.js';
 
 export const streamRefusalsTotal = family(
   'server',
@@ -65,8 +65,11 @@ export type StreamRefusalCode = (typeof STREAM_REFUSAL_CODES)[number];
 
 /** What a stream needs from the gateway for each batch. */
 export interface StreamBatchHandler {
-  /** the POST /batch answer for these items: status and body text */
-  (headers: Record<string, string>, body: BatchBody): Promise<{ status: number; text: string }>;
+  /** the POST /batch answer for these items: status and body text; `close`: the rest was not read */
+  (
+    headers: Record<string, string>,
+    body: BatchBody,
+  ): Promise<{ status: number; text: string; close?: boolean }>;
 }
 
 export interface StreamOptions {
@@ -76,6 +79,10 @@ export interface StreamOptions {
   batch: StreamBatchHandler;
   /** how a body refused while it arrived is answered (the POST's status for the same error) */
   refusalOf(err: MessageDecodeError): number;
+  /** POST /batch's scan of each item as it arrives (the sink throws when it refuses one) */
+  itemScan?: () => ItemScan;
+  /** POST /batch's answer to an item refused by that scan: the items before it, and why (else rethrown) */
+  rescue?(err: unknown): BatchBody | undefined;
   /** called once when the stream ends, for whatever reason */
   onClose?(): void;
 }
@@ -164,9 +171,18 @@ export class StreamSession {
       this.refuse('stream_body_refused', replyFrame(this.opts.refusalOf(err), ''));
       return n;
     }
-    s.sink.add(piece);
+    try {
+      s.sink.add(piece);
+    } catch (err) {
+      const rescued = this.opts.rescue?.(err);
+      if (!rescued) throw err;
+      // as POST /batch: the items before the refused one are forwarded and answered, then the stream
+      // closes (the rest of the frame is never read)
+      this.onBody(s.meta, rescued);
+      return n;
+    }
     s.length += n;
-    if (s.length === s.frame.bodyLength) this.onBody(s.meta, s.sink);
+    if (s.length === s.frame.bodyLength) this.onBody(s.meta, s.sink.take());
     return n;
   }
 
@@ -187,28 +203,31 @@ export class StreamSession {
       kind: 'body',
       frame,
       meta,
-      sink: batchItems(frame.bodyLength),
+      sink: batchItems(frame.bodyLength, this.opts.itemScan),
       scanner: new FieldScanner('MediaBatch', this.opts.budget),
       length: 0,
     };
-    if (frame.bodyLength === 0) this.onBody(meta, this.state.sink);
+    if (frame.bodyLength === 0) this.onBody(meta, this.state.sink.take());
   }
 
-  private onBody(meta: Record<string, string>, sink: BodySink<BatchBody>): void {
+  private onBody(meta: Record<string, string>, body: BatchBody): void {
     this.state = { kind: 'header', bytes: [], length: 0 };
     this.busy = true;
     this.socket.pause();
     this.disarm();
     streamBatchesTotal.inc();
     this.opts
-      .batch(meta, sink.take())
+      .batch(meta, body)
       .then(
-        ({ status, text }) => {
+        ({ status, text, close }) => {
           if (this.closed) return;
           this.socket.write(replyFrame(status, text));
           // refused as a whole request (credentials, certificate): answered, then closed like the POST
           if (status === 401 || status === 403 || status === 429) {
             streamRefusalsTotal.inc({ code: 'stream_batch_refused' });
+            this.close();
+          } else if (close) {
+            streamRefusalsTotal.inc({ code: 'stream_body_refused' });
             this.close();
           }
         },

@@ -459,3 +459,19 @@ test('stream: close() does not wait for a peer that leaves its replies unread', 
   t.diagnostic(`close() took ${Date.now() - t0} ms`);
   socket.destroy();
 });
+
+test('stream: a crafted item is refused after its first bytes as in POST /batch; the items before it are forwarded', async (t) => {
+  const { server, reader } = await gatewayToRouter(t, { tls: mtls(trustDir().dir) });
+  const s = await open(server.url);
+  const before = Buffer.from(encodeMediaBatch([item(0)]));
+  // an item declaring 2 MiB of empty data fields (1a 00): over max_extra_frames after a few hundred bytes
+  const craftedSize = 2 * 1024 * 1024;
+  const prefix = Buffer.from([0x0a, 0x80, 0x80, 0x80, 0x01]); // tag, then 2 MiB as a varint
+  const bodyLength = before.length + prefix.length + craftedSize;
+  const sent = Buffer.alloc(4096, Buffer.from([0x1a, 0x00]));
+  // only the first 4 KiB of the item: unfixed, the server waits for the rest of the frame
+  s.socket.write(Buffer.concat([frameHeader(FRAME.batch, 0, bodyLength), before, prefix, sent]));
+  assert.deepEqual(await s.frame(), { type: FRAME.reply, status: 200, text: '{"accepted":1,"status":413}' });
+  assert.equal(Buffer.from((await nextMessage(reader)).data[0]).toString(), '0');
+  await s.closed;
+});
