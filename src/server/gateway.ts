@@ -419,9 +419,10 @@ const UPGRADE_CLOSE_GRACE_MS = 2000;
  */
 function upgradeListener(gw: Gateway): (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void {
   const budget = batchBudget(gw.limits);
+  const itemBudget = singleBudget(gw.limits);
   return (req, socket, head) => {
     socket.on('error', () => socket.destroy());
-    admitStream(gw, req, socket, head, budget).catch((err: unknown) => {
+    admitStream(gw, req, socket, head, budget, itemBudget).catch((err: unknown) => {
       log.error({ err: (err as Error).message }, 'stream upgrade failed');
       socket.destroy();
     });
@@ -434,6 +435,7 @@ async function admitStream(
   socket: Duplex,
   head: Buffer,
   budget: FieldBudget,
+  itemBudget: FieldBudget,
 ): Promise<void> {
   if (req.httpVersionMajor !== 1 || req.httpVersionMinor !== 1) return void socket.destroy();
   if (gw.closing) return answerUpgrade(socket, 503, 'stream_closing');
@@ -458,13 +460,15 @@ async function admitStream(
     return answerUpgrade(socket, auth.status, 'stream_upgrade_auth', headers);
   }
   if (socket.destroyed) return;
+  // close() may have begun during the authentication: its streams were already told to end, and a stream
+  // admitted now would hold the HTTP server's close() open for as long as its peer keeps it busy
+  if (gw.closing) return answerUpgrade(socket, 503, 'stream_closing');
   // the same for bytes that arrived while the request was being admitted
   if (socket.readableLength > 0) return answerUpgrade(socket, 400, 'stream_early_frame');
   httpResponsesTotal.inc({ side: 'server', status: '101' });
   socket.write(
     `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${STREAM_PROTOCOL}\r\n\r\n`,
   );
-  const itemBudget = singleBudget(gw.limits);
   const session = new StreamSession(socket, {
     limits: gw.limits,
     maxBodySize: gw.cfg.maxBodySize,

@@ -112,6 +112,8 @@ export class StreamSession {
   private timer?: NodeJS.Timeout;
   private timerPhase?: 'idle' | 'body_progress';
   private rateTimer?: NodeJS.Timeout;
+  /** cuts a peer that leaves its replies unread for idle_timeout (see afterReply) */
+  private drainTimer?: NodeJS.Timeout;
   private windowBytes = 0;
 
   constructor(
@@ -128,7 +130,8 @@ export class StreamSession {
   /** Server shutdown: the batch being forwarded is answered first, then the stream closes. */
   shutdown(): void {
     this.draining = true;
-    if (!this.busy) this.close();
+    // a batch whose reply is written but unread by the peer is done: close() must not wait for the peer
+    if (!this.busy || this.drainTimer) this.close();
   }
 
   private onData(chunk: Buffer): void {
@@ -181,7 +184,7 @@ export class StreamSession {
       return n;
     }
     s.length += n;
-    if (s.length === s.frame.bodyLength) this.onBody(s.meta, s.sink);
+    if (s.length === s.frame.bodyLength) this.runBatch(s.meta, s.sink.take());
     return n;
   }
 
@@ -206,11 +209,7 @@ export class StreamSession {
       scanner: new FieldScanner('MediaBatch', this.opts.budget),
       length: 0,
     };
-    if (frame.bodyLength === 0) this.onBody(meta, this.state.sink);
-  }
-
-  private onBody(meta: Record<string, string>, sink: BodySink<BatchBody>): void {
-    this.runBatch(meta, sink.take());
+    if (frame.bodyLength === 0) this.runBatch(meta, this.state.sink.take());
   }
 
   private runBatch(meta: Record<string, string>, body: BatchBody): void {
@@ -237,7 +236,25 @@ export class StreamSession {
         },
         () => this.destroy(),
       )
-      .finally(() => this.resumeAfterBatch());
+      .finally(() => this.afterReply());
+  }
+
+  /**
+   * The next frame is read only once the replies written so far are flushed: a peer that sends batches
+   * and never reads its replies would otherwise grow the server's write buffer without bound (each
+   * 9-byte empty frame buys a reply of ~40 bytes kept in memory). It is cut after idle_timeout unread.
+   */
+  private afterReply(): void {
+    if (this.closed || !this.socket.writableNeedDrain) return this.resumeAfterBatch();
+    this.drainTimer = setTimeout(() => {
+      connectionTimeoutsTotal.inc({ phase: 'idle' });
+      this.destroy();
+    }, this.opts.limits.idleTimeoutMs);
+    this.socket.once('drain', () => {
+      clearTimeout(this.drainTimer);
+      this.drainTimer = undefined;
+      this.resumeAfterBatch();
+    });
   }
 
   private resumeAfterBatch(): void {
@@ -300,8 +317,10 @@ export class StreamSession {
   private disarm(): void {
     clearTimeout(this.timer);
     clearInterval(this.rateTimer);
+    clearTimeout(this.drainTimer);
     this.timer = undefined;
     this.rateTimer = undefined;
+    this.drainTimer = undefined;
   }
 
   /** Half-closes after what was written; the socket goes once the peer closes or soon after. */

@@ -23,12 +23,13 @@ import {
 import { buildMessage } from '../../src/savant/message.js';
 import { encodeMedia, encodeMediaBatch } from '../../src/savant/media.js';
 import { formatMessageIds } from '../../src/spool/identity.js';
-import { streamRefusalsTotal } from '../../src/server/stream.js';
+import { streamBatchesTotal, streamRefusalsTotal } from '../../src/server/stream.js';
 import { connectionTimeoutsTotal } from '../../src/limits/index.js';
 import { buildLabPki, type ClientName, type LabPki, type Leaf } from '../helpers/openssl-pki.js';
 import { startEtcd } from '../helpers/etcd.js';
 import { VECTORS, basic, basicConfig } from '../helpers/basic-auth.js';
 import { gatewayToRouter, nextMessage } from './fixtures.js';
+import { verificationsInFlight } from '../../src/limits/index.js';
 
 let lab: LabPki;
 let base: string;
@@ -404,4 +405,133 @@ test('stream: an item over a POST / limit stops the frame: the items before it a
   assert.deepEqual(await s.frame(), { type: FRAME.reply, status: 200, text: '{"accepted":1,"status":413}' });
   await s.closed;
   assert.equal(Buffer.from((await nextMessage(reader)).data[0]).toString(), '0');
+});
+
+test('stream: a peer that never reads its replies is no longer read, then cut after idle_timeout', async (t) => {
+  const { server } = await gatewayToRouter(t, {
+    tls: mtls(trustDir().dir),
+    limits: { ...DEFAULT_SERVER_LIMITS, idleTimeoutMs: 1000 },
+  });
+  // a socket of its own rather than a RawStream, whose promises reject on the ECONNRESET of the cut
+  const socket = tls.connect({
+    host: '127.0.0.1',
+    port: Number(new URL(server.url).port),
+    ca: lab.server.certPem,
+    cert: lab.clients.good.chainPem,
+    key: lab.clients.good.keyPem,
+  });
+  socket.on('error', () => undefined);
+  const closed = new Promise<void>((r) => socket.once('close', () => r()));
+  await once(socket, 'secureConnect');
+  socket.write(
+    `GET /stream HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: ${STREAM_PROTOCOL}\r\n\r\n`,
+  );
+  const [head] = (await once(socket, 'data')) as [Buffer];
+  assert.match(head.toString(), /^HTTP\/1\.1 101 /);
+  socket.pause(); // never reads a reply again
+  const batchesBefore = (await streamBatchesTotal.get()).values[0]?.value ?? 0;
+  // empty batch frames: 9 bytes each, every one answered by a ~40-byte reply the server has to keep
+  const chunk = Buffer.concat(Array.from({ length: 1000 }, () => frameHeader(FRAME.batch, 0, 0)));
+  // what the socket buffers take before the server stops reading: measured ~560k frames (~100k read)
+  const MAX_FRAMES = 1_500_000;
+  const deadline = Date.now() + 120_000; // hang guard: unfixed, the server reads on and never cuts
+  let sent = 0;
+  let cut = false;
+  void closed.then(() => (cut = true));
+  while (sent < MAX_FRAMES && !cut && Date.now() < deadline) {
+    sent += 1000;
+    if (!socket.write(chunk)) await Promise.race([once(socket, 'drain').catch(() => undefined), closed]);
+  }
+  const read = ((await streamBatchesTotal.get()).values[0]?.value ?? 0) - batchesBefore;
+  t.diagnostic(`frames sent ${sent}, read by the server ${read}, cut ${cut}`);
+  socket.destroy();
+  assert.ok(cut, `the server read ${read} of ${sent} frames without one reply read, and did not cut`);
+});
+
+test('stream: an upgrade still being authenticated when close() begins is refused (stream_closing), so close() ends', async (t) => {
+  const etcd = await startEtcd(t);
+  const kv = new Etcd3({ hosts: etcd.url });
+  t.after(() => kv.close());
+  await kv.put('/users/user1').value(JSON.stringify({ password_hash: VECTORS.password1 }));
+  const { server } = await gatewayToRouter(t, {
+    tls: mtls(trustDir().dir),
+    auth: { basic: basicConfig(etcd) },
+  });
+  // the moment the upgrade's Argon2 verification starts, the server is asked to close
+  const set = verificationsInFlight.set.bind(verificationsInFlight);
+  let closing: Promise<void> | undefined;
+  t.after(() => void (verificationsInFlight.set = set));
+  verificationsInFlight.set = ((v: number) => {
+    set(v);
+    if (v > 0 && !closing) closing = server.close();
+  }) as typeof set;
+  const s = await RawStream.connect(server.url, lab.clients.good);
+  const up = await s.upgrade({ headers: [`Authorization: ${basic('user1', 'password1')}`] });
+  assert.ok(closing, 'close() began while the upgrade was authenticated');
+  assert.equal(up.status, 503);
+  assert.match(up.rest(), /stream_closing/);
+  // unfixed: the stream is admitted after its sessions were told to end, and holds close() open
+  let guard: NodeJS.Timeout | undefined;
+  const held = new Promise<string>((r) => (guard = setTimeout(() => r('close() still held'), 30_000)));
+  assert.equal(await Promise.race([closing.then(() => 'closed'), held]), 'closed');
+  clearTimeout(guard);
+  s.socket.destroy();
+});
+
+test('stream: close() does not wait for a peer that leaves its replies unread', async (t) => {
+  const { server } = await gatewayToRouter(t, {
+    tls: mtls(trustDir().dir),
+    limits: { ...DEFAULT_SERVER_LIMITS, idleTimeoutMs: 100_000 },
+  });
+  const socket = tls.connect({
+    host: '127.0.0.1',
+    port: Number(new URL(server.url).port),
+    ca: lab.server.certPem,
+    cert: lab.clients.good.chainPem,
+    key: lab.clients.good.keyPem,
+  });
+  socket.on('error', () => undefined);
+  await once(socket, 'secureConnect');
+  socket.write(
+    `GET /stream HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: ${STREAM_PROTOCOL}\r\n\r\n`,
+  );
+  await once(socket, 'data');
+  socket.pause();
+  // empty batches until the server stops reading them (its replies are unflushed): no drain for 2 s
+  const chunk = Buffer.concat(Array.from({ length: 1000 }, () => frameHeader(FRAME.batch, 0, 0)));
+  const stalled = () =>
+    new Promise<boolean>((r) => {
+      const timer = setTimeout(() => r(true), 2000);
+      socket.once('drain', () => {
+        clearTimeout(timer);
+        r(false);
+      });
+    });
+  let blocked = false;
+  for (let i = 0; i < 2000 && !blocked; i++) if (!socket.write(chunk)) blocked = await stalled();
+  assert.ok(blocked, 'the server kept reading');
+  const t0 = Date.now();
+  let guard: NodeJS.Timeout | undefined;
+  const held = new Promise<string>((r) => (guard = setTimeout(() => r('close() still held'), 30_000)));
+  // unfixed: close() waits for the unread replies until idle_timeout (100 s here)
+  assert.equal(await Promise.race([server.close().then(() => 'closed'), held]), 'closed');
+  clearTimeout(guard);
+  t.diagnostic(`close() took ${Date.now() - t0} ms`);
+  socket.destroy();
+});
+
+test('stream: a crafted item is refused after its first bytes as in POST /batch; the items before it are forwarded', async (t) => {
+  const { server, reader } = await gatewayToRouter(t, { tls: mtls(trustDir().dir) });
+  const s = await open(server.url);
+  const before = Buffer.from(encodeMediaBatch([item(0)]));
+  // an item declaring 2 MiB of empty data fields (1a 00): over max_extra_frames after a few hundred bytes
+  const craftedSize = 2 * 1024 * 1024;
+  const prefix = Buffer.from([0x0a, 0x80, 0x80, 0x80, 0x01]); // tag, then 2 MiB as a varint
+  const bodyLength = before.length + prefix.length + craftedSize;
+  const sent = Buffer.alloc(4096, Buffer.from([0x1a, 0x00]));
+  // only the first 4 KiB of the item: unfixed, the server waits for the rest of the frame
+  s.socket.write(Buffer.concat([frameHeader(FRAME.batch, 0, bodyLength), before, prefix, sent]));
+  assert.deepEqual(await s.frame(), { type: FRAME.reply, status: 200, text: '{"accepted":1,"status":413}' });
+  assert.equal(Buffer.from((await nextMessage(reader)).data[0]).toString(), '0');
+  await s.closed;
 });
