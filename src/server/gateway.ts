@@ -136,16 +136,26 @@ function answerRefusal(
   res: http.ServerResponse,
   refusal: Refusal,
 ): void {
+  traceRefusal(gw, req, refusal);
+  reply(req, res, refusal.status, { headers: refusalHeaders(refusal), close: refusal.close });
+}
+
+/** A refused request or stream batch as a rejection span (rate-limited by the tracer). */
+function traceRefusal(gw: Gateway, req: http.IncomingMessage, refusal: Refusal): void {
   gw.tracing?.rejected({
     kind: refusal.check,
     reason: refusal.reason,
     status: refusal.status,
     address: clientAddress(req.socket),
   });
-  const headers: http.OutgoingHttpHeaders = {};
+}
+
+/** The challenge and Retry-After a refusal asks for, as response headers. */
+function refusalHeaders(refusal: Refusal): Record<string, string> {
+  const headers: Record<string, string> = {};
   if (refusal.challenge) headers['WWW-Authenticate'] = 'Basic';
   if (refusal.retryAfterSeconds !== undefined) headers['Retry-After'] = String(refusal.retryAfterSeconds);
-  reply(req, res, refusal.status, { headers, close: refusal.close });
+  return headers;
 }
 
 /**
@@ -448,16 +458,8 @@ async function admitStream(
   if (head.length > 0) return answerUpgrade(socket, 400, 'stream_early_frame');
   const auth = await authenticate(gw, req);
   if (!Array.isArray(auth)) {
-    gw.tracing?.rejected({
-      kind: auth.check,
-      reason: auth.reason,
-      status: auth.status,
-      address: clientAddress(req.socket),
-    });
-    const headers: Record<string, string> = {};
-    if (auth.challenge) headers['WWW-Authenticate'] = 'Basic';
-    if (auth.retryAfterSeconds !== undefined) headers['Retry-After'] = String(auth.retryAfterSeconds);
-    return answerUpgrade(socket, auth.status, 'stream_upgrade_auth', headers);
+    traceRefusal(gw, req, auth);
+    return answerUpgrade(socket, auth.status, 'stream_upgrade_auth', refusalHeaders(auth));
   }
   if (socket.destroyed) return;
   // close() may have begun during the authentication: its streams were already told to end, and a stream
@@ -491,12 +493,7 @@ async function streamBatch(
 ): Promise<{ status: number; text: string; close?: boolean }> {
   const auth = await authenticate(gw, req);
   if (!Array.isArray(auth)) {
-    gw.tracing?.rejected({
-      kind: auth.check,
-      reason: auth.reason,
-      status: auth.status,
-      address: clientAddress(req.socket),
-    });
+    traceRefusal(gw, req, auth);
     return { status: auth.status, text: '' };
   }
   return forwardBatch(gw, req, body, auth, meta);
