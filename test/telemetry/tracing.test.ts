@@ -107,7 +107,13 @@ for (const mode of ['single', 'batch'] as const) {
     const message = tracedMessage('cam', { 'uber-trace-id': `${src.traceId}:${src.spanId}:0:1` });
     await chain.source.send(enc.encode('cam'), message, [], false);
     const got = await nextMessage(chain.sink);
-    await otlp.waitFor((s) => byName(s, src.traceId, 'mg.server.store').length === 1, 'the server span');
+    // the client exports its spans on its own schedule: the server's span can arrive first
+    await otlp.waitFor(
+      (s) =>
+        byName(s, src.traceId, 'mg.server.store').length === 1 &&
+        byName(s, src.traceId, 'mg.client.forward').length === 1,
+      'the client and server spans',
+    );
     const forward = byName(otlp.spans, src.traceId, 'mg.client.forward')[0];
     const store = byName(otlp.spans, src.traceId, 'mg.server.store')[0];
     assert.equal(forward.parentSpanId, src.spanId);
@@ -161,6 +167,12 @@ test('sampling.ratio 0.5: both halves keep the same traces, chosen by trace id; 
     false,
   );
   await nextMessage(chain.sink);
-  await otlp.waitFor((s) => byName(s, last.traceId, 'mg.server.store').length === 1, 'the last trace');
+  // both halves' exports of the last trace, so a span of the dropped one from either would be here by now
+  await otlp.waitFor(
+    (s) =>
+      byName(s, last.traceId, 'mg.server.store').length === 1 &&
+      byName(s, last.traceId, 'mg.client.forward').length === 1,
+    'the last trace',
+  );
   assert.equal(otlp.spans.filter((s) => s.traceId === dropped.traceId).length, 0);
 });
