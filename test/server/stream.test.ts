@@ -73,7 +73,8 @@ class RawStream {
   readonly received: Buffer[] = [];
   private bytes = Buffer.alloc(0);
   private waiters: (() => void)[] = [];
-  readonly closed: Promise<unknown>;
+  /** resolves when the socket closes, after an error (a reset by the server) too */
+  readonly closed: Promise<void>;
 
   constructor(readonly socket: tls.TLSSocket) {
     socket.on('data', (c: Buffer) => {
@@ -81,7 +82,7 @@ class RawStream {
       for (const w of this.waiters.splice(0)) w();
     });
     socket.on('error', () => undefined);
-    this.closed = once(socket, 'close');
+    this.closed = new Promise<void>((r) => socket.once('close', () => r()));
     void this.closed.then(() => {
       for (const w of this.waiters.splice(0)) w();
     });
@@ -412,22 +413,7 @@ test('stream: a peer that never reads its replies is no longer read, then cut af
     tls: mtls(trustDir().dir),
     limits: { ...DEFAULT_SERVER_LIMITS, idleTimeoutMs: 1000 },
   });
-  // a socket of its own rather than a RawStream, whose promises reject on the ECONNRESET of the cut
-  const socket = tls.connect({
-    host: '127.0.0.1',
-    port: Number(new URL(server.url).port),
-    ca: lab.server.certPem,
-    cert: lab.clients.good.chainPem,
-    key: lab.clients.good.keyPem,
-  });
-  socket.on('error', () => undefined);
-  const closed = new Promise<void>((r) => socket.once('close', () => r()));
-  await once(socket, 'secureConnect');
-  socket.write(
-    `GET /stream HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: ${STREAM_PROTOCOL}\r\n\r\n`,
-  );
-  const [head] = (await once(socket, 'data')) as [Buffer];
-  assert.match(head.toString(), /^HTTP\/1\.1 101 /);
+  const { socket, closed } = await open(server.url);
   socket.pause(); // never reads a reply again
   const batchesBefore = (await streamBatchesTotal.get()).values[0]?.value ?? 0;
   // empty batch frames: 9 bytes each, every one answered by a ~40-byte reply the server has to keep
@@ -483,19 +469,7 @@ test('stream: close() does not wait for a peer that leaves its replies unread', 
     tls: mtls(trustDir().dir),
     limits: { ...DEFAULT_SERVER_LIMITS, idleTimeoutMs: 100_000 },
   });
-  const socket = tls.connect({
-    host: '127.0.0.1',
-    port: Number(new URL(server.url).port),
-    ca: lab.server.certPem,
-    cert: lab.clients.good.chainPem,
-    key: lab.clients.good.keyPem,
-  });
-  socket.on('error', () => undefined);
-  await once(socket, 'secureConnect');
-  socket.write(
-    `GET /stream HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: ${STREAM_PROTOCOL}\r\n\r\n`,
-  );
-  await once(socket, 'data');
+  const { socket } = await open(server.url);
   socket.pause();
   // empty batches until the server stops reading them (its replies are unflushed): no drain for 2 s
   const chunk = Buffer.concat(Array.from({ length: 1000 }, () => frameHeader(FRAME.batch, 0, 0)));
