@@ -44,6 +44,28 @@ const log = logger('media_gateway::client');
 const countedMessages = hotSlotsBy(messagesTotal, { side: 'client' }, 'outcome');
 const countedBytes = hotSlotsBy(bytesTotal, { side: 'client' }, 'outcome');
 
+/**
+ * The reader lets the event loop turn after this many message bytes. A receive resolves at once while
+ * ZeroMQ has messages queued, and storing in the spool is synchronous, so a spooling reader fed by a fast
+ * source read on without the loop ever turning. The frames it was done with were not freed meanwhile:
+ * zeromq.js hands every frame over 128 bytes to V8 as an external buffer, and Node releases such a buffer
+ * (here: gives the 1 MiB back to ZeroMQ's allocator) only on a turn of the loop after the garbage collector
+ * let it go; `process.memoryUsage().external` no longer counts it by then. So they piled up in ZeroMQ's
+ * I/O thread's malloc arena, and the sender and the timers starved. Measured in the 1 MiB `mtls-spool-always`
+ * benchmark: up to 37 MiB read in one turn, that arena 58-207 MiB (docs/spool.md, *Memory*). Without a
+ * spool the in-flight bound (in_stream.inflight_ops) already makes the reader wait for the sender; at small
+ * frames a turn every 1 MiB is one in hundreds of messages.
+ */
+export const READ_BYTES_PER_TURN = 1024 * 1024;
+
+const turnOfTheEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+function messageBytes(m: { message: Uint8Array; data: Uint8Array[] }): number {
+  let n = m.message.length;
+  for (const d of m.data) n += d.length;
+  return n;
+}
+
 export interface ClientStats {
   /** messages read from ZeroMQ and queued for delivery */
   read: number;
@@ -116,6 +138,8 @@ class ClientPipeline {
   private stopped?: Promise<void>;
   private readerFailure?: string;
   private readLoop: Promise<void> = Promise.resolve();
+  /** message bytes read since the reader last let the event loop turn (READ_BYTES_PER_TURN) */
+  private readSinceTurn = 0;
   private readerClosed = false;
   /** closed last, in reverse order of opening */
   private readonly cleanup = new CleanupStack((err) => log.warn({ err: err.message }, 'error while closing'));
@@ -210,6 +234,11 @@ class ClientPipeline {
 
   private async runReader(): Promise<void> {
     while (!this.stopping) {
+      if (this.readSinceTurn >= READ_BYTES_PER_TURN) {
+        this.readSinceTurn = 0;
+        await turnOfTheEventLoop();
+        continue;
+      }
       // with a spool the spool is the queue (it applies when_full); without, inflightOps bounds memory
       if (!this.spool && this.pending >= this.cfg.inStream.inflightOps) {
         await this.nextChange();
@@ -226,6 +255,7 @@ class ClientPipeline {
         return;
       }
       if (!result) return;
+      if (result.kind === 'message') this.readSinceTurn += messageBytes(result);
       if (this.spool) {
         const accepting = this.acceptSpooled(this.spool, result);
         if (accepting) await accepting;
@@ -235,7 +265,7 @@ class ClientPipeline {
 
   private accept(result: ReadResult): void {
     if (result.kind !== 'message') return this.dropNonMessage(result);
-    const bytes = result.message.length + result.data.reduce((n, d) => n + d.length, 0);
+    const bytes = messageBytes(result);
     // Not encoded here: the sender writes the frames into the request body without copying them.
     const media: Media = { message: result.message, topic: result.topic, data: result.data };
     this.countRead(bytes);
@@ -293,7 +323,7 @@ class ClientPipeline {
       if (result.ack !== NOTHING_OWED) return result.ack().catch(() => undefined);
       return;
     }
-    this.countRead(result.message.length + result.data.reduce((n, d) => n + d.length, 0));
+    this.countRead(messageBytes(result));
     if (result.ack === NOTHING_OWED) return;
     if (this.cfg.inStream.ack === 'on_delivery') {
       this.owedAcks.set(admission.seq, result.ack);
