@@ -92,6 +92,8 @@ export class SegmentLog {
   private pendingAcks = new Map<Segment, number[]>();
   private ackFlush: NodeJS.Immediate | undefined;
   private syncing: Promise<void> | undefined;
+  /** the descriptor the running sync works on (closeWriter waits for it before closing that one) */
+  private syncingFd: number | undefined;
   /** the sync that starts when the running one ends, shared by every flush() asked for meanwhile */
   private nextSync: Promise<void> | undefined;
   /** fdatasync calls made by flush() so far (group commit shows in tests as fewer syncs than appends) */
@@ -291,7 +293,13 @@ export class SegmentLog {
     } catch {
       // the data is still in the page cache; a later failure shows up as a write error
     }
-    fs.closeSync(fd);
+    // An fdatasync from flush() may still wait for a thread of libuv's pool: closed under it, it failed with
+    // EBADF (or synced whichever file got the number next), failing every waiter although the sync just
+    // made above covers their records. The descriptor is closed once that sync has run.
+    if (this.syncingFd === fd && this.syncing) {
+      const close = (): void => fs.closeSync(fd);
+      this.syncing.then(close, close);
+    } else fs.closeSync(fd);
   }
 
   /**
@@ -312,10 +320,12 @@ export class SegmentLog {
     this.dirty = false;
     const fd = this.fd;
     this.syncCount++;
+    this.syncingFd = fd;
     this.syncing = new Promise<void>((resolve, reject) =>
       fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())),
     ).finally(() => {
       this.syncing = undefined;
+      this.syncingFd = undefined;
     });
     return this.syncing;
   }

@@ -268,6 +268,9 @@ export class Spool {
     }
     const durable =
       this.opts.sync === 'always' ? log.flush().catch((err: Error) => this.syncFailed(err)) : DONE;
+    // Only an acknowledgement on persist waits for it; a failed sync must not end the process meanwhile
+    // as an unhandled rejection (the failure is counted and shown in /health by syncFailed).
+    durable.catch(() => undefined);
     return { kind: 'stored', seq, durable };
   }
 
