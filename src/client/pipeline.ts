@@ -52,9 +52,9 @@ const countedBytes = hotSlotsBy(bytesTotal, { side: 'client' }, 'outcome');
  * (here: gives the 1 MiB back to ZeroMQ's allocator) only on a turn of the loop after the garbage collector
  * let it go; `process.memoryUsage().external` no longer counts it by then. So they piled up in ZeroMQ's
  * I/O thread's malloc arena, and the sender and the timers starved. Measured in the 1 MiB `mtls-spool-always`
- * benchmark: up to 37 MiB read in one turn, that arena 58-207 MiB (docs/spool.md, *Memory*). Without a
- * spool the in-flight bound (in_stream.inflight_ops) already makes the reader wait for the sender; at small
- * frames a turn every 1 MiB is one in hundreds of messages.
+ * benchmark: up to 37 MiB read in one turn, that arena 58-207 MiB (docs/spool.md, *Memory*). Only with a
+ * spool: without one the in-flight bound (in_stream.inflight_ops) makes the reader wait for the sender,
+ * and the loop turns there. At small frames a turn every 1 MiB is one in hundreds of messages.
  */
 export const READ_BYTES_PER_TURN = 1024 * 1024;
 
@@ -234,7 +234,7 @@ class ClientPipeline {
 
   private async runReader(): Promise<void> {
     while (!this.stopping) {
-      if (this.readSinceTurn >= READ_BYTES_PER_TURN) {
+      if (this.spool && this.readSinceTurn >= READ_BYTES_PER_TURN) {
         this.readSinceTurn = 0;
         await turnOfTheEventLoop();
         continue;
