@@ -45,19 +45,19 @@ const countedMessages = hotSlotsBy(messagesTotal, { side: 'client' }, 'outcome')
 const countedBytes = hotSlotsBy(bytesTotal, { side: 'client' }, 'outcome');
 
 /**
- * The reader lets the event loop turn after this many message bytes. A receive resolves at once while
- * ZeroMQ has messages queued, and storing in the spool is synchronous, so a spooling reader fed by a fast
- * source read on without the loop ever turning. The frames it was done with were not freed meanwhile:
- * zeromq.js hands every frame over 128 bytes to V8 as an external buffer, and Node releases such a buffer
- * (here: gives the 1 MiB back to ZeroMQ's allocator) only on a turn of the loop after the garbage collector
- * let it go; `process.memoryUsage().external` no longer counts it by then. So they piled up in ZeroMQ's
- * I/O thread's malloc arena, and the sender and the timers starved. Measured in the 1 MiB `mtls-spool-always`
- * benchmark: up to 37 MiB read in one turn, that arena 58-207 MiB (docs/spool.md, *Memory*). Only with a
- * spool: without one the in-flight bound (in_stream.inflight_ops) makes the reader wait for the sender,
- * and the loop turns there. At small frames a turn every 1 MiB is one in hundreds of messages.
+ * With a spool the reader lets the event loop turn after every batch's worth of bytes read
+ * (transport.max_batch_bytes, 8 MiB by default). A receive resolves at once while ZeroMQ has messages
+ * queued, and storing in the spool is synchronous, so a spooling reader fed by a fast source read on
+ * without the loop ever turning. The frames it was done with were not freed meanwhile: zeromq.js hands
+ * every frame over 128 bytes to V8 as an external buffer, and Node releases such a buffer (here: gives it
+ * back to ZeroMQ's allocator) only on a turn of the loop after the garbage collector let it go;
+ * `process.memoryUsage().external` no longer counts it by then. So they piled up in the malloc arena of
+ * ZeroMQ's I/O thread, and the sender and the timers starved. Measured in the 1 MiB `mtls-spool-always`
+ * benchmark: up to 37 MiB read in one turn, that arena 58-207 MiB (docs/spool.md, *Memory*). A turn every
+ * 1 MiB halved the 64 KiB spool runs' throughput (batches went out smaller: the sender starts one whenever
+ * a lane is free); a batch's worth still lets the sender fill its batches. Without a spool the in-flight
+ * bound (in_stream.inflight_ops) makes the reader wait for the sender, and the loop turns there.
  */
-export const READ_BYTES_PER_TURN = 1024 * 1024;
-
 const turnOfTheEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 function messageBytes(m: { message: Uint8Array; data: Uint8Array[] }): number {
@@ -138,7 +138,7 @@ class ClientPipeline {
   private stopped?: Promise<void>;
   private readerFailure?: string;
   private readLoop: Promise<void> = Promise.resolve();
-  /** message bytes read since the reader last let the event loop turn (READ_BYTES_PER_TURN) */
+  /** message bytes read since the reader last let the event loop turn (see turnOfTheEventLoop) */
   private readSinceTurn = 0;
   private readerClosed = false;
   /** closed last, in reverse order of opening */
@@ -234,7 +234,7 @@ class ClientPipeline {
 
   private async runReader(): Promise<void> {
     while (!this.stopping) {
-      if (this.spool && this.readSinceTurn >= READ_BYTES_PER_TURN) {
+      if (this.spool && this.readSinceTurn >= this.cfg.transport.maxBatchBytes) {
         this.readSinceTurn = 0;
         await turnOfTheEventLoop();
         continue;
