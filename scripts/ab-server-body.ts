@@ -16,7 +16,7 @@ import { Pool } from 'undici';
 import * as zmq from 'zeromq';
 import { makePki } from '../src/pki/index.js';
 import { serverConfig } from '../src/bench/configs.js';
-import { launcherNodeFlags, readProcessUsage } from '../src/bench/process.js';
+import { launcherCommand, readProcessUsage } from '../src/bench/process.js';
 import { readFile } from 'node:fs/promises';
 import { parseSize } from '../src/bench/options.js';
 import { buildMessage } from '../src/savant/message.js';
@@ -84,10 +84,11 @@ async function runVariant(
     JSON.stringify(serverConfig({ port, sinkUrl, frameBytes: size, transport: 'mtls', pki })),
   );
   const bin = path.join(root, 'bin', 'media-gateway');
+  const launcher = launcherCommand(readFileSync(bin, 'utf8'));
   const child = spawn(
     process.execPath,
     [
-      ...launcherNodeFlags(readFileSync(bin, 'utf8')),
+      ...launcher.nodeFlags,
       ...(o.profile ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(o.profile)] : []),
       bin,
       'server',
@@ -95,7 +96,7 @@ async function runVariant(
     ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...launcher.env, ...env },
     },
   );
   let out = '';

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { DemoPki } from '../pki/index.js';
 import type { PumpSide } from './floor-child.js';
-import { BIN_PATH, launcherNodeFlags } from './process.js';
+import { BIN_PATH, launcherCommand } from './process.js';
 
 /** The built child (dist/), also when this module runs from src/ under a TypeScript loader, like BIN_PATH. */
 const CHILD_PATH = path.resolve(path.dirname(BIN_PATH), '..', 'dist', 'bench', 'floor-child.js');
@@ -56,9 +56,11 @@ interface Child {
 }
 
 async function startChild(role: string, args: object): Promise<Child> {
-  const flags = launcherNodeFlags(await readFile(BIN_PATH, 'utf8'));
-  const child = spawn(process.execPath, [...flags, CHILD_PATH, role, JSON.stringify(args)], {
+  // the pumps run with the halves' allocator settings and heap flags, so the floor measures the same process
+  const launcher = launcherCommand(await readFile(BIN_PATH, 'utf8'));
+  const child = spawn(process.execPath, [...launcher.nodeFlags, CHILD_PATH, role, JSON.stringify(args)], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...launcher.env },
   });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4096)));

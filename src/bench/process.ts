@@ -15,14 +15,29 @@ export const BIN_PATH = path.resolve(
   'media-gateway',
 );
 
+/** How bin/media-gateway starts node: the environment its `env -S` line sets and the node flags it passes. */
+export interface LauncherCommand {
+  env: Record<string, string>;
+  nodeFlags: string[];
+}
+
 /**
- * The node flags of the launcher's `#!/usr/bin/env -S node <flags>` line: the halves run with exactly the
- * flags an operator's `bin/media-gateway` gets, under this process's node binary.
+ * The launcher's `#!/usr/bin/env -S [NAME=value ...] node <flags>` line: the halves (and the floor's pumps) run
+ * with exactly the environment and flags an operator's `bin/media-gateway` gets, under this process's node
+ * binary. Any other first line gives neither.
  */
-export function launcherNodeFlags(binText: string): string[] {
+export function launcherCommand(binText: string): LauncherCommand {
   const first = binText.split('\n', 1)[0];
-  const m = /^#!\S*env\s+-S\s+node\s+(.*)$/.exec(first);
-  return m ? m[1].trim().split(/\s+/).filter(Boolean) : [];
+  const m = /^#!\S*env\s+-S\s+(.*)$/.exec(first);
+  const words = m ? m[1].trim().split(/\s+/).filter(Boolean) : [];
+  const env: Record<string, string> = {};
+  let i = 0;
+  for (; i < words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[i]); i++) {
+    const at = words[i].indexOf('=');
+    env[words[i].slice(0, at)] = words[i].slice(at + 1);
+  }
+  if (words[i] !== 'node') return { env: {}, nodeFlags: [] };
+  return { env, nodeFlags: words.slice(i + 1) };
 }
 
 /** The built probe (dist/), preloaded into each half; found like BIN_PATH. */
@@ -109,15 +124,16 @@ export async function startGatewayProcess(
 ): Promise<GatewayProcess> {
   const name = opts.program?.name ?? kind;
   const command = opts.program ? [opts.program.script, ...opts.program.args] : [BIN_PATH, kind, configPath];
+  const launcher = launcherCommand(await readFile(BIN_PATH, 'utf8'));
   const nodeFlags = [
-    ...launcherNodeFlags(await readFile(BIN_PATH, 'utf8')),
+    ...launcher.nodeFlags,
     ...(opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : []),
     '--import',
     pathToFileURL(PROBE_PATH).href,
   ];
   const child = spawn(process.execPath, [...nodeFlags, ...command], {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    env: { ...process.env, ...opts.env },
+    env: { ...process.env, ...launcher.env, ...opts.env },
   });
   // The harness must not wait on the channel either (a half that exits closes it).
   child.channel?.unref();
