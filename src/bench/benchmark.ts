@@ -64,8 +64,9 @@ function halfFigures(r: RunResult): string {
       const h = r[k];
       if (!h) return '';
       const p = h.probe;
+      const name = r.mode === 'relay' ? { client: 'relay-in', server: 'relay-out' }[k] : k;
       return (
-        `; ${k} ${fmt(h.cpuUsPerMsg)} µs/msg` +
+        `; ${name} ${fmt(h.cpuUsPerMsg)} µs/msg` +
         (p ? `, loop ${fmt(p.maxLoopDelayMs)} ms, ${p.fullGcs} full GCs` : '') +
         `, rss ${fmt(h.peakRssMiB)} MiB` +
         (p?.memory

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 
 export const ALL_MODES = [
   'direct',
+  'relay',
   'one-in-flight',
   'http',
   'https',
@@ -52,18 +53,21 @@ Throughput and latency of the gateway on loopback: a Savant source (ZeroMQ deale
 Options:
   --seconds N         seconds of sending per run (default 4)
   --sizes LIST        extra-frame sizes, e.g. 1k,64k,1m or bytes (default 1k,64k,1m)
-  --modes LIST        direct,one-in-flight,http,https,mtls,mtls-batch,mtls-spool,mtls-spool-always
-                      (default: all); mtls-batch is mtls with the stream off (POST /batch); the
-                      spool modes are mtls with a client spool (sync "periodic", the default, or
-                      "always") and are reported as a share of mtls
+  --modes LIST        direct,relay,one-in-flight,http,https,mtls,mtls-batch,mtls-spool,
+                      mtls-spool-always (default: all); relay is the same path through two bare
+                      relay processes (ZeroMQ -> TLS with client certificates -> ZeroMQ, no
+                      gateway code), a reference for mtls; mtls-batch is mtls with the stream off
+                      (POST /batch); the spool modes are mtls with a client spool (sync
+                      "periodic", the default, or "always") and are reported as a share of mtls
   --streams N         number of topics sent interleaved (default 4)
   --rate N            fixed total messages/s in the matrix runs (default: as fast as possible)
   --slow-sink MS      the sink sleeps MS per message in the matrix runs (back-pressure)
   --extras LIST       additional runs: latency,slow-sink,floor,fixed-rate,spool-replay or none
                       (default: all when neither --sizes nor --modes is given, otherwise none); floor
                       measures bare ZeroMQ, TLS and HTTP pumps to bound what a gateway can reach at
-                      1 MiB here; fixed-rate runs mtls and direct at 40% of each size's mtls msg/s
-                      (needs mtls in --modes) and the bare pumps at the same size and rate;
+                      1 MiB here; fixed-rate runs mtls and direct (and relay when in --modes) at
+                      40% of each size's mtls msg/s (needs mtls in --modes) and the bare pumps at
+                      the same size and rate;
                       spool-replay fills a 1 GiB spool with the server away, then measures the
                       client's peak RSS and speed while a restarted client replays it
   --drain-timeout S   wait at most S seconds for the sink after the source stops (default 20)

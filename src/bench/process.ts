@@ -101,15 +101,29 @@ const OUTPUT_KEEP = 16 * 1024;
  */
 const READY_TIMEOUT_MS = 60_000;
 
+/** A program started in a half's place (the `relay` mode's children): a built script and its arguments. */
+export interface HalfProgram {
+  /** shown in errors instead of the kind */
+  name: string;
+  script: string;
+  args: string[];
+}
+
+/** The built relay children (dist/), found like BIN_PATH; see relay-child.ts. */
+export const RELAY_CHILD_PATH = path.resolve(path.dirname(BIN_PATH), '..', 'dist', 'bench', 'relay-child.js');
+
 /**
- * Starts `media-gateway <kind> <configPath>` and resolves once it logged "listening on".
+ * Starts `media-gateway <kind> <configPath>` (or `program` in its place, with the same node flags and probe)
+ * and resolves once it logged "listening on".
  * With profileDir the process runs under `node --cpu-prof` (the profile is written on its clean exit).
  */
 export async function startGatewayProcess(
   kind: 'server' | 'client',
   configPath: string,
-  opts: { profileDir?: string; readyTimeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+  opts: { profileDir?: string; readyTimeoutMs?: number; env?: NodeJS.ProcessEnv; program?: HalfProgram } = {},
 ): Promise<GatewayProcess> {
+  const name = opts.program?.name ?? kind;
+  const command = opts.program ? [opts.program.script, ...opts.program.args] : [BIN_PATH, kind, configPath];
   const launcher = launcherCommand(await readFile(BIN_PATH, 'utf8'));
   const nodeFlags = [
     ...launcher.nodeFlags,
@@ -117,7 +131,7 @@ export async function startGatewayProcess(
     '--import',
     pathToFileURL(PROBE_PATH).href,
   ];
-  const child = spawn(process.execPath, [...nodeFlags, BIN_PATH, kind, configPath], {
+  const child = spawn(process.execPath, [...nodeFlags, ...command], {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     env: { ...process.env, ...launcher.env, ...opts.env },
   });
@@ -174,13 +188,13 @@ export async function startGatewayProcess(
     const timer = setTimeout(() => {
       reject(
         new Error(
-          `${kind} did not log "listening on" within ${opts.readyTimeoutMs ?? READY_TIMEOUT_MS} ms:\n${out}`,
+          `${name} did not log "listening on" within ${opts.readyTimeoutMs ?? READY_TIMEOUT_MS} ms:\n${out}`,
         ),
       );
     }, opts.readyTimeoutMs ?? READY_TIMEOUT_MS);
     const fail = (): void => {
       clearTimeout(timer);
-      reject(new Error(`${kind} exited before it was ready (code ${child.exitCode}):\n${out}`));
+      reject(new Error(`${name} exited before it was ready (code ${child.exitCode}):\n${out}`));
     };
     child.once('close', fail);
     child.once('error', (err) => {
@@ -199,4 +213,16 @@ export async function startGatewayProcess(
   });
   handle.startupCpuS = (await handle.usage()).cpuS;
   return handle;
+}
+
+/** Starts a relay child (relay-child.ts) in a half's place: relay-in as the client, relay-out as the server. */
+export function startRelayProcess(
+  role: 'relay-in' | 'relay-out',
+  args: object,
+  opts: { profileDir?: string; readyTimeoutMs?: number } = {},
+): Promise<GatewayProcess> {
+  return startGatewayProcess(role === 'relay-in' ? 'client' : 'server', '', {
+    ...opts,
+    program: { name: role, script: RELAY_CHILD_PATH, args: [role, JSON.stringify(args)] },
+  });
 }

@@ -150,6 +150,7 @@ export function formatTable(report: BenchReport): string {
         ? `${atLeast ? '>=' : '<='} ${t.target}×`
         : `${atLeast ? '>=' : '<='} ${t.target} ${t.unit}`;
     out.push(`  ${t.status.padEnd(4)}  ${t.description}: ${measured} (target ${goal}; ${t.detail})`);
+    if (t.reference) out.push(`        reference: ${t.reference}`);
   }
   return out.join('\n') + '\n';
 }
@@ -158,6 +159,7 @@ const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;'
 
 const COLORS: Record<string, string> = {
   direct: '#7f7f7f',
+  relay: '#bcbd22',
   'one-in-flight': '#d62728',
   http: '#2ca02c',
   https: '#1f77b4',

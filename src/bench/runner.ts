@@ -16,7 +16,7 @@ import {
 } from './configs.js';
 import type { BenchMode, BenchOptions } from './options.js';
 import type { ProbeReport } from './half-probe.js';
-import { startGatewayProcess, type GatewayProcess, type ProcessUsage } from './process.js';
+import { startGatewayProcess, startRelayProcess, type GatewayProcess, type ProcessUsage } from './process.js';
 import { summarizeLatency, type LatencySummary } from './stats.js';
 import { benchTopics, runSource, Sink } from './traffic.js';
 import { startSpanSink, telemetrySection } from './telemetry.js';
@@ -89,7 +89,8 @@ export const FIXED_RATE_SHARE = 0.4;
 
 /**
  * The fixed-rate runs for the matrix's results: for every size with a successful mtls matrix run, mtls and
- * direct at FIXED_RATE_SHARE of that run's msg/s, with the latency runs' warm-up.
+ * direct (and the bare relay, when `relay` is among the modes) at FIXED_RATE_SHARE of that run's msg/s,
+ * with the latency runs' warm-up.
  */
 export function planFixedRateRuns(o: BenchOptions, matrix: RunResult[]): RunSpec[] {
   const runs: RunSpec[] = [];
@@ -101,7 +102,8 @@ export function planFixedRateRuns(o: BenchOptions, matrix: RunResult[]): RunSpec
     const mtls = candidates.find((r) => !r.telemetry) ?? candidates[0];
     if (!mtls || !(mtls.msgPerS > 0)) continue;
     const rate = Math.max(1, Math.round(mtls.msgPerS * FIXED_RATE_SHARE));
-    for (const mode of ['mtls', 'direct'] as const) {
+    const modes: BenchMode[] = o.modes.includes('relay') ? ['mtls', 'relay', 'direct'] : ['mtls', 'direct'];
+    for (const mode of modes) {
       runs.push({
         name: `rate40-${mode}`,
         purpose: 'fixed-rate',
@@ -128,8 +130,8 @@ export function planRuns(o: BenchOptions): RunSpec[] {
   for (const sizeBytes of o.sizes) {
     for (const mode of o.modes) {
       for (const telemetry of tracing) {
-        // `direct` has no gateway to trace
-        if (telemetry && mode === 'direct') continue;
+        // `direct` and `relay` have no gateway to trace
+        if (telemetry && (mode === 'direct' || mode === 'relay')) continue;
         runs.push({
           ...base,
           name: telemetry ? `${mode}+otel` : mode,
@@ -173,10 +175,15 @@ export function needsPki(runs: RunSpec[]): boolean {
   return runs.some((r) => transportOf(r.mode) !== null && transportOf(r.mode) !== 'http');
 }
 
-/** `one-in-flight` is the original's design (one POST / at a time) over mutual TLS, the figure it is compared with. */
+/**
+ * `one-in-flight` is the original's design (one POST / at a time) over mutual TLS, the figure it is compared
+ * with; `relay` carries the messages over bare TLS with client certificates (no HTTP).
+ */
 export function transportOf(mode: BenchMode): Transport | null {
   if (mode === 'direct') return null;
-  return mode === 'one-in-flight' || mode.startsWith('mtls-') ? 'mtls' : (mode as Transport);
+  return mode === 'one-in-flight' || mode === 'relay' || mode.startsWith('mtls-')
+    ? 'mtls'
+    : (mode as Transport);
 }
 
 /** The spool sync setting of a spool mode (`mtls-spool` runs the default, "periodic"), or no spool. */
@@ -237,7 +244,9 @@ export async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult>
       telemetry = telemetrySection(receiver.url);
     }
 
-    if (transport) {
+    if (spec.mode === 'relay') {
+      ({ client, server } = await startRelays(spec, ctx, { sourceUrl, sinkUrl, hwm }, cleanups));
+    } else if (transport) {
       const [serverPort, clientPort] = [await freePort(), await freePort()];
       const serverFile = path.join(runDir, 'server.json');
       const clientFile = path.join(runDir, 'client.json');
@@ -363,6 +372,47 @@ export async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult>
   } finally {
     await cleanups.close();
   }
+}
+
+/** Lanes of the bare relay: one TLS connection per lane, as the gateway client's 4 lanes (clientSettings). */
+export const RELAY_LANES = 4;
+
+/**
+ * The `relay` mode's children in the halves' places: relay-out (TLS server → dealer to the sink) first, then
+ * relay-in (router at the source → TLS), which connects its lanes before it reports ready. Registered for
+ * cleanup like the halves: relay-in stops first.
+ */
+async function startRelays(
+  spec: RunSpec,
+  ctx: RunContext,
+  at: { sourceUrl: string; sinkUrl: string; hwm: number },
+  cleanups: CleanupStack,
+): Promise<{ client: GatewayProcess; server: GatewayProcess }> {
+  const pki = ctx.pki;
+  if (!pki) throw new Error(`${spec.mode} needs the benchmark PKI`);
+  const port = await freePort();
+  const opts = { profileDir: ctx.profileDir };
+  const server = await startRelayProcess(
+    'relay-out',
+    { sink: at.sinkUrl, port, hwm: at.hwm, cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert },
+    opts,
+  );
+  cleanups.push(() => server.stop());
+  const client = await startRelayProcess(
+    'relay-in',
+    {
+      source: at.sourceUrl,
+      port,
+      hwm: at.hwm,
+      lanes: RELAY_LANES,
+      cert: pki.clientCert,
+      key: pki.clientKey,
+      ca: pki.caCert,
+    },
+    opts,
+  );
+  cleanups.push(() => client.stop());
+  return { client, server };
 }
 
 function spoolOf(mode: BenchMode, runDir: string): { dir: string; sync: 'always' | 'periodic' } | undefined {

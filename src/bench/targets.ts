@@ -29,6 +29,11 @@ export interface TargetResult {
   status: 'PASS' | 'MISS' | 'n/a';
   /** which runs the figure comes from, or why it is missing */
   detail: string;
+  /**
+   * The same figure for the bare relay of the same invocation (`relay` mode, no gateway code), when it ran:
+   * a reference line printed under the target, never part of its PASS/MISS.
+   */
+  reference?: string;
 }
 
 export interface LatencyComparison {
@@ -185,9 +190,11 @@ function fixedRateTargets(results: RunResult[], floors: RateFloor[]): TargetResu
   }
   for (const size of sizes) {
     const run = fixedRun(results, 'mtls', size);
+    const relay = fixedRun(results, 'relay', size);
     const floor = floors.find((f) => f.sizeBytes === size);
     for (const half of ['client', 'server'] as const) {
       const h = run?.[half];
+      const r = relay?.[half];
       const x = h && floor ? h.cpuUsPerMsg / halfFloorUs(floor, half, 'http1') : null;
       const xTls = h && floor ? h.cpuUsPerMsg / halfFloorUs(floor, half, 'tls') : null;
       out.push({
@@ -203,6 +210,16 @@ function fixedRateTargets(results: RunResult[], floors: RateFloor[]): TargetResu
             ? 'needs the fixed-rate mtls run and its pumps (--extras fixed-rate)'
             : `${fmt(h.cpuUsPerMsg)} vs ${fmt(halfFloorUs(floor, half, 'http1'))} µs/msg at ${run.rate} msg/s; ` +
               `vs bare TLS ${fmt(xTls!)}× (${fmt(halfFloorUs(floor, half, 'tls'))} µs/msg)`,
+        ...(r
+          ? {
+              reference:
+                `bare ${RELAY_HALF[half]} at ${relay!.rate} msg/s: ${fmt(r.cpuUsPerMsg)} µs/msg` +
+                (floor
+                  ? ` = ${fmt(r.cpuUsPerMsg / halfFloorUs(floor, half, 'tls'))}× the bare-TLS pumps`
+                  : '') +
+                (h ? `; ${half} = ${fmt(h.cpuUsPerMsg / r.cpuUsPerMsg)}× the relay` : ''),
+            }
+          : {}),
       });
     }
   }
@@ -218,12 +235,21 @@ function loopAndGc(r: RunResult): string {
     .join(', ');
 }
 
+/** What stands in the client's and the server's place in a `relay` run (src/bench/relay-child.ts). */
+const RELAY_HALF = { client: 'relay-in', server: 'relay-out' } as const;
+
+function relayLoopAndGc(r: RunResult): string {
+  return loopAndGc(r).replace('client', RELAY_HALF.client).replace('server', RELAY_HALF.server);
+}
+
 /** The 64 KiB fixed-rate run's tail: p99 against its own p50 and against direct at the same rate. */
 function tailTargets(results: RunResult[]): TargetResult[] {
   const m = fixedRun(results, 'mtls', TAIL_SIZE);
   const d = fixedRun(results, 'direct', TAIL_SIZE);
+  const relay = fixedRun(results, 'relay', TAIL_SIZE);
   const ratio = m && m.latencyMs.p50 > 0 ? m.latencyMs.p99 / m.latencyMs.p50 : null;
   const added = m && d ? m.latencyMs.p99 - d.latencyMs.p99 : null;
+  const relayRatio = relay && relay.latencyMs.p50 > 0 ? relay.latencyMs.p99 / relay.latencyMs.p50 : null;
   const missing = 'needs the fixed-rate runs at 64 KiB (--extras fixed-rate with mtls and 64k)';
   return [
     {
@@ -237,6 +263,14 @@ function tailTargets(results: RunResult[]): TargetResult[] {
       detail: m
         ? `p50 ${m.latencyMs.p50.toFixed(2)} ms, p99 ${m.latencyMs.p99.toFixed(2)} ms at ${m.rate} msg/s; ${loopAndGc(m)}`
         : missing,
+      ...(relay
+        ? {
+            reference:
+              `bare relay at ${relay.rate} msg/s: p50 ${relay.latencyMs.p50.toFixed(2)} ms, ` +
+              `p99 ${relay.latencyMs.p99.toFixed(2)} ms = ${relayRatio === null ? '-' : fmt(relayRatio)}×; ` +
+              relayLoopAndGc(relay),
+          }
+        : {}),
     },
     {
       id: 'tail-added-p99',
@@ -250,13 +284,41 @@ function tailTargets(results: RunResult[]): TargetResult[] {
         m && d
           ? `p99 mtls ${m.latencyMs.p99.toFixed(2)} ms - direct ${d.latencyMs.p99.toFixed(2)} ms`
           : missing,
+      ...(relay && d
+        ? {
+            reference:
+              `bare relay: added p99 ${(relay.latencyMs.p99 - d.latencyMs.p99).toFixed(2)} ms ` +
+              `(p99 relay ${relay.latencyMs.p99.toFixed(2)} ms - direct ${d.latencyMs.p99.toFixed(2)} ms)`,
+          }
+        : {}),
     },
   ];
+}
+
+/**
+ * The bare relay at 1 MiB against the bare-TLS bound, and mtls as a share of it: how much of the bound a
+ * relay of this shape reaches with no gateway code, and how much of that the gateway keeps.
+ */
+function relaySaturation(m: RunResult | undefined, relay: RunResult, floor: FloorResult | null): string {
+  const cpu = (r: RunResult): string =>
+    r.client && r.server ? `${fmt(cpuMsPerMiB(r, 'client'))}/${fmt(cpuMsPerMiB(r, 'server'))}` : '-';
+  return (
+    `bare relay (no gateway code) ${fmt(relay.mbPerS)} MB/s` +
+    (floor ? ` = ${percent(relay.mbPerS, floor.ceilingMBPerS)} of the bare-TLS bound` : '') +
+    (m ? `; mtls = ${percent(m.mbPerS, relay.mbPerS)} of the relay` : '') +
+    `; CPU ms/MiB relay-in/relay-out ${cpu(relay)}` +
+    (m ? `, mtls client/server ${cpu(m)}` : '')
+  );
+}
+
+function cpuMsPerMiB(r: RunResult, half: 'client' | 'server'): number {
+  return (r[half]!.cpuUsPerMsg / 1000) * ((1024 * 1024) / r.sizeBytes);
 }
 
 /** mtls 1 MiB as fast as possible against the floor's two bounds. */
 function saturationTargets(results: RunResult[], floor: FloorResult | null): TargetResult[] {
   const m = matrixRun(results, 'mtls', 1024 * 1024);
+  const relay = matrixRun(results, 'relay', 1024 * 1024);
   // the same run by POST /batch (`mtls-batch`), when it ran: what the stream changed
   const batch = matrixRun(results, 'mtls-batch', 1024 * 1024);
   const line = (
@@ -281,10 +343,9 @@ function saturationTargets(results: RunResult[], floor: FloorResult | null): Tar
             (batch ? `; mtls-batch ${fmt(batch.mbPerS)} MB/s = ${fmt((100 * batch.mbPerS) / bound!)}%` : ''),
     };
   };
-  return [
-    line('saturation-http', 'HTTP/1.1', floor?.httpCeilingMBPerS, SATURATION_HTTP),
-    line('saturation-tls', 'bare-TLS', floor?.ceilingMBPerS, SATURATION_TLS),
-  ];
+  const tls = line('saturation-tls', 'bare-TLS', floor?.ceilingMBPerS, SATURATION_TLS);
+  if (relay) tls.reference = relaySaturation(m, relay, floor);
+  return [line('saturation-http', 'HTTP/1.1', floor?.httpCeilingMBPerS, SATURATION_HTTP), tls];
 }
 
 /** The spool's targets: mtls-spool (the default sync) as a share of mtls at each size, and the replay RSS. */

@@ -83,6 +83,44 @@ test('bench with tiny settings exits 0 and writes valid JSON and SVG', async (t)
   assert.match(chart, /<\/svg>\n$/);
 });
 
+test('a relay run delivers every message in order through the two relay children and prints its reference line', async (t) => {
+  const dir = await tempDir(t);
+  const json = path.join(dir, 'bench.json');
+  const res = await runCli(
+    [
+      'bench',
+      '--seconds',
+      '1',
+      '--sizes',
+      '1m',
+      '--modes',
+      'relay',
+      '--json',
+      json,
+      '--svg',
+      path.join(dir, 'b.svg'),
+    ],
+    { timeoutMs: 150_000 },
+  );
+  assert.equal(res.code, 0, `exit ${res.code}\nstdout:\n${res.stdout}\nstderr:\n${res.stderr}`);
+  const report = JSON.parse(await readFile(json, 'utf8'));
+  assert.equal(report.runs.length, 1);
+  const [relay] = report.runs;
+  assert.equal(relay.mode, 'relay');
+  assert.ok(relay.sent > 0, 'something was sent');
+  assert.equal(relay.unique, relay.sent, 'every message arrives');
+  assert.equal(relay.lost + relay.duplicates + relay.misordered + relay.unexpected, 0);
+  for (const half of [relay.client, relay.server]) {
+    assert.ok(half.cpuUsPerMsg > 0 && half.peakRssMiB > 0, 'CPU and RSS of each relay child');
+    assert.ok(half.probe, 'the probe preloaded into each relay child answered');
+  }
+  assert.match(
+    res.stdout,
+    /reference: bare relay \(no gateway code\) [\d.]+ MB\/s; CPU ms\/MiB relay-in\/relay-out [\d.]+\/[\d.]+/,
+  );
+  assert.match(res.stderr, /relay-in [\d.]+ µs\/msg, loop/, 'the progress line names the children');
+});
+
 test('bench rejects bad options with exit 2 and a clear message', async () => {
   const bad = await runCli(['bench', '--sizes', '1x'], { timeoutMs: 60_000 });
   assert.equal(bad.code, 2);

@@ -195,3 +195,99 @@ test('saturation targets set mtls 1 MiB against the floor’s HTTP/1.1 and bare-
     /PASS {2}mtls 1 MiB bytes\/s vs the HTTP\/1\.1 bound: 90% \(target >= 90% of bound; 720 vs 800 MB\/s\)/,
   );
 });
+
+test('with relay among the modes, each size’s fixed-rate runs include the bare relay at the same rate', () => {
+  const o = parseBenchArgs(['--sizes', '64k', '--modes', 'relay,mtls', '--extras', 'fixed-rate'])!;
+  const plan = planFixedRateRuns(o, [run({ sizeBytes: 64 * KIB, msgPerS: 2000 })]);
+  assert.deepEqual(
+    plan.map((r) => [r.name, r.mode, r.rate]),
+    [
+      ['rate40-mtls', 'mtls', 800],
+      ['rate40-relay', 'relay', 800],
+      ['rate40-direct', 'direct', 800],
+    ],
+  );
+  assert.ok(parseBenchArgs([])!.modes.includes('relay'), 'relay is in the default matrix');
+});
+
+test('the bare relay’s figures are reference lines under the targets and change none of them', () => {
+  const probe = {
+    maxLoopDelayMs: 1.5,
+    p99LoopDelayMs: 1,
+    fullGcs: 0,
+    minorGcs: 10,
+    gcMs: 2,
+    memory: { rss: 90, heapUsed: 10, external: 5, arrayBuffers: 5 },
+  };
+  const at64k = { purpose: 'fixed-rate' as const, sizeBytes: 64 * KIB, rate: 1200 };
+  const mtls = run({
+    ...at64k,
+    latencyMs: { count: 100, p50: 2, p99: 7, max: 9 },
+    client: half(160),
+    server: half(140),
+  });
+  const direct = run({ ...at64k, mode: 'direct', latencyMs: { count: 100, p50: 1, p99: 1.5, max: 2 } });
+  const relay = run({
+    ...at64k,
+    mode: 'relay',
+    latencyMs: { count: 100, p50: 1.6, p99: 4, max: 5 },
+    client: half(80, probe),
+    server: half(100, probe),
+  });
+  const mtls1m = run({ sizeBytes: KIB * KIB, mbPerS: 200, client: half(3000), server: half(2500) });
+  const relay1m = run({
+    mode: 'relay',
+    sizeBytes: KIB * KIB,
+    mbPerS: 250,
+    client: half(2000),
+    server: half(1800),
+  });
+  const f = { ceilingMBPerS: 300, httpCeilingMBPerS: 200 } as Parameters<typeof evaluateTargets>[1];
+  const without = evaluateTargets([mtls, direct, mtls1m], f, null, [floor]);
+  const targets = evaluateTargets([mtls, direct, relay, mtls1m, relay1m], f, null, [floor]);
+  const strip = (ts: typeof targets) => ts.map(({ reference: _, ...rest }) => rest);
+  assert.deepEqual(
+    strip(targets),
+    strip(without),
+    'the targets themselves are the same with or without the relay',
+  );
+  assert.ok(
+    without.every((x) => x.reference === undefined),
+    'no reference line without a relay run',
+  );
+
+  const byId = (id: string) => targets.filter((x) => x.id === id);
+  assert.equal(
+    byId('tail-ratio')[0].reference,
+    'bare relay at 1200 msg/s: p50 1.60 ms, p99 4.00 ms = 2.50×; relay-in loop max 1.50 ms, 0 full GCs, relay-out loop max 1.50 ms, 0 full GCs',
+  );
+  assert.equal(
+    byId('tail-added-p99')[0].reference,
+    'bare relay: added p99 2.50 ms (p99 relay 4.00 ms - direct 1.50 ms)',
+  );
+  assert.equal(
+    byId('saturation-tls')[0].reference,
+    'bare relay (no gateway code) 250 MB/s = 83% of the bare-TLS bound; mtls = 80% of the relay; ' +
+      'CPU ms/MiB relay-in/relay-out 2.00/1.80, mtls client/server 3.00/2.50',
+  );
+  const [client, server] = byId('fixed-rate-cpu');
+  assert.equal(
+    client.reference,
+    'bare relay-in at 1200 msg/s: 80.0 µs/msg = 1.00× the bare-TLS pumps; client = 2.00× the relay',
+  );
+  assert.equal(
+    server.reference,
+    'bare relay-out at 1200 msg/s: 100 µs/msg = 1.25× the bare-TLS pumps; server = 1.40× the relay',
+  );
+
+  const table = formatTable({ runs: [], latency: null, targets } as unknown as BenchReport);
+  assert.match(
+    table,
+    /MISS {2}p99 vs p50 at 64 KiB, 40% of mtls: 3\.50× \(target <= 3×;[^\n]*\)\n {8}reference: bare relay at 1200 msg\/s: p50 1\.60 ms, p99 4\.00 ms = 2\.50×/,
+  );
+  assert.match(table, /\n {8}reference: bare relay: added p99 2\.50 ms/);
+  assert.match(
+    table,
+    /vs the bare-TLS bound: 67%[^\n]*\n {8}reference: bare relay \(no gateway code\) 250 MB\/s = 83%/,
+  );
+});

@@ -27,3 +27,12 @@ test('latency runs warm up for LATENCY_WARMUP_S before their measured seconds; m
   );
   assert.ok(LATENCY_WARMUP_S >= 1.5, 'longer than the start-up transient that was measured');
 });
+
+test('the bare relay runs untraced only: it has no gateway to trace', () => {
+  const options = parseBenchArgs(['--sizes', '1k', '--modes', 'relay,mtls', '--telemetry', 'both']);
+  assert.ok(options);
+  assert.deepEqual(
+    planRuns(options).map((r) => r.name),
+    ['relay', 'mtls', 'mtls+otel'],
+  );
+});
