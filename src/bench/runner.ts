@@ -203,6 +203,8 @@ export interface RunContext {
   drainTimeoutS: number;
   /** absolute directory for --cpu-prof output, when profiling */
   profileDir?: string;
+  /** called once the halves are ready and the source is about to send (test/bench/half-death.test.ts) */
+  onSending?(halves: GatewayProcess[]): void;
 }
 
 /** Runs one spec; never throws: a run that cannot complete is returned as failed with the reason. */
@@ -296,12 +298,14 @@ export async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult>
       receiveHwm: hwm,
     });
     cleanups.push(() => writer.close());
+    const halves = [client, server].filter((h): h is GatewayProcess => h !== undefined);
+    const death = watchForDeath(halves, () => void writer.close());
+    cleanups.push(() => death.stop());
 
     // Latency counts only after a warm-up (by default 10% of the run, at most 0.5 s): JIT and connection set-up.
     const warmupMs = spec.warmupS !== undefined ? spec.warmupS * 1000 : Math.min(500, spec.seconds * 100);
     latencyFrom = performance.now() + warmupMs;
     // CPU per message and the probes' figures cover the same part of the run as the latency.
-    const halves = [client, server].filter((h): h is GatewayProcess => h !== undefined);
     const measureStart = new Promise<Map<GatewayProcess, number>>((resolve) =>
       setTimeout(async () => {
         const at = new Map<GatewayProcess, number>();
@@ -318,14 +322,22 @@ export async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult>
     );
     let messagesAtMeasureStart = 0;
     const cpuBefore = process.cpuUsage();
+    ctx.onSending?.(halves);
     const source = await runSource(writer, {
       topics,
       size: spec.sizeBytes,
       seconds: spec.seconds + (spec.warmupS ?? 0),
       rate: spec.rate,
       traced: spec.telemetry,
+      signal: death.signal,
     });
-    const drained = await sink.waitForAll(source.sent, ctx.drainTimeoutS * 1000);
+    const drained = await Promise.race([
+      sink.waitForAll(source.sent, ctx.drainTimeoutS * 1000),
+      death.died.then(() => false),
+    ]);
+    death.stop();
+    // the dead half has no /proc entry left to read its figures from
+    if (death.reason) return failedRun(spec, transport, death.reason);
     const cpuAtStart = await measureStart;
     const [clientUsage, serverUsage] = await Promise.all([client?.usage(), server?.usage()]);
     const [clientProbe, serverProbe] = await Promise.all([client?.probe(), server?.probe()]);
@@ -413,6 +425,45 @@ async function startRelays(
   );
   cleanups.push(() => client.stop());
   return { client, server };
+}
+
+/**
+ * Watches the halves (or relay children) for an exit during the run. Without it a half that died left the
+ * source's sends waiting for their timeouts one after another (10 s × 3 attempts each, the writer sends in
+ * order) and the harness hung for many minutes; now the run ends at once, failed, with the reason.
+ */
+function watchForDeath(
+  halves: GatewayProcess[],
+  onDeath: () => void,
+): { signal: AbortSignal; died: Promise<void>; reason?: string; stop(): void } {
+  const aborter = new AbortController();
+  let markDied!: () => void;
+  const died = new Promise<void>((resolve) => (markDied = resolve));
+  const watch = {
+    signal: aborter.signal,
+    died,
+    reason: undefined as string | undefined,
+    stop: () => {
+      for (const [h, l] of listeners) h.child.off('exit', l);
+    },
+  };
+  const listeners = halves.map((h) => {
+    const l = (code: number | null, signal: NodeJS.Signals | null): void => {
+      if (watch.reason) return;
+      watch.reason = `${h.kind} exited during the run (${signal ?? `code ${code}`}): ${lastLine(h.output())}`;
+      aborter.abort();
+      onDeath();
+      markDied();
+    };
+    h.child.once('exit', l);
+    return [h, l] as const;
+  });
+  return watch;
+}
+
+function lastLine(output: string): string {
+  const lines = output.trim().split('\n');
+  return lines[lines.length - 1]?.slice(0, 300) ?? '';
 }
 
 function spoolOf(mode: BenchMode, runDir: string): { dir: string; sync: 'always' | 'periodic' } | undefined {

@@ -36,6 +36,8 @@ export interface SourceOptions {
   window?: number;
   /** every message carries a sampled W3C trace context (one per topic) in its propagated_context */
   traced?: boolean;
+  /** stops sending (a half died: the run has failed, and every further send would wait for its timeout) */
+  signal?: AbortSignal;
 }
 
 /** Bytes per arena: small frames share one allocation; a frame of this size or more gets its own. */
@@ -103,13 +105,14 @@ export async function runSource(writer: SavantWriter, opts: SourceOptions): Prom
 
   const startedAt = performance.now();
   const end = startedAt + opts.seconds * 1000;
+  const stopped = (): boolean => opts.signal?.aborted === true;
   if (opts.rate === undefined) {
-    while (performance.now() < end) await sendOne(performance.now());
+    while (performance.now() < end && !stopped()) await sendOne(performance.now());
   } else {
     const interval = 1000 / opts.rate;
     for (;;) {
       const now = performance.now();
-      if (now >= end) break;
+      if (now >= end || stopped()) break;
       const due = Math.floor((now - startedAt) / interval) + 1;
       while (n < due) await sendOne(startedAt + n * interval);
       const next = startedAt + n * interval - performance.now();
