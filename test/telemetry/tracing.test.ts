@@ -9,13 +9,22 @@ import { buildMessage } from '../../src/savant/message.js';
 import { readPropagatedContext } from '../../src/savant/propagated-context.js';
 import { startChain } from '../e2e/chain.js';
 import { nextMessage } from '../server/fixtures.js';
-import { startOtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
 import { sourceContext, telemetryConfig, tracedMessage } from './fixtures.js';
 
 const enc = new TextEncoder();
 
 const byName = (spans: ReceivedSpan[], traceId: string, name: string) =>
   spans.filter((s) => s.traceId === traceId && s.name === name);
+
+/** Waits for one server store and one client forward span of the trace: each half exports on its own schedule. */
+const bothHalves = (otlp: OtlpReceiver, traceId: string, what: string): Promise<void> =>
+  otlp.waitFor(
+    (s) =>
+      byName(s, traceId, 'mg.server.store').length === 1 &&
+      byName(s, traceId, 'mg.client.forward').length === 1,
+    what,
+  );
 
 for (const protocol of ['http_binary', 'http_json'] as const) {
   for (const mode of ['single', 'batch'] as const) {
@@ -50,12 +59,7 @@ for (const protocol of ['http_binary', 'http_json'] as const) {
       assert.deepEqual(Buffer.from(got[1].message), Buffer.from(plain));
       assert.deepEqual(Buffer.from(got[2].message), Buffer.from(notSampled));
 
-      await otlp.waitFor(
-        (s) =>
-          byName(s, src.traceId, 'mg.server.store').length === 1 &&
-          byName(s, src.traceId, 'mg.client.forward').length === 1,
-        'the client and server spans',
-      );
+      await bothHalves(otlp, src.traceId, 'the client and server spans');
       const queue = byName(otlp.spans, src.traceId, 'mg.client.queue');
       const forward = byName(otlp.spans, src.traceId, 'mg.client.forward');
       const store = byName(otlp.spans, src.traceId, 'mg.server.store');
@@ -108,12 +112,7 @@ for (const mode of ['single', 'batch'] as const) {
     await chain.source.send(enc.encode('cam'), message, [], false);
     const got = await nextMessage(chain.sink);
     // the client exports its spans on its own schedule: the server's span can arrive first
-    await otlp.waitFor(
-      (s) =>
-        byName(s, src.traceId, 'mg.server.store').length === 1 &&
-        byName(s, src.traceId, 'mg.client.forward').length === 1,
-      'the client and server spans',
-    );
+    await bothHalves(otlp, src.traceId, 'the client and server spans');
     const forward = byName(otlp.spans, src.traceId, 'mg.client.forward')[0];
     const store = byName(otlp.spans, src.traceId, 'mg.server.store')[0];
     assert.equal(forward.parentSpanId, src.spanId);
@@ -149,12 +148,7 @@ test('sampling.ratio 0.5: both halves keep the same traces, chosen by trace id; 
   const got = [await nextMessage(chain.sink), await nextMessage(chain.sink)];
   assert.deepEqual(Buffer.from(got[1].message), Buffer.from(messages[1]));
 
-  await otlp.waitFor(
-    (s) =>
-      byName(s, kept.traceId, 'mg.server.store').length === 1 &&
-      byName(s, kept.traceId, 'mg.client.forward').length === 1,
-    'the kept trace',
-  );
+  await bothHalves(otlp, kept.traceId, 'the kept trace');
   const store = byName(otlp.spans, kept.traceId, 'mg.server.store')[0];
   assert.equal(readPropagatedContext(got[0].message).traceparent, `00-${kept.traceId}-${store.spanId}-01`);
   // one more traced message through both halves, so an export after the dropped one has happened
@@ -168,11 +162,6 @@ test('sampling.ratio 0.5: both halves keep the same traces, chosen by trace id; 
   );
   await nextMessage(chain.sink);
   // both halves' exports of the last trace, so a span of the dropped one from either would be here by now
-  await otlp.waitFor(
-    (s) =>
-      byName(s, last.traceId, 'mg.server.store').length === 1 &&
-      byName(s, last.traceId, 'mg.client.forward').length === 1,
-    'the last trace',
-  );
+  await bothHalves(otlp, last.traceId, 'the last trace');
   assert.equal(otlp.spans.filter((s) => s.traceId === dropped.traceId).length, 0);
 });
