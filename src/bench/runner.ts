@@ -337,7 +337,7 @@ export async function runOne(spec: RunSpec, ctx: RunContext): Promise<RunResult>
     ]);
     death.stop();
     // the dead half has no /proc entry left to read its figures from
-    if (death.reason) return failedRun(spec, transport, death.reason);
+    if (death.signal.aborted) return failedRun(spec, transport, String(death.signal.reason));
     const cpuAtStart = await measureStart;
     const [clientUsage, serverUsage] = await Promise.all([client?.usage(), server?.usage()]);
     const [clientProbe, serverProbe] = await Promise.all([client?.probe(), server?.probe()]);
@@ -435,30 +435,25 @@ async function startRelays(
 function watchForDeath(
   halves: GatewayProcess[],
   onDeath: () => void,
-): { signal: AbortSignal; died: Promise<void>; reason?: string; stop(): void } {
+): { signal: AbortSignal; died: Promise<void>; stop(): void } {
+  // the signal's reason says which half died and how
   const aborter = new AbortController();
-  let markDied!: () => void;
-  const died = new Promise<void>((resolve) => (markDied = resolve));
-  const watch = {
-    signal: aborter.signal,
-    died,
-    reason: undefined as string | undefined,
-    stop: () => {
-      for (const [h, l] of listeners) h.child.off('exit', l);
-    },
-  };
   const listeners = halves.map((h) => {
     const l = (code: number | null, signal: NodeJS.Signals | null): void => {
-      if (watch.reason) return;
-      watch.reason = `${h.kind} exited during the run (${signal ?? `code ${code}`}): ${lastLine(h.output())}`;
-      aborter.abort();
+      if (aborter.signal.aborted) return;
+      aborter.abort(`${h.kind} exited during the run (${signal ?? `code ${code}`}): ${lastLine(h.output())}`);
       onDeath();
-      markDied();
     };
     h.child.once('exit', l);
     return [h, l] as const;
   });
-  return watch;
+  return {
+    signal: aborter.signal,
+    died: new Promise((resolve) => aborter.signal.addEventListener('abort', () => resolve(), { once: true })),
+    stop: () => {
+      for (const [h, l] of listeners) h.child.off('exit', l);
+    },
+  };
 }
 
 function lastLine(output: string): string {
