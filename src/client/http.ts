@@ -110,7 +110,9 @@ class LaneStreams {
         this.fallbackLogged = true;
         log.info(
           { server: this.origin, retryInMs: STREAM_REFUSED_RETRY_MS },
-          'server offers no stream; batches go by POST /batch',
+          // undici's "bad upgrade" carries no status: a server without the stream and a refused client
+          // (a revoked certificate, a quarantine) look the same here; the POST /batch that follows tells them apart
+          'the server did not take the stream upgrade (no stream, or it refused this client); batches go by POST /batch',
         );
       }
       return undefined;
