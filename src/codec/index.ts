@@ -13,4 +13,5 @@ export {
   nameHash,
   nameHashOld,
 } from './name-hash.js';
-export { x509, normalizeSerial } from './x509.js';
+export { x509 } from './x509.js';
+export { normalizeSerial } from './serial.js';

@@ -7,8 +7,3 @@ import * as x509 from '@peculiar/x509';
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 export { x509 };
-
-/** Serial numbers compared as lowercase hex without leading zeros (Node prints upper case, padded). */
-export function normalizeSerial(hex: string): string {
-  return hex.toLowerCase().replace(/^0+(?=.)/, '');
-}

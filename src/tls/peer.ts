@@ -1,7 +1,8 @@
 // The PeerIdentity of a client certificate, from node:crypto's X509Certificate.
 import type { X509Certificate } from 'node:crypto';
 import type { PeerIdentity } from './identity.js';
-import { normalizeSerial } from '../codec/index.js';
+// not from ../codec/index.js, which loads @peculiar/x509: this module runs in the client too
+import { normalizeSerial } from '../codec/serial.js';
 
 /** Node prints names one RDN per line, most significant first; RFC 2253 lists them the other way. */
 export function rfc2253(name: string): string {
