@@ -17,6 +17,7 @@ import {
   type RunSpec,
 } from './runner.js';
 import { measureSpoolReplay, type SpoolReplayResult } from './spool-replay.js';
+import { IDLE_SECONDS, IDLE_SETTLE_S, measureIdle, type IdleResult } from './idle.js';
 import { evaluateTargets, fmt, latencyComparison } from './targets.js';
 import { cpuPerMessageUs } from './telemetry.js';
 
@@ -87,7 +88,7 @@ export async function runBenchmark(
   try {
     let pki: DemoPki | undefined;
     const floorWanted = options.extras.includes('floor');
-    if (needsPki(runs) || floorWanted) {
+    if (needsPki(runs) || floorWanted || options.extras.includes('idle')) {
       progress('creating a CA, server and client certificates and a hash directory with CRL (our PKI code)');
       pki = await makePki(path.join(dir, 'pki'));
     }
@@ -160,6 +161,16 @@ export async function runBenchmark(
           (spoolReplay.failures.length ? ` FAILED: ${spoolReplay.failures.join('; ')}` : ''),
       );
     }
+    let idle: IdleResult | null = null;
+    if (options.extras.includes('idle')) {
+      progress(
+        `idle: both halves (mtls) with no traffic, CPU over ${IDLE_SECONDS} s after ${IDLE_SETTLE_S} s ...`,
+      );
+      idle = await measureIdle({ dir, pki: pki! });
+      progress(
+        `    client ${fmt(idle.clientCpuMsPerS)} ms CPU/s, server ${fmt(idle.serverCpuMsPerS)} ms CPU/s`,
+      );
+    }
     return {
       version: 1,
       startedAt,
@@ -171,6 +182,7 @@ export async function runBenchmark(
       floor,
       fixedRate,
       spoolReplay,
+      idle,
       telemetry,
       targets: evaluateTargets(results, floor, spoolReplay, fixedRate),
       failed: results.some((r) => r.failed) || (spoolReplay?.failures.length ?? 0) > 0,

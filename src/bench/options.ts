@@ -15,7 +15,7 @@ export const ALL_MODES = [
 ] as const;
 export type BenchMode = (typeof ALL_MODES)[number];
 
-export const ALL_EXTRAS = ['latency', 'slow-sink', 'floor', 'fixed-rate', 'spool-replay'] as const;
+export const ALL_EXTRAS = ['latency', 'slow-sink', 'floor', 'fixed-rate', 'spool-replay', 'idle'] as const;
 export type BenchExtra = (typeof ALL_EXTRAS)[number];
 
 export interface BenchOptions {
@@ -62,14 +62,16 @@ Options:
   --streams N         number of topics sent interleaved (default 4)
   --rate N            fixed total messages/s in the matrix runs (default: as fast as possible)
   --slow-sink MS      the sink sleeps MS per message in the matrix runs (back-pressure)
-  --extras LIST       additional runs: latency,slow-sink,floor,fixed-rate,spool-replay or none
+  --extras LIST       additional runs: latency,slow-sink,floor,fixed-rate,spool-replay,idle or none
                       (default: all when neither --sizes nor --modes is given, otherwise none); floor
                       measures bare ZeroMQ, TLS and HTTP pumps to bound what a gateway can reach at
                       1 MiB here; fixed-rate runs mtls and direct (and relay when in --modes) at
                       40% of each size's mtls msg/s (needs mtls in --modes) and the bare pumps at
                       the same size and rate;
                       spool-replay fills a 1 GiB spool with the server away, then measures the
-                      client's peak RSS and speed while a restarted client replays it
+                      client's peak RSS and speed while a restarted client replays it; idle
+                      measures each half's CPU per second with no traffic at all (10 s,
+                      after 20 s of settling)
   --drain-timeout S   wait at most S seconds for the sink after the source stops (default 20)
   --json FILE         write the results as JSON (default bench-results/bench.json)
   --svg FILE          write a throughput chart (default bench-results/bench.svg)

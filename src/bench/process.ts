@@ -120,7 +120,14 @@ export const RELAY_CHILD_PATH = path.resolve(path.dirname(BIN_PATH), '..', 'dist
 export async function startGatewayProcess(
   kind: 'server' | 'client',
   configPath: string,
-  opts: { profileDir?: string; readyTimeoutMs?: number; env?: NodeJS.ProcessEnv; program?: HalfProgram } = {},
+  opts: {
+    profileDir?: string;
+    readyTimeoutMs?: number;
+    env?: NodeJS.ProcessEnv;
+    program?: HalfProgram;
+    /** false: without the probe (./half-probe.ts); probe() and resetProbe() then answer null and false */
+    probe?: boolean;
+  } = {},
 ): Promise<GatewayProcess> {
   const name = opts.program?.name ?? kind;
   const command = opts.program ? [opts.program.script, ...opts.program.args] : [BIN_PATH, kind, configPath];
@@ -128,8 +135,7 @@ export async function startGatewayProcess(
   const nodeFlags = [
     ...launcher.nodeFlags,
     ...(opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : []),
-    '--import',
-    pathToFileURL(PROBE_PATH).href,
+    ...(opts.probe === false ? [] : ['--import', pathToFileURL(PROBE_PATH).href]),
   ];
   const child = spawn(process.execPath, [...nodeFlags, ...command], {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

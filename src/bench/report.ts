@@ -4,6 +4,7 @@ import type { TelemetryComparison } from './benchmark.js';
 import type { FloorResult, RateFloor } from './floor.js';
 import type { RunResult } from './runner.js';
 import type { SpoolReplayResult } from './spool-replay.js';
+import type { IdleResult } from './idle.js';
 import { fmt, type LatencyComparison, type TargetResult } from './targets.js';
 
 export interface BenchReport {
@@ -20,6 +21,8 @@ export interface BenchReport {
   fixedRate?: RateFloor[];
   /** the spool-replay extra (--extras spool-replay) */
   spoolReplay?: SpoolReplayResult | null;
+  /** each half's CPU with no traffic (--extras idle) */
+  idle?: IdleResult | null;
   /** --telemetry: per-message CPU with tracing on against off */
   telemetry?: TelemetryComparison[] | null;
   targets: TargetResult[];
@@ -132,6 +135,14 @@ export function formatTable(report: BenchReport): string {
       `  ZeroMQ ipc dealer -> router: ${side(f.zeromq)}`,
       `  Node TLS, client certificates: ${side(f.tls)}`,
       `  undici -> Node HTTPS, HTTP/1.1, one message per request, 4 in flight: ${side(f.http1)}`,
+    );
+  }
+  if (report.idle) {
+    const i = report.idle;
+    out.push(
+      '',
+      `idle (mtls, no traffic, ${i.seconds} s): client ${fmt(i.clientCpuMsPerS)} ms CPU/s, ` +
+        `server ${fmt(i.serverCpuMsPerS)} ms CPU/s`,
     );
   }
   out.push('', 'targets (https with client certificates):');
