@@ -232,6 +232,51 @@ test('send_timeout: a bound dealer without any peer', async (t) => {
   assert.equal(await counter(zmqSendResultsTotal, 'send_timeout'), before + 1);
 });
 
+test('a message the socket cannot take at once waits for a peer within send_timeout, without a retry', async (t) => {
+  const dir = await tempDir(t);
+  const writer = await openWriter(
+    t,
+    writerCfg(`dealer+bind:ipc://${dir}/later`, { sendTimeoutMs: 30_000, sendRetries: 0 }),
+  );
+  // no peer yet: the attempt without waiting is refused, the waiting one takes the message once one connects
+  const sent = writer.send(b('cam'), frame('cam'), [], false);
+  const router = new zmq.Router({ linger: 0 });
+  t.after(() => router.close());
+  router.connect(`ipc://${dir}/later`);
+  const [, topic] = await router.receive();
+  assert.deepEqual(topic, b('cam'));
+  const res = await sent;
+  assert.equal(res.kind, 'success');
+  assert.equal(res.kind === 'success' ? res.retriesSpent : -1, 0);
+  // and the socket takes the next one at once again
+  assert.equal((await writer.send(b('cam'), frame('cam', 2n), [], false)).kind, 'success');
+  assert.equal(inspectMessage((await router.receive())[2]).seqId, 2n);
+});
+
+test('a reader receives in order across empty waits and bursts longer than its stretch of timed receives', async (t) => {
+  const dir = await tempDir(t);
+  const reader = await openReader(t, readerCfg(`router+bind:ipc://${dir}/in`, { receiveTimeoutMs: 20 }));
+  const writer = await openWriter(t, writerCfg(`dealer+connect:ipc://${dir}/in`));
+  // the first receive finds nothing queued and waits, through several 20 ms timeouts, for the first message
+  const first = reader.receive();
+  assert.equal((await writer.send(b('cam'), frame('cam', 0n), [], false)).kind, 'success');
+  const seqs = [((await first) as { info: { seqId: bigint } }).info.seqId];
+  // a burst longer than the timed stretch after an empty queue, then an empty queue again, then one more
+  const sent = Promise.all(
+    Array.from({ length: 200 }, (_, i) => writer.send(b('cam'), frame('cam', BigInt(i + 1)), [], false)),
+  );
+  for (let i = 0; i < 200; i++)
+    seqs.push(((await reader.receive()) as { info: { seqId: bigint } }).info.seqId);
+  assert.ok((await sent).every((r) => r.kind === 'success'));
+  const late = reader.receive();
+  assert.equal((await writer.send(b('cam'), frame('cam', 201n), [], false)).kind, 'success');
+  seqs.push(((await late) as { info: { seqId: bigint } }).info.seqId);
+  assert.deepEqual(
+    seqs,
+    Array.from({ length: 202 }, (_, i) => BigInt(i)),
+  );
+});
+
 test('req ack_timeout: a rep that never answers; the req socket is re-created and works again', async (t) => {
   const port = await freePort();
   // 1 s per receive attempt: the second exchange must be answered in time by a REP in this very process,
