@@ -40,6 +40,15 @@ type MessageResult = Extract<ReadResult, { kind: 'message' }>;
 const log = logger('media_gateway::savant::reader');
 /** Timed receives after the queue was found empty, before receiving without waiting again (receiveParts). */
 const TIMED_AFTER_EMPTY = 64;
+/**
+ * A receive without waiting resolves at once, so a reader fed faster than it reads would never let the
+ * event loop turn. zeromq.js lets a timed receive resolve at once 512 times per turn, then makes it wait
+ * for the next; receiveParts keeps that bound for its receives without waiting. Without it the spooling
+ * client at 1 KiB stalled its loop for up to 292 ms and its p99 rose from ~0.8 to ~4 s
+ * (docs/benchmark.md, "ZeroMQ sends and receives").
+ */
+const AT_ONCE_PER_TURN = 512;
+const turnOfTheEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 /** The ack() of a message whose reply is already sent or never owed; callers may skip calling it. */
 export const NOTHING_OWED = async (): Promise<void> => undefined;
 
@@ -84,6 +93,8 @@ export class SavantReader {
   private replying: Promise<unknown> = Promise.resolve();
   /** receives left to wait with the configured timeout before trying without waiting again (receiveParts) */
   private timedReceives = 0;
+  /** receives without waiting since the event loop last turned for them (AT_ONCE_PER_TURN) */
+  private atOnce = 0;
 
   private constructor(
     private readonly cfg: ReaderConfig,
@@ -167,6 +178,10 @@ export class SavantReader {
   private async receiveParts(): Promise<Buffer[]> {
     const sock = this.sock as zmq.Router;
     if (this.timedReceives === 0) {
+      if (++this.atOnce >= AT_ONCE_PER_TURN) {
+        this.atOnce = 0;
+        await turnOfTheEventLoop();
+      }
       try {
         return await sock.receive();
       } catch (err) {

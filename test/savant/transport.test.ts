@@ -277,6 +277,30 @@ test('a reader receives in order across empty waits and bursts longer than its s
   );
 });
 
+test('a reader with a full queue lets the event loop turn while it reads', async (t) => {
+  const dir = await tempDir(t);
+  const url = `ipc://${dir}/full`;
+  const reader = await openReader(t, readerCfg(`router+bind:${url}`, { receiveHwm: 2000 }));
+  const writer = await openWriter(t, writerCfg(`dealer+connect:${url}`, { sendHwm: 2000 }));
+  const sends = Array.from({ length: 3000 }, (_, i) =>
+    writer.send(b('cam'), frame('cam', BigInt(i)), [], false),
+  );
+  assert.ok((await Promise.all(sends)).every((r) => r.kind === 'success'));
+  // With the writer's last send done, about 1000 messages wait in the reader's queue: each receive of
+  // them resolves at once. A turn of the loop must still come within the first 1000 (one per 512).
+  let turns = 0;
+  let counting = true;
+  const count = (): void => {
+    if (!counting) return;
+    turns++;
+    setImmediate(count);
+  };
+  setImmediate(count);
+  for (let i = 0; i < 1000; i++) assert.equal((await reader.receive())?.kind, 'message');
+  counting = false;
+  assert.ok(turns >= 1, 'the event loop turned while the reader read 1000 queued messages');
+});
+
 test('req ack_timeout: a rep that never answers; the req socket is re-created and works again', async (t) => {
   const port = await freePort();
   // 1 s per receive attempt: the second exchange must be answered in time by a REP in this very process,
