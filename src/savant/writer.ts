@@ -104,7 +104,7 @@ export class SavantWriter {
   }
 
   /**
-   * The socket's send timeout stays 0 between sends (see sendAtOnce); the configured one applies only while
+   * The socket's send timeout stays 0 between sends (see trySend); the configured one applies only while
    * a send waits (sendWaiting).
    */
   private makeSocket(): SavantSocket {
@@ -159,7 +159,7 @@ export class SavantWriter {
     const { sendRetries, receiveRetries } = this.cfg;
 
     let sendRetriesSpent = 0;
-    if (!(await this.sendAtOnce(parts))) {
+    if (!(await this.trySend(this.sock as zmq.Dealer, parts))) {
       const spent = await this.sendWaiting(parts, sendRetries);
       if (spent === undefined) return { kind: 'send_timeout' };
       sendRetriesSpent = spent;
@@ -198,17 +198,17 @@ export class SavantWriter {
   }
 
   /**
-   * Sends if the socket takes the message now; false when it would have to wait (its high-water mark is
-   * reached, or a dealer has no peer yet). With a send timeout of 0 zeromq.js skips the ZMQ_EVENTS query it
-   * makes before every timed send, a mailbox poll() and getpid() on the calling thread: 33 against 19 µs
-   * of CPU per 1 KiB message sent and received through ipc in one process (docs/benchmark.md, "ZeroMQ
-   * sends and receives"). A message that the socket refused here is sent by sendWaiting with the
-   * configured timeout and retries, so the fast attempt adds no waiting to what savant_core's send timeout
-   * allows.
+   * Sends if the socket takes the message within its current send timeout; false when it did not (a
+   * timeout of 0: its high-water mark is reached, or a dealer has no peer yet). The socket's timeout is 0
+   * for the first attempt: then zeromq.js skips the ZMQ_EVENTS query it makes before every timed send, a
+   * mailbox poll() and getpid() on the calling thread: 33 against 19 µs of CPU per 1 KiB message sent and
+   * received through ipc in one process (docs/benchmark.md, "ZeroMQ sends and receives"). A message
+   * refused there is sent by sendWaiting with the configured timeout and retries, so the first attempt adds
+   * no waiting to what savant_core's send timeout allows.
    */
-  private async sendAtOnce(parts: Uint8Array[]): Promise<boolean> {
+  private async trySend(sock: zmq.Dealer, parts: Uint8Array[]): Promise<boolean> {
     try {
-      await (this.sock as zmq.Dealer).send(parts);
+      await sock.send(parts);
       return true;
     } catch (err) {
       this.assertAlive();
@@ -223,14 +223,8 @@ export class SavantWriter {
     sock.sendTimeout = this.cfg.sendTimeoutMs;
     try {
       for (let spent = 0; ; spent++) {
-        try {
-          await sock.send(parts);
-          return spent;
-        } catch (err) {
-          this.assertAlive();
-          if (!isTimeout(err)) throw err;
-          if (spent >= sendRetries) return undefined;
-        }
+        if (await this.trySend(sock, parts)) return spent;
+        if (spent >= sendRetries) return undefined;
       }
     } finally {
       if (!sock.closed) sock.sendTimeout = 0;
