@@ -37,28 +37,13 @@ import { Sender, type Completion, type SenderOptions } from './sender.js';
 import type { ClientTracing } from '../telemetry/index.js';
 import { clientFamilies, exportHalfFamilies, startOpsListener, type OpsListener } from '../ops/index.js';
 import { CleanupStack } from '../util/cleanup-stack.js';
+import { setImmediate as turnOfTheEventLoop } from 'node:timers/promises';
 
 const log = logger('media_gateway::client');
 
 /** Per-message counters of the client (see metrics/hot.ts). */
 const countedMessages = hotSlotsBy(messagesTotal, { side: 'client' }, 'outcome');
 const countedBytes = hotSlotsBy(bytesTotal, { side: 'client' }, 'outcome');
-
-/**
- * With a spool the reader lets the event loop turn after every batch's worth of bytes read
- * (transport.max_batch_bytes, 8 MiB by default). A receive resolves at once while ZeroMQ has messages
- * queued, and storing in the spool is synchronous, so a spooling reader fed by a fast source read on
- * without the loop ever turning. The frames it was done with were not freed meanwhile: zeromq.js hands
- * every frame over 128 bytes to V8 as an external buffer, and Node releases such a buffer (here: gives it
- * back to ZeroMQ's allocator) only on a turn of the loop after the garbage collector let it go;
- * `process.memoryUsage().external` no longer counts it by then. So they piled up in the malloc arena of
- * ZeroMQ's I/O thread, and the sender and the timers starved. Measured in the 1 MiB `mtls-spool-always`
- * benchmark: up to 37 MiB read in one turn, that arena 58-207 MiB (docs/spool.md, *Memory*). A turn every
- * 1 MiB halved the 64 KiB spool runs' throughput (batches went out smaller: the sender starts one whenever
- * a lane is free); a batch's worth still lets the sender fill its batches. Without a spool the in-flight
- * bound (in_stream.inflight_ops) makes the reader wait for the sender, and the loop turns there.
- */
-const turnOfTheEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 function messageBytes(m: { message: Uint8Array; data: Uint8Array[] }): number {
   let n = m.message.length;
@@ -138,7 +123,22 @@ class ClientPipeline {
   private stopped?: Promise<void>;
   private readerFailure?: string;
   private readLoop: Promise<void> = Promise.resolve();
-  /** message bytes read since the reader last let the event loop turn (see turnOfTheEventLoop) */
+  /**
+   * Message bytes read since the reader last let the event loop turn. With a spool the reader lets the loop
+   * turn after every batch's worth of bytes read (transport.max_batch_bytes, 8 MiB by default). A receive
+   * resolves at once while ZeroMQ has messages queued (the SavantReader itself turns only every 512
+   * receives: up to 512 MiB of 1 MiB frames), and storing in the spool is synchronous, so a spooling reader
+   * fed by a fast source read on and on without a turn. The frames it was done with were not freed
+   * meanwhile: zeromq.js hands every frame over 128 bytes to V8 as an external buffer, and Node releases
+   * such a buffer (here: gives it back to ZeroMQ's allocator) only on a turn of the loop after the garbage
+   * collector let it go; `process.memoryUsage().external` no longer counts it by then. So they piled up in
+   * the malloc arena of ZeroMQ's I/O thread, and the sender and the timers starved. Measured in the 1 MiB
+   * `mtls-spool-always` benchmark: up to 37 MiB read in one turn, that arena 58-207 MiB (docs/spool.md,
+   * *Memory*). A turn every 1 MiB halved the 64 KiB spool runs' throughput (batches went out smaller: the
+   * sender starts one whenever a lane is free); a batch's worth still lets the sender fill its batches.
+   * Without a spool the in-flight bound (in_stream.inflight_ops) makes the reader wait for the sender, and
+   * the loop turns there.
+   */
   private readSinceTurn = 0;
   private readerClosed = false;
   /** closed last, in reverse order of opening */

@@ -6,6 +6,7 @@
 // Deviations from savant_core 0.3.5, all so that a REP peer can never be left stuck without a reply:
 // a too-short or undecodable message (bad protobuf, no content) is answered with `OK` on REP too (the
 // original sends nothing, or errors/panics), and is returned as `too_short` / `invalid`.
+import { setImmediate as turnOfTheEventLoop } from 'node:timers/promises';
 import type * as zmq from 'zeromq';
 import type { ReaderConfig, TopicPrefixSpec } from '../config/index.js';
 import { hotSlotsBy, zmqReadResultsTotal } from '../metrics/index.js';
@@ -48,7 +49,6 @@ const TIMED_AFTER_EMPTY = 64;
  * (docs/benchmark.md, "ZeroMQ sends and receives").
  */
 const AT_ONCE_PER_TURN = 512;
-const turnOfTheEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 /** The ack() of a message whose reply is already sent or never owed; callers may skip calling it. */
 export const NOTHING_OWED = async (): Promise<void> => undefined;
 

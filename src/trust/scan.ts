@@ -29,6 +29,7 @@ import { readdir, stat, lstat } from 'node:fs/promises';
 import { readRegularFile } from '../util/index.js';
 import { X509Certificate, createHash } from 'node:crypto';
 import path from 'node:path';
+import { setImmediate as turnOfTheEventLoop } from 'node:timers/promises';
 import { splitPem, toPem } from '../codec/pem.js';
 import {
   canonicalName,
@@ -282,7 +283,7 @@ function fileLoader(dir: string, previous: TrustSnapshot | undefined, report: Re
   ];
   return async (f) => {
     // one file at a time, with the event loop served in between: a scan never stalls requests for long
-    await new Promise((resolve) => setImmediate(resolve));
+    await turnOfTheEventLoop();
     const full = path.join(dir, f.name);
     try {
       const st = await stat(full);
