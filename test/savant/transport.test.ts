@@ -253,6 +253,20 @@ test('a message the socket cannot take at once waits for a peer within send_time
   assert.equal(inspectMessage((await router.receive())[2]).seqId, 2n);
 });
 
+test('closing the writer while a send waits for a peer ends that send with socket_closed', async (t) => {
+  const dir = await tempDir(t);
+  // a minute per attempt: a send that kept waiting after the close would outlast the test's own timeout
+  const writer = await openWriter(
+    t,
+    writerCfg(`dealer+bind:ipc://${dir}/nobody`, { sendTimeoutMs: 60_000, sendRetries: 1 }),
+  );
+  const sent = writer.send(b('cam'), frame('cam'), [], false);
+  await writer.close();
+  const res = await sent;
+  assert.equal(res.kind, 'error');
+  assert.equal(res.kind === 'error' ? (res.error as NodeJS.ErrnoException).code : '', 'socket_closed');
+});
+
 test('a reader receives in order across empty waits and bursts longer than its stretch of timed receives', async (t) => {
   const dir = await tempDir(t);
   const reader = await openReader(t, readerCfg(`router+bind:ipc://${dir}/in`, { receiveTimeoutMs: 20 }));
