@@ -261,6 +261,8 @@ test('closing the writer while a send waits for a peer ends that send with socke
     writerCfg(`dealer+bind:ipc://${dir}/nobody`, { sendTimeoutMs: 60_000, sendRetries: 1 }),
   );
   const sent = writer.send(b('cam'), frame('cam'), [], false);
+  // the refused first attempt and the start of the timed one run in microtasks: after a turn it waits
+  await new Promise((resolve) => setImmediate(resolve));
   await writer.close();
   const res = await sent;
   assert.equal(res.kind, 'error');
