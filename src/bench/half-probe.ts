@@ -73,6 +73,8 @@ function startProbe(): void {
   }).observe({ entryTypes: ['gc'] });
   process.on('message', (m: ProbeRequest) => {
     if (m?.probe === 'reset') {
+      // Node's histogram also forgets its last sample time: a stall before its next tick (RESOLUTION_MS) is
+      // not measured (test/bench/probe.test.ts)
       delay.reset();
       fullGcs = minorGcs = gcMs = 0;
       process.send?.({ probe: 'reset' } satisfies ProbeReply);

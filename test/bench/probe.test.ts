@@ -13,15 +13,20 @@ const PROBE = pathToFileURL(path.resolve('dist/bench/half-probe.js')).href;
 /**
  * A child that, on 'go', blocks its event loop for 600 ms and forces one full collection. The block is far
  * longer than the delays a loaded machine adds by itself (a child not scheduled for 100 ms is not rare
- * there), so "seen" and "cleared by the reset" are told apart by the block alone.
+ * there), so "seen" and "cleared by the reset" are told apart by the block alone. The block starts
+ * 2.5 sampling intervals after 'go': Node's histogram forgets its last sample time on reset, so a block
+ * before the monitor's first tick after a reset is not measured (a block 0 ms after a reset was seen as
+ * 10.3 ms, 25 ms after it as 601-610 ms), and on a fast run 'go' arrived within that first interval.
  */
 const CHILD = `
 process.on('message', (m) => {
   if (m !== 'go') return;
-  const until = Date.now() + 600;
-  while (Date.now() < until);
-  globalThis.gc();
-  setTimeout(() => process.send('done'), 50);
+  setTimeout(() => {
+    const until = Date.now() + 600;
+    while (Date.now() < until);
+    globalThis.gc();
+    setTimeout(() => process.send('done'), 50);
+  }, ${RESOLUTION_MS * 2.5});
 });
 // alive until the test kills it (5 s was not always long enough on a loaded machine)
 setTimeout(() => {}, 120_000);
